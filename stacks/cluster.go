@@ -1,0 +1,200 @@
+package stacks
+
+import (
+	"fmt"
+	"net/netip"
+	"regexp"
+	"strings"
+)
+
+// ClusterConfig says where workloads run: a low-cost zonal GKE cluster made by this program, or an
+// existing cluster reached through a kubeconfig (the dev stack's local cluster).
+type ClusterConfig struct {
+	Cluster Cluster `config:"cluster"`
+}
+
+// Cluster modes.
+const (
+	ClusterModeGKE      = "gke"
+	ClusterModeExisting = "existing"
+)
+
+// Node provisioning models. Spot is the successor of preemptible: the same price model without the
+// 24-hour limit.
+const (
+	ProvisioningPreemptible = "preemptible"
+	ProvisioningSpot        = "spot"
+	ProvisioningStandard    = "standard"
+)
+
+type Cluster struct {
+	Mode     string          `json:"mode"`
+	GKE      GKECluster      `json:"gke"`
+	Existing ExistingCluster `json:"existing"`
+}
+
+// GKECluster is seed 004's cluster: zonal, one small node pool, no paid extras.
+type GKECluster struct {
+	Name    string `json:"name"`
+	Project string `json:"project"` // empty: the gcp provider's project (gcp:project)
+	Zone    string `json:"zone"`
+	Network string `json:"network"`
+
+	NodeCount    int      `json:"nodeCount"`
+	MachineType  string   `json:"machineType"`
+	Provisioning string   `json:"provisioning"`
+	DiskSizeGB   int      `json:"diskSizeGb"`
+	DiskType     string   `json:"diskType"`
+	NodeTag      string   `json:"nodeTag"`
+	OAuthScopes  []string `json:"oauthScopes"`
+
+	ReleaseChannel     string `json:"releaseChannel"`
+	DeletionProtection bool   `json:"deletionProtection"`
+
+	// FirewallSourceRanges may reach tcp 80 and 443 on the nodes (nginx on the host network).
+	FirewallSourceRanges []string `json:"firewallSourceRanges"`
+}
+
+// ExistingCluster is a cluster this program does not create.
+type ExistingCluster struct {
+	Kubeconfig string `json:"kubeconfig"`
+	Context    string `json:"context"`
+}
+
+// RejectedMachineTypes are machine types GKE refuses for node pools, with GKE's reason. Failing at
+// preview saves the minutes GCP takes to refuse them.
+var RejectedMachineTypes = map[string]string{
+	"f1-micro": "GKE rejects it for node pools: not supported due to insufficient memory",
+}
+
+// CheapestAcceptedMachineType is the smallest machine type GKE accepts for a node pool. It leaves
+// about 100 MB for workloads after GKE's system pods; DefaultMachineType is the practical minimum.
+const (
+	CheapestAcceptedMachineType = "e2-micro"
+	DefaultMachineType          = "e2-small"
+)
+
+func (c *ClusterConfig) defaults() {
+	c.Cluster = Cluster{
+		Mode: ClusterModeGKE,
+		GKE: GKECluster{
+			Name:                 "shoestring",
+			Network:              "default",
+			NodeCount:            3,
+			MachineType:          DefaultMachineType,
+			Provisioning:         ProvisioningPreemptible,
+			DiskSizeGB:           10,
+			DiskType:             "pd-standard",
+			NodeTag:              "shoestring-node",
+			OAuthScopes:          []string{"https://www.googleapis.com/auth/devstorage.read_only"},
+			ReleaseChannel:       "REGULAR",
+			DeletionProtection:   true,
+			FirewallSourceRanges: []string{"0.0.0.0/0"},
+		},
+	}
+}
+
+var (
+	zoneRe        = regexp.MustCompile(`^[a-z]+-[a-z]+[0-9]+-[a-z]$`)
+	regionRe      = regexp.MustCompile(`^[a-z]+-[a-z]+[0-9]+$`)
+	machineTypeRe = regexp.MustCompile(`^[a-z][a-z0-9]*-[a-z0-9-]+$`)
+	gceNameRe     = regexp.MustCompile(`^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$`)
+	releaseChans  = []string{"RAPID", "REGULAR", "STABLE", "UNSPECIFIED"}
+	diskTypes     = []string{"pd-standard", "pd-balanced", "pd-ssd"}
+)
+
+func (c *ClusterConfig) check(*Config) []FieldError {
+	const k = Namespace + ":cluster"
+	cl := &c.Cluster
+	var errs []FieldError
+	switch cl.Mode {
+	case ClusterModeGKE:
+		errs = append(errs, cl.GKE.check(k+".gke")...)
+	case ClusterModeExisting:
+		if cl.Existing.Kubeconfig == "" {
+			errs = append(errs, fieldErr(k+".existing.kubeconfig", nil, "is required when mode is \"existing\"",
+				"give the path of the kubeconfig file, e.g. ~/.kube/config"))
+		}
+	default:
+		errs = append(errs, fieldErr(k+".mode", cl.Mode, "is not a cluster mode", oneOf(ClusterModeGKE, ClusterModeExisting)))
+	}
+	return errs
+}
+
+func (g *GKECluster) check(k string) []FieldError {
+	var errs []FieldError
+	if !gceNameRe.MatchString(g.Name) {
+		errs = append(errs, fieldErr(k+".name", g.Name, "is not a valid GKE cluster name",
+			"use 1-40 lowercase letters, digits and hyphens, starting with a letter"))
+	}
+	switch {
+	case g.Zone == "":
+		errs = append(errs, fieldErr(k+".zone", nil, "is required", "name a zone such as \"us-central1-a\""))
+	case regionRe.MatchString(g.Zone):
+		errs = append(errs, fieldErr(k+".zone", g.Zone, "is a region: a regional cluster's management fee is not covered by the free tier",
+			fmt.Sprintf("name one zone of it, such as %q", g.Zone+"-a")))
+	case !zoneRe.MatchString(g.Zone):
+		errs = append(errs, fieldErr(k+".zone", g.Zone, "is not a GCP zone", "name a zone such as \"us-central1-a\""))
+	}
+	if g.NodeCount < 1 || g.NodeCount > 100 {
+		errs = append(errs, fieldErr(k+".nodeCount", g.NodeCount, "is out of range", "use 1 to 100 nodes (3 is the default)"))
+	}
+	if reason, rejected := RejectedMachineTypes[g.MachineType]; rejected {
+		errs = append(errs, fieldErr(k+".machineType", g.MachineType, reason,
+			fmt.Sprintf("use %q, the cheapest type GKE accepts, or %q (the default)", CheapestAcceptedMachineType, DefaultMachineType)))
+	} else if !machineTypeRe.MatchString(g.MachineType) {
+		errs = append(errs, fieldErr(k+".machineType", g.MachineType, "is not a machine type name", "use a name such as \"e2-small\""))
+	}
+	switch g.Provisioning {
+	case ProvisioningPreemptible, ProvisioningSpot, ProvisioningStandard:
+	default:
+		errs = append(errs, fieldErr(k+".provisioning", g.Provisioning, "is not a provisioning model",
+			oneOf(ProvisioningPreemptible, ProvisioningSpot, ProvisioningStandard)))
+	}
+	if g.DiskSizeGB < 10 || g.DiskSizeGB > 65536 {
+		errs = append(errs, fieldErr(k+".diskSizeGb", g.DiskSizeGB, "is out of range", "GKE needs at least 10 GB (the default)"))
+	}
+	if !contains(diskTypes, g.DiskType) {
+		errs = append(errs, fieldErr(k+".diskType", g.DiskType, "is not a node disk type", oneOf(diskTypes...)))
+	}
+	if !gceNameRe.MatchString(g.NodeTag) {
+		errs = append(errs, fieldErr(k+".nodeTag", g.NodeTag, "is not a valid network tag",
+			"use lowercase letters, digits and hyphens, starting with a letter"))
+	}
+	if g.Network == "" {
+		errs = append(errs, fieldErr(k+".network", nil, "is required", "name a VPC network (\"default\" is the default)"))
+	}
+	for i, s := range g.OAuthScopes {
+		if !strings.HasPrefix(s, "https://www.googleapis.com/auth/") {
+			errs = append(errs, fieldErr(fmt.Sprintf("%s.oauthScopes[%d]", k, i), s, "is not an OAuth scope URL",
+				"write the full URL, e.g. \"https://www.googleapis.com/auth/devstorage.read_only\""))
+		}
+	}
+	if !contains(releaseChans, g.ReleaseChannel) {
+		errs = append(errs, fieldErr(k+".releaseChannel", g.ReleaseChannel, "is not a release channel", oneOf(releaseChans...)))
+	}
+	if len(g.FirewallSourceRanges) == 0 {
+		errs = append(errs, fieldErr(k+".firewallSourceRanges", nil, "is empty: nothing could reach the nodes' nginx",
+			"list CIDR ranges, e.g. [\"0.0.0.0/0\"]"))
+	}
+	for i, r := range g.FirewallSourceRanges {
+		if _, err := netip.ParsePrefix(r); err != nil {
+			errs = append(errs, fieldErr(fmt.Sprintf("%s.firewallSourceRanges[%d]", k, i), r, "is not a CIDR range",
+				"write an address with a prefix length, e.g. \"203.0.113.0/24\""))
+		}
+	}
+	return errs
+}
+
+// Preemptible and Spot say which GKE node flag the provisioning model sets.
+func (g *GKECluster) Preemptible() bool { return g.Provisioning == ProvisioningPreemptible }
+func (g *GKECluster) Spot() bool        { return g.Provisioning == ProvisioningSpot }
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,178 @@
+// Package stacks is the typed configuration of a shoestring stack: its schema, defaults and
+// validation. It is the only package that reads Pulumi config; everything else receives a *Config.
+// Environments (dev, sandbox, prod, playgrounds) differ only in the values loaded here.
+package stacks
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"reflect"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// Namespace is the Pulumi config namespace of every key the program reads ("shoestring:cluster").
+const Namespace = "shoestring"
+
+// Config is everything a stack may say. Each section is an embedded struct declared in its own file,
+// whose fields carry `config:"key"` tags naming top-level keys under Namespace.
+type Config struct {
+	ClusterConfig
+	WorkloadsConfig
+	EdgeConfig
+	DNSConfig
+	DevConfig
+}
+
+// section is implemented by each embedded part of Config.
+type section interface {
+	// defaults sets the values used where the stack says nothing.
+	defaults()
+	// check validates the section once all of Config is decoded (it may look at other sections)
+	// and fills defaults that depend on other values, such as those of list items.
+	check(c *Config) []FieldError
+}
+
+func (c *Config) sections() []section {
+	return []section{&c.ClusterConfig, &c.WorkloadsConfig, &c.EdgeConfig, &c.DNSConfig, &c.DevConfig}
+}
+
+// Default returns the configuration of a stack whose config file is empty.
+func Default() *Config {
+	c := &Config{}
+	for _, s := range c.sections() {
+		s.defaults()
+	}
+	return c
+}
+
+// Parse builds a Config from raw Pulumi config (full keys such as "shoestring:cluster" mapped to their
+// values; structured values as JSON, the way the engine passes them) and the list of keys that are
+// secret. Keys of other namespaces (gcp:, kubernetes:, ...) belong to providers and are ignored.
+// Every problem is reported, not only the first.
+func Parse(raw map[string]string, secretKeys []string) (*Config, error) {
+	c := Default()
+	fields := fieldsByKey(reflect.TypeOf(*c))
+	root := reflect.ValueOf(c).Elem()
+	var errs Errors
+	var accepted []string
+	for k := range fields {
+		accepted = append(accepted, Namespace+":"+k)
+	}
+	sort.Strings(accepted)
+
+	keys := make([]string, 0, len(raw))
+	for k := range raw {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, full := range keys {
+		ns, key, ok := strings.Cut(full, ":")
+		if !ok || ns != Namespace {
+			continue
+		}
+		idx, known := fields[key]
+		if !known {
+			errs = append(errs, unknownKey(full, full, accepted))
+			continue
+		}
+		dst := root.FieldByIndex(idx)
+		if containsSecret(dst.Type()) && !slices.Contains(secretKeys, full) {
+			errs = append(errs, FieldError{Key: full, Problem: "holds secrets but is stored in plain text",
+				Fix: fmt.Sprintf("remove it from the stack file and set each value with `pulumi config set --secret --path '%s.<name>' <value>`", full)})
+			continue
+		}
+		var src any = raw[full]
+		if k := dst.Kind(); k == reflect.Struct || k == reflect.Map || k == reflect.Slice {
+			if err := json.Unmarshal([]byte(raw[full]), &src); err != nil {
+				errs = append(errs, FieldError{Key: full, Value: raw[full], Problem: "is not a structured value",
+					Fix: "write it as a YAML mapping or list in the stack file"})
+				continue
+			}
+		}
+		errs = append(errs, decode(full, src, dst)...)
+	}
+	if len(errs) == 0 {
+		for _, s := range c.sections() {
+			errs = append(errs, s.check(c)...)
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errs.sorted()
+	}
+	return c, nil
+}
+
+// Load reads the current stack's configuration from the Pulumi engine. The engine hands a program
+// its config in PULUMI_CONFIG (the SDK reads the same variable); the key list comes from there so
+// that unknown keys are caught, and every value is read through ctx.
+func Load(ctx *pulumi.Context) (*Config, error) {
+	var all map[string]string
+	if env := os.Getenv("PULUMI_CONFIG"); env != "" {
+		if err := json.Unmarshal([]byte(env), &all); err != nil {
+			return nil, fmt.Errorf("reading PULUMI_CONFIG: %w", err)
+		}
+	}
+	raw := map[string]string{}
+	var secret []string
+	for k := range all {
+		if v, ok := ctx.GetConfig(k); ok {
+			raw[k] = v
+		}
+		if ctx.IsConfigSecret(k) {
+			secret = append(secret, k)
+		}
+	}
+	return Parse(raw, secret)
+}
+
+// Secret is a config value that must stay a Pulumi secret. It prints as [secret], so it cannot leak
+// through logs or error messages, and reaches resources only through Output, which marks it secret.
+type Secret struct{ value string }
+
+// NewSecret wraps a value, for tests and for tools that read secrets from elsewhere.
+func NewSecret(v string) Secret { return Secret{value: v} }
+
+func (s *Secret) UnmarshalText(b []byte) error { s.value = string(b); return nil }
+
+func (s Secret) String() string { return "[secret]" }
+
+// Output is the value as a Pulumi secret.
+func (s Secret) Output() pulumi.StringOutput {
+	return pulumi.ToSecret(pulumi.String(s.value)).(pulumi.StringOutput)
+}
+
+// Reveal returns the plain value; only code that must hash or compare a secret calls it.
+func (s Secret) Reveal() string { return s.value }
+
+var secretType = reflect.TypeOf(Secret{})
+
+func containsSecret(t reflect.Type) bool {
+	seen := map[reflect.Type]bool{}
+	var walk func(reflect.Type) bool
+	walk = func(t reflect.Type) bool {
+		if t == secretType {
+			return true
+		}
+		if seen[t] {
+			return false
+		}
+		seen[t] = true
+		switch t.Kind() {
+		case reflect.Pointer, reflect.Slice, reflect.Map:
+			return walk(t.Elem())
+		case reflect.Struct:
+			for i := 0; i < t.NumField(); i++ {
+				if walk(t.Field(i).Type) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	return walk(t)
+}

@@ -1,0 +1,85 @@
+package stacks
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"sort"
+
+	"sigs.k8s.io/yaml"
+)
+
+// SecretPlaceholder stands in for each encrypted value when a stack file is read without the
+// Pulumi engine (render, cost, tests): ciphertext cannot be decrypted here, and a placeholder keeps
+// the rendering deterministic without ever putting a real secret in a manifest.
+const SecretPlaceholder = "placeholder-not-a-secret"
+
+// ReadStackFile reads a Pulumi.<stack>.yaml the way the engine would hand it to the program: each
+// config key with its value (structured values as JSON) and the list of keys holding secrets.
+// Encrypted values ({secure: ...}) become SecretPlaceholder.
+func ReadStackFile(path string) (raw map[string]string, secretKeys []string, err error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	var file struct {
+		Config map[string]any `json:"config"`
+	}
+	if err := yaml.Unmarshal(b, &file); err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	raw = map[string]string{}
+	for k, v := range file.Config {
+		v, secret := replaceSecure(v)
+		if secret {
+			secretKeys = append(secretKeys, k)
+		}
+		switch s := v.(type) {
+		case string, float64, bool:
+			raw[k], _ = scalarString(s) // the engine passes top-level scalars as strings
+		default:
+			j, err := json.Marshal(s)
+			if err != nil {
+				return nil, nil, fmt.Errorf("%s: config %s: %w", path, k, err)
+			}
+			raw[k] = string(j)
+		}
+	}
+	sort.Strings(secretKeys)
+	return raw, secretKeys, nil
+}
+
+// replaceSecure swaps every {secure: ciphertext} for SecretPlaceholder and says whether it found one.
+func replaceSecure(v any) (any, bool) {
+	switch t := v.(type) {
+	case map[string]any:
+		if _, ok := t["secure"]; ok && len(t) == 1 {
+			return SecretPlaceholder, true
+		}
+		found := false
+		for k, item := range t {
+			var s bool
+			t[k], s = replaceSecure(item)
+			found = found || s
+		}
+		return t, found
+	case []any:
+		found := false
+		for i, item := range t {
+			var s bool
+			t[i], s = replaceSecure(item)
+			found = found || s
+		}
+		return t, found
+	}
+	return v, false
+}
+
+// LoadStackFile reads and parses a stack file in one step.
+func LoadStackFile(path string) (*Config, error) {
+	raw, secret, err := ReadStackFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(raw, secret)
+}
