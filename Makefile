@@ -1,0 +1,47 @@
+# shoestring: the README's two commands are `make up` and `make test`.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+STACK ?= dev
+# Pinned tools (etcd, kube-apiserver, ..., pulumi) are built once into this cache, outside the repo.
+export SHOESTRING_TOOLS ?= $(HOME)/.cache/shoestring/tools
+GO ?= go
+
+.PHONY: test unit lint tools preview up-stack cost
+
+## test: everything CI runs — builds missing tools, then unit, render and end-to-end tests.
+test: tools lint
+	SHOESTRING_E2E=1 $(GO) test -count=1 ./...
+
+## unit: the fast tests only (Pulumi mocks, pure functions); no tools needed.
+unit:
+	$(GO) test ./...
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+tools:
+	scripts/tools.sh
+
+## preview / up-stack: real Pulumi against real clouds, for users with the Pulumi CLI installed.
+preview:
+	pulumi preview --stack $(STACK) --diff
+
+up-stack:
+	pulumi up --stack $(STACK)
+
+## cost: the monthly cost estimate of a stack, from the price table in the repo.
+cost:
+	$(GO) run ./cmd/shoestring cost --stack $(STACK)
+
+# --- local control plane, render, make up (issue 3) ---
+# --- end local control plane ---
+
+# --- edge (issue 5) ---
+# --- end edge ---
+
+# --- dns sync (issue 7) ---
+# --- end dns sync ---
+
+# --- dev tooling (issue 6) ---
+# --- end dev tooling ---
