@@ -4,5 +4,5 @@ package stacks
 // Owned by the dev-tooling work (issue 6).
 type DevConfig struct{}
 
-func (c *DevConfig) defaults()                   {}
+func (c *DevConfig) defaults()                  {}
 func (c *DevConfig) check(*Config) []FieldError { return nil }

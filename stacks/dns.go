@@ -4,5 +4,5 @@ package stacks
 // Owned by the DNS-sync work (issue 7).
 type DNSConfig struct{}
 
-func (c *DNSConfig) defaults()                   {}
+func (c *DNSConfig) defaults()                  {}
 func (c *DNSConfig) check(*Config) []FieldError { return nil }

@@ -11,5 +11,5 @@ type Route struct {
 	Port       string `json:"port"` // a port name of the service, or its number; default: its first port
 }
 
-func (c *EdgeConfig) defaults()                   {}
+func (c *EdgeConfig) defaults()                  {}
 func (c *EdgeConfig) check(*Config) []FieldError { return nil }
