@@ -6,6 +6,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/shoestring-dev/shoestring/components/cluster"
+	"github.com/shoestring-dev/shoestring/internal/cost"
 	"github.com/shoestring-dev/shoestring/stacks"
 )
 
@@ -27,7 +28,35 @@ func Deploy(ctx *pulumi.Context, cfg *stacks.Config) error {
 	}
 	ctx.Export("kubeconfig", k8s.Kubeconfig)
 	ctx.Export("clusterName", k8s.Name)
+	if cfg.Cluster.Mode == stacks.ClusterModeGKE {
+		ctx.Export("monthlyCost", monthlyCost(&cfg.Cluster.GKE))
+	}
 	return nil
+}
+
+// monthlyCost is the cluster's estimate from the repo's price table, on-demand and spot side by side.
+// A machine type missing from the table is reported in the output, not as a failure: the table
+// lagging behind GCP must not block a deployment.
+func monthlyCost(g *stacks.GKECluster) pulumi.Map {
+	e, err := ClusterCost(g)
+	if err != nil {
+		return pulumi.Map{"error": pulumi.String(err.Error())}
+	}
+	return pulumi.Map{
+		"totalUsd":         pulumi.Float64(e.Total),
+		"model":            pulumi.String(e.Model),
+		"totalOnDemandUsd": pulumi.Float64(e.TotalOnDemand),
+		"totalSpotUsd":     pulumi.Float64(e.TotalSpot),
+		"table":            pulumi.String(e.Table()),
+	}
+}
+
+// ClusterCost estimates a GKE cluster's monthly cost from the price table in internal/cost.
+func ClusterCost(g *stacks.GKECluster) (cost.Estimate, error) {
+	return cost.Table().Estimate(cost.Cluster{
+		NodeCount: g.NodeCount, MachineType: g.MachineType, Discounted: g.Provisioning != stacks.ProvisioningStandard,
+		DiskSizeGB: g.DiskSizeGB, DiskType: g.DiskType,
+	})
 }
 
 func clusterArgs(c *stacks.Cluster) *cluster.Args {
