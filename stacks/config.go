@@ -83,7 +83,7 @@ func Parse(raw map[string]string, secretKeys []string) (*Config, error) {
 		dst := root.FieldByIndex(idx)
 		if containsSecret(dst.Type()) && !slices.Contains(secretKeys, full) {
 			errs = append(errs, FieldError{Key: full, Problem: "holds secrets but is stored in plain text",
-				Fix: fmt.Sprintf("remove it from the stack file and set each value with `pulumi config set --secret --path '%s.<name>' <value>`", full)})
+				Fix: fmt.Sprintf("remove it from the stack file and set each value with `pulumi config set --secret --path '%s.<name>' <value>`", key)})
 			continue
 		}
 		var src any = raw[full]
