@@ -16,10 +16,10 @@ import (
 )
 
 // TestSandboxAndProdDifferOnlyInTheirConfig shows that the two environments are the same code:
-// - evaluating a stack file under the other stack's name gives the same resources, input for
-//   input, so nothing depends on which stack runs;
-// - every input that differs between sandbox and prod changes when, starting from sandbox, one
-//   top-level config key is set to prod's value: each difference traces to a key in the YAML.
+//   - evaluating a stack file under the other stack's name gives the same resources, input for
+//     input, so nothing depends on which stack runs;
+//   - every input that differs between sandbox and prod changes when, starting from sandbox, one
+//     top-level config key is set to prod's value: each difference traces to a key in the YAML.
 func TestSandboxAndProdDifferOnlyInTheirConfig(t *testing.T) {
 	sandboxRaw, sandboxSecret := readRaw(t, "sandbox")
 	prodRaw, prodSecret := readRaw(t, "prod")
