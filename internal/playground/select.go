@@ -1,0 +1,64 @@
+package playground
+
+import (
+	"fmt"
+	"path"
+	"slices"
+	"sort"
+	"strings"
+)
+
+// Services chooses what a playground deploys: the services the branch changes, plus the gateway
+// that <feature>.<domain> routes to. Everything else is reached in the base namespace through the
+// DNS search path. all is every service of the base stack, in its order; the result keeps that order.
+func Services(all []string, changed []string, gateway string) ([]string, error) {
+	if gateway != "" && !slices.Contains(all, gateway) {
+		return nil, fmt.Errorf("the gateway service %q is not a service of the base stack (have %s): set shoestring:playground.gateway to the service <feature>.<domain> should reach",
+			gateway, strings.Join(all, ", "))
+	}
+	want := map[string]bool{gateway: gateway != ""}
+	for _, s := range changed {
+		if !slices.Contains(all, s) {
+			return nil, fmt.Errorf("changed service %q is not a service of the base stack (have %s)", s, strings.Join(all, ", "))
+		}
+		want[s] = true
+	}
+	var out []string
+	for _, s := range all {
+		if want[s] {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+// ChangedServices maps the files a branch changes (paths relative to the repository root, as
+// `git diff --name-only` prints them) to the services whose source folder holds them. sources maps a
+// service to its folder; services without an entry are not matched. The result is sorted.
+func ChangedServices(files []string, sources map[string]string) []string {
+	hit := map[string]bool{}
+	for _, f := range files {
+		f = path.Clean(f)
+		for svc, dir := range sources {
+			dir = strings.TrimSuffix(path.Clean(dir), "/")
+			if f == dir || strings.HasPrefix(f, dir+"/") {
+				hit[svc] = true
+			}
+		}
+	}
+	out := make([]string, 0, len(hit))
+	for s := range hit {
+		out = append(out, s)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// SearchDomains is the pod DNS search path of a playground's pods: their own namespace first (the
+// services the playground deploys), then the base namespace, so a short name such as "users"
+// resolves to the playground's users if it has one and to the base namespace's otherwise. The rest
+// is what the cluster's DNS policy already gives a pod; Kubernetes appends these entries after it,
+// so only the base namespace needs listing. clusterDomain is usually "cluster.local".
+func SearchDomains(baseNamespace, clusterDomain string) []string {
+	return []string{baseNamespace + ".svc." + clusterDomain}
+}
