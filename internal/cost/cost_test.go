@@ -73,7 +73,7 @@ func TestNodeHourlySplitsTheNodePriceBetweenCPUAndMemory(t *testing.T) {
 	node, cpu, gb, err := Table().NodeHourly("e2-small", true)
 	require.NoError(t, err)
 	assert.InDelta(t, 0.005, node, 1e-9)
-	assert.InDelta(t, 0.005, cpu, 1e-9) // half the node price over 0.5 vCPU
+	assert.InDelta(t, 0.005, cpu, 1e-9)  // half the node price over 0.5 vCPU
 	assert.InDelta(t, 0.00125, gb, 1e-9) // half the node price over 2 GB
 	// A workload requesting the whole node costs the whole node.
 	assert.InDelta(t, node, 0.5*cpu+2*gb, 1e-9)
