@@ -44,4 +44,20 @@ cost:
 # --- end dns sync ---
 
 # --- dev tooling (issue 6) ---
+# The Pulumi CLI (stack-lifecycle tests) and actionlint are pinned tools too; `make lint` (so `make
+# test`) checks every GitHub Actions workflow with actionlint.
+tools: dev-tools
+lint: actionlint
+.PHONY: dev-tools actionlint playground-list playground-report
+dev-tools:
+	scripts/tools.sh pulumi actionlint
+actionlint:
+	scripts/tools.sh actionlint >/dev/null
+	$(SHOESTRING_TOOLS)/bin/actionlint -color=false
+## playground-list / playground-report: the playgrounds of BASE (default sandbox), with age and cost.
+BASE ?= sandbox
+playground-list:
+	$(GO) run ./cmd/shoestring playground list --base $(BASE)
+playground-report:
+	$(GO) run ./cmd/shoestring playground report --base $(BASE)
 # --- end dev tooling ---

@@ -3,7 +3,7 @@
 # cache outside the repo. Each tool module under tools/ is keyed by the hash of its go.mod and go.sum,
 # so a tool is rebuilt only when its pinned version changes.
 #
-#   scripts/tools.sh [kube|etcd|kwok|pulumi ...]   (default: the control-plane tools)
+#   scripts/tools.sh [kube|etcd|kwok|pulumi|actionlint ...]   (default: the control-plane tools)
 #
 # SHOESTRING_TOOLS overrides the cache folder; its bin/ holds the current binaries.
 set -euo pipefail
@@ -21,6 +21,8 @@ kwok_pkgs="sigs.k8s.io/kwok/cmd/kwok"
 kwok_ldflags=""
 pulumi_pkgs="github.com/pulumi/pulumi/pkg/v3/cmd/pulumi"
 pulumi_ldflags="-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v3.259.0"
+actionlint_pkgs="github.com/rhysd/actionlint/cmd/actionlint"
+actionlint_ldflags="-X github.com/rhysd/actionlint.version=v1.7.12"
 
 # binary name of a package path: etcd's main is the module root.
 bin_name() {
@@ -60,8 +62,8 @@ names=("$@")
 [ ${#names[@]} -gt 0 ] || names=(etcd kwok kube)
 for n in "${names[@]}"; do
   case "$n" in
-    kube|etcd|kwok|pulumi) build "$n" ;;
-    *) echo "tools: unknown tool '$n' (want kube, etcd, kwok or pulumi)" >&2; exit 2 ;;
+    kube|etcd|kwok|pulumi|actionlint) build "$n" ;;
+    *) echo "tools: unknown tool '$n' (want kube, etcd, kwok, pulumi or actionlint)" >&2; exit 2 ;;
   esac
 done
 echo "tools: binaries in $cache/bin"
