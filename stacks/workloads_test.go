@@ -1,0 +1,239 @@
+package stacks
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// workloadsRaw is a valid stack's raw config with one service; tests change one value at a time.
+func workloadsRaw(t *testing.T, mutate func(svc map[string]any, raw map[string]any)) (map[string]string, []string) {
+	t.Helper()
+	svc := map[string]any{
+		"name":      "api",
+		"image":     "ghcr.io/acme/api:1.4.2",
+		"ports":     []any{map[string]any{"name": "http", "port": 8080}},
+		"env":       map[string]any{"APP_MODE": "api"},
+		"secretEnv": []any{"DB_PASSWORD"},
+		"waitFor":   []any{"mysql"},
+		"workers":   []any{map[string]any{"name": "queue", "command": []any{"bin/worker"}}},
+		"cronJobs": []any{map[string]any{
+			"name": "report", "schedule": "*/15 * * * *", "command": []any{"bin/report"},
+		}},
+		"releaseJobs": []any{map[string]any{"name": "migrate", "command": []any{"bin/migrate"}, "when": "before"}},
+	}
+	raw := map[string]any{
+		"shoestring:cluster":   map[string]any{"mode": "existing", "existing": map[string]any{"kubeconfig": "/tmp/kc"}},
+		"shoestring:commonEnv": map[string]any{"DB_HOST": "mysql"},
+		"shoestring:backing":   []any{map[string]any{"name": "mysql", "engine": "mysql", "secretEnv": []any{"MYSQL_ROOT_PASSWORD"}}},
+		"shoestring:services":  []any{svc},
+		"shoestring:secrets": map[string]any{
+			"api":   map[string]any{"DB_PASSWORD": "s3cret"},
+			"mysql": map[string]any{"MYSQL_ROOT_PASSWORD": "r00t"},
+		},
+	}
+	if mutate != nil {
+		mutate(svc, raw)
+	}
+	out := map[string]string{}
+	for k, v := range raw {
+		if s, ok := v.(string); ok { // the engine passes top-level scalars as they are
+			out[k] = s
+			continue
+		}
+		b, err := json.Marshal(v)
+		require.NoError(t, err)
+		out[k] = string(b)
+	}
+	return out, []string{"shoestring:secrets"}
+}
+
+func TestWorkloadsValidConfigGetsDefaults(t *testing.T) {
+	raw, secret := workloadsRaw(t, nil)
+	cfg, err := Parse(raw, secret)
+	require.NoError(t, err)
+	assert.Equal(t, "apps", cfg.Namespace)
+	assert.Equal(t, PodSecurityRestricted, cfg.PodSecurity.Enforce)
+	assert.Equal(t, "batch/v1", cfg.BatchAPIVersion)
+	s := cfg.Services[0]
+	assert.Equal(t, 1, *s.Replicas)
+	assert.Equal(t, "50m", s.Resources.Requests.CPU)
+	assert.Equal(t, 1, *s.Workers[0].Replicas)
+	cj := s.CronJobs[0]
+	assert.Equal(t, ConcurrencyForbid, cj.ConcurrencyPolicy)
+	assert.Equal(t, 3, *cj.SuccessfulJobsHistoryLimit)
+	assert.Equal(t, 1, *cj.FailedJobsHistoryLimit)
+	assert.Nil(t, cj.StartingDeadlineSeconds)
+	rj := s.ReleaseJobs[0]
+	assert.Equal(t, 0, *rj.BackoffLimit, "no retries unless asked")
+	assert.Equal(t, 600, *rj.ActiveDeadlineSeconds)
+	assert.Equal(t, []string{"mysql"}, rj.WaitFor, "release Jobs wait for what their service waits for")
+	b := cfg.Backing[0]
+	assert.Equal(t, BackingInCluster, b.Mode)
+	assert.Equal(t, 3306, b.Port)
+	assert.Equal(t, "mysql:8.4", b.Image)
+	assert.Equal(t, "s3cret", cfg.Secrets["api"]["DB_PASSWORD"].Reveal())
+	assert.Equal(t, map[string]int{"mysql": 3306, "api": 8080}, cfg.Endpoints())
+}
+
+func TestWorkloadsValidation(t *testing.T) {
+	cases := []struct {
+		name    string
+		mutate  func(svc, raw map[string]any)
+		key     string
+		problem string
+		fix     string
+	}{
+		{"missing secret names the command", func(svc, raw map[string]any) { svc["secretEnv"] = []any{"DB_PASSWORD", "API_TOKEN"} },
+			"shoestring:secrets.api.API_TOKEN", "is referenced but not set", "pulumi config set --secret --path 'secrets.api.API_TOKEN' <value>"},
+		{"image without tag", func(svc, raw map[string]any) { svc["image"] = "ghcr.io/acme/api" },
+			"shoestring:services[0].image", "has no tag or digest", "pin a tag or digest"},
+		{"image latest", func(svc, raw map[string]any) { svc["image"] = "acme/api:latest" },
+			"shoestring:services[0].image", "moving tag latest", ""},
+		{"bad cron field count", func(svc, raw map[string]any) { svc["cronJobs"].([]any)[0].(map[string]any)["schedule"] = "*/5 * * *" },
+			"shoestring:services[0].cronJobs[0].schedule", "has 4 fields, not 5", "five fields"},
+		{"cron minute out of range", func(svc, raw map[string]any) { svc["cronJobs"].([]any)[0].(map[string]any)["schedule"] = "61 * * * *" },
+			"shoestring:services[0].cronJobs[0].schedule", "61 is outside 0-59", ""},
+		{"cron unknown macro", func(svc, raw map[string]any) {
+			svc["cronJobs"].([]any)[0].(map[string]any)["schedule"] = "@fortnightly"
+		},
+			"shoestring:services[0].cronJobs[0].schedule", "not a known macro", "@hourly"},
+		{"cron TZ prefix", func(svc, raw map[string]any) {
+			svc["cronJobs"].([]any)[0].(map[string]any)["schedule"] = "TZ=UTC 0 * * * *"
+		}, "shoestring:services[0].cronJobs[0].schedule", "use the timeZone field", ""},
+		{"bad time zone", func(svc, raw map[string]any) {
+			svc["cronJobs"].([]any)[0].(map[string]any)["timeZone"] = "Mars/Olympus"
+		},
+			"shoestring:services[0].cronJobs[0].timeZone", "not an IANA time zone", "Europe/Berlin"},
+		{"time zone needs batch/v1", func(svc, raw map[string]any) {
+			raw["shoestring:batchApiVersion"] = "batch/v1beta1"
+			svc["cronJobs"].([]any)[0].(map[string]any)["timeZone"] = "Europe/Berlin"
+		}, "shoestring:services[0].cronJobs[0].timeZone", "needs batch/v1", ""},
+		{"unknown batch version", func(svc, raw map[string]any) { raw["shoestring:batchApiVersion"] = "batch/v2" },
+			"shoestring:batchApiVersion", "is not a CronJob API version", "batch/v1beta1"},
+		{"bad concurrency", func(svc, raw map[string]any) {
+			svc["cronJobs"].([]any)[0].(map[string]any)["concurrencyPolicy"] = "forbid"
+		},
+			"shoestring:services[0].cronJobs[0].concurrencyPolicy", "not a concurrency policy", "\"Forbid\""},
+		{"release when missing", func(svc, raw map[string]any) { delete(svc["releaseJobs"].([]any)[0].(map[string]any), "when") },
+			"shoestring:services[0].releaseJobs[0].when", "is required", "\"before\""},
+		{"release when invalid", func(svc, raw map[string]any) { svc["releaseJobs"].([]any)[0].(map[string]any)["when"] = "pre-upgrade" },
+			"shoestring:services[0].releaseJobs[0].when", "not a release phase", "\"after\""},
+		{"wait for unknown", func(svc, raw map[string]any) { svc["waitFor"] = []any{"postgres"} },
+			"shoestring:services[0].waitFor[0]", "neither a known backing service", "host:port"},
+		{"wait for itself", func(svc, raw map[string]any) { svc["waitFor"] = []any{"api"} },
+			"shoestring:services[0].waitFor[0]", "the service itself", ""},
+		{"unrestricted in restricted namespace", func(svc, raw map[string]any) { svc["security"] = map[string]any{"restricted": false} },
+			"shoestring:services[0].security.restricted", "enforces the restricted Pod Security level", "shoestring:podSecurity.enforce"},
+		{"root user", func(svc, raw map[string]any) { svc["security"] = map[string]any{"runAsUser": 0} },
+			"shoestring:services[0].security.runAsUser", "is root", ""},
+		{"bad pod security level", func(svc, raw map[string]any) { raw["shoestring:podSecurity"] = map[string]any{"enforce": "strict"} },
+			"shoestring:podSecurity.enforce", "not a Pod Security level", "\"baseline\""},
+		{"namespace default refused", func(svc, raw map[string]any) { raw["shoestring:namespace"] = "default" },
+			"shoestring:namespace", "namespace Kubernetes owns", ""},
+		{"duplicate service", func(svc, raw map[string]any) {
+			raw["shoestring:services"] = append(raw["shoestring:services"].([]any), map[string]any{"name": "api", "image": "a/b:1"})
+		}, "shoestring:services[1].name", "already used by shoestring:services[0].name", ""},
+		{"worker collides with service", func(svc, raw map[string]any) {
+			raw["shoestring:services"] = append(raw["shoestring:services"].([]any), map[string]any{"name": "api-queue", "image": "a/b:1"})
+		}, "shoestring:services[1].name", "already used by shoestring:services[0].workers[0].name", ""},
+		{"cron job name too long", func(svc, raw map[string]any) {
+			svc["cronJobs"].([]any)[0].(map[string]any)["name"] = strings.Repeat("x", 50)
+		}, "shoestring:services[0].cronJobs[0].name", "is not a valid name", "at most 52"},
+		{"bad quantity", func(svc, raw map[string]any) {
+			svc["resources"] = map[string]any{"requests": map[string]any{"memory": "128MB"}}
+		}, "shoestring:services[0].resources.requests.memory", "not a Kubernetes quantity", "128Mi"},
+		{"external backing needs host", func(svc, raw map[string]any) {
+			raw["shoestring:backing"] = []any{map[string]any{"name": "mysql", "engine": "mysql", "mode": "external"}}
+		}, "shoestring:backing[0].host", "is required when mode is \"external\"", ""},
+		{"in-cluster settings on external", func(svc, raw map[string]any) {
+			raw["shoestring:backing"] = []any{map[string]any{"name": "mysql", "engine": "mysql", "mode": "external", "host": "10.0.0.3", "storageSize": "5Gi"}}
+		}, "shoestring:backing[0].storageSize", "only for mode \"in-cluster\"", ""},
+		{"unknown engine", func(svc, raw map[string]any) {
+			raw["shoestring:backing"] = []any{map[string]any{"name": "mysql", "engine": "mongodb"}}
+		}, "shoestring:backing[0].engine", "not a supported engine", "\"postgresql\""},
+		{"probe port unknown", func(svc, raw map[string]any) { svc["readiness"] = map[string]any{"path": "/healthz", "port": "admin"} },
+			"shoestring:services[0].readiness.port", "not a port name of the service", ""},
+		{"unknown key", func(svc, raw map[string]any) { svc["cronjobs"] = []any{} },
+			"shoestring:services[0].cronjobs", "is not a known key", "did you mean \"cronJobs\"?"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			raw, secret := workloadsRaw(t, tc.mutate)
+			_, err := Parse(raw, secret)
+			require.Error(t, err)
+			var errs Errors
+			require.True(t, errors.As(err, &errs))
+			for _, e := range errs {
+				if e.Key == tc.key {
+					assert.Contains(t, e.Problem, tc.problem)
+					assert.Contains(t, e.Fix, tc.fix)
+					return
+				}
+			}
+			t.Fatalf("no error for %s in:\n%v", tc.key, err)
+		})
+	}
+}
+
+func TestSecretGroupsOfOtherSectionsAreAccepted(t *testing.T) {
+	raw, secret := workloadsRaw(t, func(svc, raw map[string]any) {
+		raw["shoestring:secrets"].(map[string]any)["dns-sync"] = map[string]any{"CLOUDFLARE_API_TOKEN": "x"}
+	})
+	cfg, err := Parse(raw, secret)
+	require.NoError(t, err)
+	assert.Equal(t, "x", cfg.Secrets["dns-sync"]["CLOUDFLARE_API_TOKEN"].Reveal())
+}
+
+func TestCheckSchedule(t *testing.T) {
+	for _, ok := range []string{"* * * * *", "*/15 * * * *", "0 3 * * 1-5", "0 0 1 jan,jul *", "30 2 ? * SUN", "5,35 8-18/2 * * MON-FRI", "@hourly", "@daily", "@every 90m", "0 0 * * 7"} {
+		assert.Empty(t, CheckSchedule(ok), ok)
+	}
+	for _, bad := range []string{"", "* * * *", "* * * * * *", "60 * * * *", "* 24 * * *", "* * 0 * *", "* * * 13 *", "* * * * 8", "*/0 * * * *", "5-1 * * * *", "? * * * *", "@often", "abc * * * *"} {
+		assert.NotEmpty(t, CheckSchedule(bad), bad)
+	}
+}
+
+// Committed stack files hold no secret values; tools that evaluate them without the engine get a
+// placeholder for each referenced one, and are told which.
+func TestLoadStackFileWithPlaceholders(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "Pulumi.x.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(`config:
+  shoestring:cluster: {mode: existing, existing: {kubeconfig: /tmp/kc}}
+  shoestring:services:
+    - name: api
+      image: acme/api:1.0.0
+      secretEnv: [DB_PASSWORD, API_TOKEN]
+  shoestring:secrets:
+    api:
+      API_TOKEN: {secure: v1:abcdef}
+`), 0o644))
+	_, err := LoadStackFile(path)
+	require.Error(t, err, "a real load refuses a missing secret")
+	assert.Contains(t, err.Error(), "pulumi config set --secret --path 'secrets.api.DB_PASSWORD' <value>")
+
+	cfg, filled, err := LoadStackFileWithPlaceholders(path)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"shoestring:secrets.api.DB_PASSWORD"}, filled)
+	assert.Equal(t, SecretPlaceholder, cfg.Secrets["api"]["DB_PASSWORD"].Reveal())
+	assert.Equal(t, SecretPlaceholder, cfg.Secrets["api"]["API_TOKEN"].Reveal(), "encrypted values are placeholders too")
+
+	// Other problems are still errors.
+	require.NoError(t, os.WriteFile(path, []byte(`config:
+  shoestring:cluster: {mode: existing, existing: {kubeconfig: /tmp/kc}}
+  shoestring:services:
+    - name: api
+      image: acme/api
+      secretEnv: [DB_PASSWORD]
+`), 0o644))
+	_, _, err = LoadStackFileWithPlaceholders(path)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "has no tag or digest")
+}
