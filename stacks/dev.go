@@ -1,8 +1,357 @@
 package stacks
 
-// DevConfig is the developer tooling: playgrounds, dev mode, local images (seeds 000-002).
-// Owned by the dev-tooling work (issue 6).
-type DevConfig struct{}
+import (
+	"fmt"
+	"path"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
 
-func (c *DevConfig) defaults()                  {}
-func (c *DevConfig) check(*Config) []FieldError { return nil }
+	"github.com/shoestring-dev/shoestring/internal/playground"
+)
+
+// DevConfig is the developer tooling: playgrounds per feature branch (seed 001), dev mode with an
+// SSH/SFTP sidecar (seed 000) and local images and code mounts for the dev stack (seed 002).
+// Owned by the dev-tooling work (issue 6).
+type DevConfig struct {
+	Playground Playground `config:"playground"`
+	DevMode    DevMode    `config:"devMode"`
+	LocalDev   LocalDev   `config:"localDev"`
+}
+
+// Playground has two roles. In a base stack (sandbox) it says how playgrounds made from it look
+// (Domain, MaxAge, Gateway, Sources). In a playground stack, which `shoestring playground up` makes
+// from the base stack's file, Branch is set too: the stack then deploys into its own namespace and
+// its pods fall back to BaseNamespace through their DNS search path.
+type Playground struct {
+	// Domain: a playground answers at <feature>.<Domain> through the edge; "" for none.
+	Domain string `json:"domain"`
+	// MaxAge is the age after which the reaper destroys a playground even if its branch still
+	// exists: a Go duration ("72h") or whole days ("7d"); "0" for no limit.
+	MaxAge string `json:"maxAge"`
+	// Gateway is the service every playground deploys: what <feature>.<Domain> reaches.
+	Gateway string `json:"gateway"`
+	// Sources maps a service to its folder in the repository, to find the services a branch
+	// changes; a service without an entry is looked for in services/<name>.
+	Sources map[string]string `json:"sources"`
+	// ClusterDomain is the cluster's DNS domain (kubelet --cluster-domain).
+	ClusterDomain string `json:"clusterDomain"`
+
+	// Set in playground stacks (by `shoestring playground up`):
+	// Branch is the git branch the playground belongs to (play/<feature>); it marks the stack as a
+	// playground for the reaper.
+	Branch string `json:"branch"`
+	// BaseNamespace is where services the playground does not deploy are resolved.
+	BaseNamespace string `json:"baseNamespace"`
+	// Created is when the playground was made (RFC 3339), for the reaper and the report.
+	Created string `json:"created"`
+}
+
+// DevMode runs chosen services with an SSH/SFTP sidecar that shares the app's code folder
+// (seed 000): developers edit the running code with their IDE's SFTP support.
+type DevMode struct {
+	// Allowed says whether this stack may run services in dev mode (false in prod, as shipped).
+	Allowed bool `json:"allowed"`
+	// Services are the services running in dev mode.
+	Services []DevModeService `json:"services"`
+	// AuthorizedKeys maps each developer to an SSH public key ("ssh-ed25519 AAAA... alice@laptop");
+	// all of them may log in to every dev-mode sidecar of the stack.
+	AuthorizedKeys map[string]string `json:"authorizedKeys"`
+	// SidecarImage is the SSH/SFTP server: linuxserver.io's openssh-server (port 2222, keys from
+	// PUBLIC_KEY_DIR) or an image with the same contract.
+	SidecarImage string `json:"sidecarImage"`
+	// User is the login name on the sidecar.
+	User string `json:"user"`
+	// UID and GID the sidecar's user runs as (files the developer writes get them).
+	UID int `json:"uid"`
+	GID int `json:"gid"`
+	// LocalPortBase is the first local port of the port-forward commands in the stack outputs; the
+	// n-th dev-mode service gets LocalPortBase+n.
+	LocalPortBase int `json:"localPortBase"`
+}
+
+// DevModeService is one service in dev mode.
+type DevModeService struct {
+	Name string `json:"name"`
+	// CodePath is where the image holds the code, copied into the shared volume at start and
+	// mounted there in both the app and the sidecar.
+	CodePath string `json:"codePath"`
+}
+
+// LocalDev is for the dev stack on a local cluster (seed 002): images built locally and code
+// mounted from the developer's machine (interpreted languages see edits without a rebuild).
+type LocalDev struct {
+	// ImagePullPolicy for every service container: "" (Kubernetes' default), "Always",
+	// "IfNotPresent" or "Never" (only images already on the node, e.g. built by skaffold or
+	// `minikube image build`).
+	ImagePullPolicy string `json:"imagePullPolicy"`
+	// CodeMounts mount host folders into services' containers.
+	CodeMounts []CodeMount `json:"codeMounts"`
+}
+
+// CodeMount mounts HostPath (a folder on the node: with minikube or kind, a folder shared with the
+// developer's machine) at Path in a service's container.
+type CodeMount struct {
+	Service  string `json:"service"`
+	HostPath string `json:"hostPath"`
+	Path     string `json:"path"`
+}
+
+// Defaults of the dev tooling.
+const (
+	DefaultPlaygroundMaxAge  = "7d"
+	DefaultPlaygroundGateway = "gateway"
+	DefaultClusterDomain     = "cluster.local"
+	DefaultDevSidecarImage   = "lscr.io/linuxserver/openssh-server:latest"
+	DefaultDevUser           = "dev"
+	DefaultDevCodePath       = "/app"
+	DefaultDevUID            = 1000
+	DefaultDevLocalPortBase  = 2222
+)
+
+func (c *DevConfig) defaults() {
+	c.Playground = Playground{MaxAge: DefaultPlaygroundMaxAge, Gateway: DefaultPlaygroundGateway, ClusterDomain: DefaultClusterDomain}
+	c.DevMode = DevMode{SidecarImage: DefaultDevSidecarImage, User: DefaultDevUser, UID: DefaultDevUID, GID: DefaultDevUID,
+		LocalPortBase: DefaultDevLocalPortBase}
+}
+
+// IsPlayground says whether this stack is a playground (made by `shoestring playground up`).
+func (p *Playground) IsPlayground() bool { return p.Branch != "" }
+
+// MaxAgeDuration is MaxAge parsed; 0 means no limit.
+func (p *Playground) MaxAgeDuration() time.Duration {
+	d, _ := parseAge(p.MaxAge) // validated by check
+	return d
+}
+
+// Name is the playground's names from its branch (valid once the config passed check).
+func (p *Playground) Name() playground.Name {
+	n, _ := playground.ForBranch(p.Branch)
+	return n
+}
+
+// SearchDomains is the extra pod DNS search path of a playground's pods; nil outside playgrounds.
+func (p *Playground) SearchDomains() []string {
+	if !p.IsPlayground() {
+		return nil
+	}
+	return playground.SearchDomains(p.BaseNamespace, p.ClusterDomain)
+}
+
+// SourceOf is the repository folder of a service's code.
+func (p *Playground) SourceOf(service string) string {
+	if dir, ok := p.Sources[service]; ok {
+		return dir
+	}
+	return "services/" + service
+}
+
+// Enabled says whether a service runs in dev mode, and its settings.
+func (d *DevMode) Enabled(service string) (DevModeService, bool) {
+	for _, s := range d.Services {
+		if s.Name == service {
+			return s, true
+		}
+	}
+	return DevModeService{}, false
+}
+
+// Developers lists the developers with authorized keys, sorted (deterministic Secret keys).
+func (d *DevMode) Developers() []string {
+	names := make([]string, 0, len(d.AuthorizedKeys))
+	for n := range d.AuthorizedKeys {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+var (
+	ageDaysRe   = regexp.MustCompile(`^([0-9]+)d$`)
+	domainRe    = regexp.MustCompile(`^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,63}$`)
+	devNameRe   = regexp.MustCompile(`^[a-z0-9]([-a-z0-9._]*[a-z0-9])?$`)
+	userRe      = regexp.MustCompile(`^[a-z_][a-z0-9_-]{0,31}$`)
+	pubKeyRe    = regexp.MustCompile(`^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/]+={0,3}( .*)?$`)
+	pullPolices = []string{"", "Always", "IfNotPresent", "Never"}
+)
+
+func parseAge(s string) (time.Duration, error) {
+	if m := ageDaysRe.FindStringSubmatch(s); m != nil {
+		days, err := strconv.Atoi(m[1])
+		if err != nil {
+			return 0, err
+		}
+		return time.Duration(days) * 24 * time.Hour, nil
+	}
+	if s == "0" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err == nil && d < 0 {
+		err = fmt.Errorf("negative")
+	}
+	return d, err
+}
+
+func (c *DevConfig) check(cfg *Config) []FieldError {
+	var errs []FieldError
+	services := map[string]bool{}
+	for _, s := range cfg.Services {
+		services[s.Name] = true
+	}
+	errs = append(errs, c.Playground.check(cfg, services)...)
+	errs = append(errs, c.DevMode.check(services)...)
+	errs = append(errs, c.LocalDev.check(services)...)
+	return errs
+}
+
+func (p *Playground) check(cfg *Config, services map[string]bool) []FieldError {
+	const k = Namespace + ":playground"
+	var errs []FieldError
+	if _, err := parseAge(p.MaxAge); err != nil {
+		errs = append(errs, fieldErr(k+".maxAge", p.MaxAge, "is not an age", "write whole days (\"7d\"), a duration (\"36h\") or \"0\" for no limit"))
+	}
+	if p.Domain != "" && !domainRe.MatchString(p.Domain) {
+		errs = append(errs, fieldErr(k+".domain", p.Domain, "is not a DNS domain",
+			"write a lowercase domain such as \"play.example.com\" (its wildcard *.play.example.com must point at the nodes)"))
+	}
+	if !playground.IsDNSLabel(p.Gateway) {
+		errs = append(errs, fieldErr(k+".gateway", p.Gateway, "is not a service name", "name the service <feature>.<domain> reaches, e.g. \"gateway\""))
+	}
+	if !domainRe.MatchString(p.ClusterDomain) {
+		errs = append(errs, fieldErr(k+".clusterDomain", p.ClusterDomain, "is not a DNS domain", "use the kubelet's --cluster-domain, usually \"cluster.local\""))
+	}
+	for _, svc := range sortedStringKeys(p.Sources) {
+		dir := p.Sources[svc]
+		if dir == "" || path.IsAbs(dir) || strings.HasPrefix(path.Clean(dir), "..") {
+			errs = append(errs, fieldErr(k+".sources."+svc, dir, "is not a folder inside the repository", "give a relative path such as \"services/"+svc+"\""))
+		}
+	}
+	if !p.IsPlayground() {
+		if p.BaseNamespace != "" || p.Created != "" {
+			errs = append(errs, fieldErr(k+".baseNamespace", p.BaseNamespace, "is only meaningful in a playground stack (with playground.branch)",
+				"remove it; `shoestring playground up` sets branch, baseNamespace and created in the playground stacks it makes"))
+		}
+		return errs
+	}
+	n, err := playground.ForBranch(p.Branch)
+	if err != nil {
+		return append(errs, fieldErr(k+".branch", p.Branch, "is not a playground branch", err.Error()))
+	}
+	if cfg.Namespace != n.Namespace {
+		errs = append(errs, fieldErr(Namespace+":namespace", cfg.Namespace, "is not the namespace of playground branch "+p.Branch,
+			fmt.Sprintf("set it to %q (shoestring playground up does)", n.Namespace)))
+	}
+	switch {
+	case p.BaseNamespace == "":
+		errs = append(errs, fieldErr(k+".baseNamespace", nil, "is required in a playground stack",
+			"name the namespace of the base stack's services, e.g. \"default\""))
+	case !playground.IsDNSLabel(p.BaseNamespace):
+		errs = append(errs, fieldErr(k+".baseNamespace", p.BaseNamespace, "is not a namespace name", "use a DNS-1123 label such as \"default\""))
+	case p.BaseNamespace == n.Namespace:
+		errs = append(errs, fieldErr(k+".baseNamespace", p.BaseNamespace, "is the playground's own namespace",
+			"name the base stack's namespace, where the services the playground does not deploy run"))
+	}
+	if p.Created != "" {
+		if _, err := time.Parse(time.RFC3339, p.Created); err != nil {
+			errs = append(errs, fieldErr(k+".created", p.Created, "is not an RFC 3339 time", "write e.g. \"2026-11-23T12:00:00Z\""))
+		}
+	}
+	if !services[p.Gateway] {
+		errs = append(errs, fieldErr(k+".gateway", p.Gateway, "is not among the playground's services",
+			"every playground deploys its gateway: add it to shoestring:services or name the right service"))
+	}
+	return errs
+}
+
+func (d *DevMode) check(services map[string]bool) []FieldError {
+	const k = Namespace + ":devMode"
+	var errs []FieldError
+	if len(d.Services) > 0 && !d.Allowed {
+		names := make([]string, len(d.Services))
+		for i, s := range d.Services {
+			names[i] = s.Name
+		}
+		errs = append(errs, fieldErr(k+".services", strings.Join(names, ","), "dev mode is forbidden in this stack (devMode.allowed is false)",
+			"remove devMode.services from this stack; dev mode runs only where the stack file sets devMode.allowed: true (dev, sandbox, playgrounds)"))
+	}
+	seen := map[string]bool{}
+	for i, s := range d.Services {
+		key := fmt.Sprintf("%s.services[%d]", k, i)
+		switch {
+		case !services[s.Name]:
+			errs = append(errs, fieldErr(key+".name", s.Name, "is not a service of this stack", "name one of shoestring:services"))
+		case seen[s.Name]:
+			errs = append(errs, fieldErr(key+".name", s.Name, "is listed twice", "list each service once"))
+		}
+		seen[s.Name] = true
+		if s.CodePath == "" {
+			d.Services[i].CodePath = DefaultDevCodePath
+		} else if !path.IsAbs(s.CodePath) || path.Clean(s.CodePath) == "/" {
+			errs = append(errs, fieldErr(key+".codePath", s.CodePath, "is not an absolute folder below /", "give the folder of the code in the image, e.g. \"/app\""))
+		}
+	}
+	if len(d.Services) > 0 && len(d.AuthorizedKeys) == 0 && d.Allowed {
+		errs = append(errs, fieldErr(k+".authorizedKeys", nil, "is empty: nobody could log in to the dev-mode sidecars",
+			"add developer: public key pairs, e.g. alice: \"ssh-ed25519 AAAA... alice@laptop\""))
+	}
+	for _, dev := range d.Developers() {
+		key, kk := d.AuthorizedKeys[dev], k+".authorizedKeys."+dev
+		if !devNameRe.MatchString(dev) {
+			errs = append(errs, fieldErr(kk, dev, "is not a developer name", "use lowercase letters, digits, '.', '_' and '-' (it names a file)"))
+		}
+		switch {
+		case strings.Contains(key, "PRIVATE KEY"):
+			errs = append(errs, FieldError{Key: kk, Problem: "is a private key (value withheld)",
+				Fix: "give the public key (the .pub file), and replace the private key: it is now in the stack file's history"})
+		case !pubKeyRe.MatchString(strings.TrimSpace(key)):
+			errs = append(errs, fieldErr(kk, key, "is not an SSH public key", "paste one line of a .pub file, e.g. \"ssh-ed25519 AAAA... alice@laptop\""))
+		}
+	}
+	if d.SidecarImage == "" {
+		errs = append(errs, fieldErr(k+".sidecarImage", nil, "is required", fmt.Sprintf("use %q or an image with the same contract", DefaultDevSidecarImage)))
+	}
+	if !userRe.MatchString(d.User) {
+		errs = append(errs, fieldErr(k+".user", d.User, "is not a login name", "use lowercase letters, digits, '_' and '-', e.g. \"dev\""))
+	}
+	if d.UID < 0 || d.GID < 0 {
+		errs = append(errs, fieldErr(k+".uid", fmt.Sprintf("%d:%d", d.UID, d.GID), "is negative", "use the app's user id, e.g. 1000"))
+	}
+	if d.LocalPortBase < 1024 || d.LocalPortBase+len(d.Services) > 65535 {
+		errs = append(errs, fieldErr(k+".localPortBase", d.LocalPortBase, "is out of range", "use an unprivileged port such as 2222"))
+	}
+	return errs
+}
+
+func (l *LocalDev) check(services map[string]bool) []FieldError {
+	const k = Namespace + ":localDev"
+	var errs []FieldError
+	if !contains(pullPolices, l.ImagePullPolicy) {
+		errs = append(errs, fieldErr(k+".imagePullPolicy", l.ImagePullPolicy, "is not an image pull policy", oneOf(pullPolices[1:]...)+", or leave it out"))
+	}
+	for i, m := range l.CodeMounts {
+		key := fmt.Sprintf("%s.codeMounts[%d]", k, i)
+		if !services[m.Service] {
+			errs = append(errs, fieldErr(key+".service", m.Service, "is not a service of this stack", "name one of shoestring:services"))
+		}
+		if !path.IsAbs(m.HostPath) {
+			errs = append(errs, fieldErr(key+".hostPath", m.HostPath, "is not an absolute path on the node",
+				"give an absolute folder, e.g. \"/hosthome/alice/src/users\" (minikube mounts the home folder there)"))
+		}
+		if !path.IsAbs(m.Path) || path.Clean(m.Path) == "/" {
+			errs = append(errs, fieldErr(key+".path", m.Path, "is not an absolute folder below /", "give the container folder the code belongs in, e.g. \"/app\""))
+		}
+	}
+	return errs
+}
+
+func sortedStringKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
