@@ -1,0 +1,163 @@
+package playground
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"time"
+)
+
+// ConfigEntry is one key of `pulumi config --json` (the format `pulumi config set-all --json`
+// reads back): the value as a string, the parsed object for structured values, and whether it is
+// a secret.
+type ConfigEntry struct {
+	Value       *string `json:"value"`
+	ObjectValue any     `json:"objectValue,omitempty"`
+	Secret      bool    `json:"secret"`
+}
+
+// Spec is what `shoestring playground up` was asked for.
+type Spec struct {
+	Name       Name
+	Changed    []string          // services the branch changes
+	Images     map[string]string // service -> image built from the branch (others keep the base's)
+	Kubeconfig string            // kubeconfig of the base stack's cluster
+	Created    time.Time
+}
+
+// Config keys the playground stack's config is built around (see stacks/).
+const (
+	keyServices   = "shoestring:services"
+	keyNamespace  = "shoestring:namespace"
+	keyPlayground = "shoestring:playground"
+	keyCluster    = "shoestring:cluster"
+)
+
+// StackConfig derives a playground stack's config from its base stack's (both in the
+// `pulumi config --json` format): the same values (secrets stay secrets), except that it deploys
+// only the changed services and the gateway, into its own namespace, on the base stack's cluster
+// reached through a kubeconfig, with the playground's branch, base namespace and creation time
+// recorded. It returns the deployed services too.
+func StackConfig(base map[string]ConfigEntry, spec Spec) (map[string]ConfigEntry, []string, error) {
+	out := make(map[string]ConfigEntry, len(base))
+	for k, v := range base {
+		out[k] = v
+	}
+	baseNS := "default"
+	if e, ok := base[keyNamespace]; ok && e.Value != nil {
+		baseNS = *e.Value
+	}
+	pg := map[string]any{}
+	if e, ok := base[keyPlayground]; ok {
+		m, ok := e.ObjectValue.(map[string]any)
+		if !ok {
+			return nil, nil, fmt.Errorf("%s of the base stack is not a mapping", keyPlayground)
+		}
+		for k, v := range m {
+			pg[k] = v
+		}
+	}
+	if b, ok := pg["branch"].(string); ok && b != "" {
+		return nil, nil, fmt.Errorf("the base stack is itself a playground (of branch %s): make playgrounds from sandbox-like stacks", b)
+	}
+	gateway := "gateway"
+	if g, ok := pg["gateway"].(string); ok && g != "" {
+		gateway = g
+	}
+
+	var services []map[string]any
+	if e, ok := base[keyServices]; ok {
+		list, ok := e.ObjectValue.([]any)
+		if !ok {
+			return nil, nil, fmt.Errorf("%s of the base stack is not a list", keyServices)
+		}
+		for i, item := range list {
+			m, ok := item.(map[string]any)
+			if !ok {
+				return nil, nil, fmt.Errorf("%s[%d] of the base stack is not a mapping", keyServices, i)
+			}
+			services = append(services, m)
+		}
+	}
+	var all []string
+	for _, s := range services {
+		name, _ := s["name"].(string)
+		all = append(all, name)
+	}
+	keep, err := Services(all, spec.Changed, gateway)
+	if err != nil {
+		return nil, nil, err
+	}
+	for svc := range spec.Images {
+		if !contains(keep, svc) {
+			return nil, nil, fmt.Errorf("--image for %q: the playground does not deploy it (deployed: %v); list it as changed", svc, keep)
+		}
+	}
+	var kept []any
+	for _, s := range services {
+		name, _ := s["name"].(string)
+		if !contains(keep, name) {
+			continue
+		}
+		if img, ok := spec.Images[name]; ok {
+			c := map[string]any{}
+			for k, v := range s {
+				c[k] = v
+			}
+			c["image"] = img
+			s = c
+		}
+		kept = append(kept, s)
+	}
+
+	pg["branch"] = spec.Name.Branch
+	pg["baseNamespace"] = baseNS
+	pg["created"] = spec.Created.UTC().Format(time.RFC3339)
+	if err := setObject(out, keyPlayground, pg); err != nil {
+		return nil, nil, err
+	}
+	if err := setObject(out, keyServices, kept); err != nil {
+		return nil, nil, err
+	}
+	ns := spec.Name.Namespace
+	out[keyNamespace] = ConfigEntry{Value: &ns}
+	cluster := map[string]any{"mode": "existing", "existing": map[string]any{"kubeconfig": spec.Kubeconfig}}
+	if err := setObject(out, keyCluster, cluster); err != nil {
+		return nil, nil, err
+	}
+	return out, keep, nil
+}
+
+func setObject(cfg map[string]ConfigEntry, key string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("%s: %w", key, err)
+	}
+	// Round-trip so ObjectValue holds plain JSON types, as `pulumi config --json` would.
+	var obj any
+	if err := json.Unmarshal(b, &obj); err != nil {
+		return err
+	}
+	s := string(b)
+	cfg[key] = ConfigEntry{Value: &s, ObjectValue: obj, Secret: cfg[key].Secret}
+	return nil
+}
+
+// Keys lists a config's keys, sorted.
+func Keys(cfg map[string]ConfigEntry) []string {
+	keys := make([]string, 0, len(cfg))
+	for k := range cfg {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}

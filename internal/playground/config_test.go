@@ -1,0 +1,69 @@
+package playground
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+const baseConfigJSON = `{
+  "gcp:project": {"value": "shoestring-sandbox", "secret": false},
+  "shoestring:namespace": {"value": "shop", "secret": false},
+  "shoestring:cluster": {"value": "{\"gke\":{\"zone\":\"us-central1-a\"}}", "objectValue": {"gke": {"zone": "us-central1-a"}}, "secret": false},
+  "shoestring:playground": {"value": "{\"domain\":\"play.example.com\"}", "objectValue": {"domain": "play.example.com"}, "secret": false},
+  "shoestring:secrets": {"value": "{\"users\":{\"DB_PASSWORD\":\"s3cret\"}}", "objectValue": {"users": {"DB_PASSWORD": "s3cret"}}, "secret": true},
+  "shoestring:services": {"value": "[...]", "objectValue": [
+    {"name": "gateway", "image": "example/gateway:1"},
+    {"name": "users", "image": "example/users:1"},
+    {"name": "orders", "image": "example/orders:1"}
+  ], "secret": false}
+}`
+
+func baseConfig(t *testing.T) map[string]ConfigEntry {
+	var m map[string]ConfigEntry
+	require.NoError(t, json.Unmarshal([]byte(baseConfigJSON), &m))
+	return m
+}
+
+func TestStackConfig(t *testing.T) {
+	n, _ := ForBranch("play/faster-users")
+	created := time.Date(2026, 11, 23, 12, 0, 0, 0, time.FixedZone("x", 3600))
+	out, deployed, err := StackConfig(baseConfig(t), Spec{Name: n, Changed: []string{"users"},
+		Images: map[string]string{"users": "example/users:play-faster-users"}, Kubeconfig: "/tmp/kc", Created: created})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"gateway", "users"}, deployed)
+
+	assert.Equal(t, "play-faster-users", *out["shoestring:namespace"].Value)
+	assert.Equal(t, []any{
+		map[string]any{"name": "gateway", "image": "example/gateway:1"},
+		map[string]any{"name": "users", "image": "example/users:play-faster-users"},
+	}, out["shoestring:services"].ObjectValue)
+	assert.Equal(t, map[string]any{"domain": "play.example.com", "branch": "play/faster-users", "baseNamespace": "shop",
+		"created": "2026-11-23T11:00:00Z"}, out["shoestring:playground"].ObjectValue)
+	assert.Equal(t, map[string]any{"mode": "existing", "existing": map[string]any{"kubeconfig": "/tmp/kc"}}, out["shoestring:cluster"].ObjectValue)
+	assert.True(t, out["shoestring:secrets"].Secret, "secrets stay secrets")
+	assert.Equal(t, "shoestring-sandbox", *out["gcp:project"].Value)
+	// Value is the JSON form of ObjectValue, as `pulumi config --json` writes it.
+	var back any
+	require.NoError(t, json.Unmarshal([]byte(*out["shoestring:services"].Value), &back))
+	assert.Equal(t, out["shoestring:services"].ObjectValue, back)
+	// The base is not modified.
+	assert.Equal(t, "shop", *baseConfig(t)["shoestring:namespace"].Value)
+}
+
+func TestStackConfigErrors(t *testing.T) {
+	n, _ := ForBranch("play/x")
+	_, _, err := StackConfig(baseConfig(t), Spec{Name: n, Changed: []string{"billing"}})
+	assert.ErrorContains(t, err, `changed service "billing"`)
+	_, _, err = StackConfig(baseConfig(t), Spec{Name: n, Images: map[string]string{"orders": "x"}})
+	assert.ErrorContains(t, err, "does not deploy it")
+
+	pgBase := baseConfig(t)
+	v := `{"branch":"play/y"}`
+	pgBase["shoestring:playground"] = ConfigEntry{Value: &v, ObjectValue: map[string]any{"branch": "play/y"}}
+	_, _, err = StackConfig(pgBase, Spec{Name: n})
+	assert.ErrorContains(t, err, "itself a playground")
+}
