@@ -22,10 +22,10 @@ import (
 // pair and the static admin token.
 type pki struct {
 	caCert, servingCert, servingKey string // file paths
-	saKey, saPub                       string
-	tokenFile                          string
-	caPEM                              []byte
-	adminToken                         string
+	saKey, saPub                    string
+	tokenFile                       string
+	caPEM                           []byte
+	adminToken                      string
 }
 
 // adminUser is the static-token user every client of the local cluster uses; it is in

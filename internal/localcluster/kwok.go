@@ -123,7 +123,7 @@ func createKwokNode(ctx context.Context, cs *kubernetes.Clientset, i int) error 
 				"type":                   "kwok",
 			},
 			Annotations: map[string]string{
-				KwokNodeAnnotation:            "fake",
+				KwokNodeAnnotation:             "fake",
 				"node.alpha.kubernetes.io/ttl": "0",
 			},
 		},
