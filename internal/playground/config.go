@@ -161,3 +161,18 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// RawConfig is a config in the form stacks.Parse reads: each key's value (structured values as
+// JSON) and the keys that hold secrets.
+func RawConfig(cfg map[string]ConfigEntry) (raw map[string]string, secretKeys []string) {
+	raw = map[string]string{}
+	for _, k := range Keys(cfg) {
+		if v := cfg[k].Value; v != nil {
+			raw[k] = *v
+		}
+		if cfg[k].Secret {
+			secretKeys = append(secretKeys, k)
+		}
+	}
+	return raw, secretKeys
+}
