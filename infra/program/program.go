@@ -6,6 +6,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/shoestring-dev/shoestring/components/cluster"
+	"github.com/shoestring-dev/shoestring/components/edge"
 	"github.com/shoestring-dev/shoestring/internal/cost"
 	"github.com/shoestring-dev/shoestring/stacks"
 )
@@ -31,7 +32,40 @@ func Deploy(ctx *pulumi.Context, cfg *stacks.Config) error {
 	if cfg.Cluster.Mode == stacks.ClusterModeGKE {
 		ctx.Export("monthlyCost", monthlyCost(&cfg.Cluster.GKE))
 	}
+
+	// The edge: nginx on every node, routing the services' hosts (after the workloads it routes to).
+	edgeNginx, err := edge.New(ctx, "edge", EdgeArgs(cfg), pulumi.Provider(k8s.Provider))
+	if err != nil {
+		return err
+	}
+	ctx.Export("edgeNamespace", edgeNginx.Namespace)
 	return nil
+}
+
+// EdgeArgs maps the stack's edge section and its services' routes to the edge component.
+func EdgeArgs(cfg *stacks.Config) *edge.Args {
+	e := &cfg.Edge
+	var routes []edge.Route
+	for _, r := range cfg.EdgeRoutes() {
+		routes = append(routes, edge.Route{Host: r.Host, PathPrefix: r.PathPrefix, Namespace: r.Namespace, Service: r.Service, Port: r.Port})
+	}
+	var pg *edge.Playgrounds
+	if e.Playgrounds.Domain != "" {
+		pg = &edge.Playgrounds{
+			Domain: e.Playgrounds.Domain, NamespacePrefix: stacks.PlaygroundNamespace(""),
+			Service: e.Playgrounds.GatewayService, Port: e.Playgrounds.GatewayPort,
+		}
+	}
+	return &edge.Args{
+		Namespace: e.Namespace, Image: e.Image, Routes: routes, CertificateSecret: e.CertificateSecret,
+		CPURequest: e.Resources.CPU, MemoryRequest: e.Resources.Memory, MemoryLimit: e.Resources.MemoryLimit,
+		Conf: edge.ConfOptions{
+			HTTPPort: 80, HTTPSPort: 443, HealthPort: e.HealthPort,
+			Resolvers: e.Resolver, ClusterDomain: e.ClusterDomain,
+			ConnectTimeout: e.ConnectTimeout, ReadTimeout: e.ReadTimeout, SendTimeout: e.SendTimeout,
+			ClientMaxBodySize: e.ClientMaxBodySize, Playgrounds: pg,
+		},
+	}
 }
 
 // monthlyCost is the cluster's estimate from the repo's price table, on-demand and spot side by side.
