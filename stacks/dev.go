@@ -21,23 +21,18 @@ type DevConfig struct {
 	LocalDev   LocalDev   `config:"localDev"`
 }
 
-// Playground has two roles. In a base stack (sandbox) it says how playgrounds made from it look
-// (Domain, MaxAge, Gateway, Sources). In a playground stack, which `shoestring playground up` makes
+// Playground has two roles. In a base stack (sandbox) it says how playgrounds made from it are
+// managed (MaxAge, Sources); their host <feature>.<domain> and gateway service are the edge's
+// (shoestring:edge.playgrounds), the one place the edge routes them from. In a playground stack, which `shoestring playground up` makes
 // from the base stack's file, Branch is set too: the stack then deploys into its own namespace and
 // its pods fall back to BaseNamespace through their DNS search path.
 type Playground struct {
-	// Domain: a playground answers at <feature>.<Domain> through the edge; "" for none.
-	Domain string `json:"domain"`
 	// MaxAge is the age after which the reaper destroys a playground even if its branch still
 	// exists: a Go duration ("72h") or whole days ("7d"); "0" for no limit.
 	MaxAge string `json:"maxAge"`
-	// Gateway is the service every playground deploys: what <feature>.<Domain> reaches.
-	Gateway string `json:"gateway"`
 	// Sources maps a service to its folder in the repository, to find the services a branch
 	// changes; a service without an entry is looked for in services/<name>.
 	Sources map[string]string `json:"sources"`
-	// ClusterDomain is the cluster's DNS domain (kubelet --cluster-domain).
-	ClusterDomain string `json:"clusterDomain"`
 
 	// Set in playground stacks (by `shoestring playground up`):
 	// Branch is the git branch the playground belongs to (play/<feature>); it marks the stack as a
@@ -101,18 +96,16 @@ type CodeMount struct {
 
 // Defaults of the dev tooling.
 const (
-	DefaultPlaygroundMaxAge  = "7d"
-	DefaultPlaygroundGateway = "gateway"
-	DefaultClusterDomain     = "cluster.local"
-	DefaultDevSidecarImage   = "lscr.io/linuxserver/openssh-server:latest"
-	DefaultDevUser           = "dev"
-	DefaultDevCodePath       = "/app"
-	DefaultDevUID            = 1000
-	DefaultDevLocalPortBase  = 2222
+	DefaultPlaygroundMaxAge = "7d"
+	DefaultDevSidecarImage  = "lscr.io/linuxserver/openssh-server:latest"
+	DefaultDevUser          = "dev"
+	DefaultDevCodePath      = "/app"
+	DefaultDevUID           = 1000
+	DefaultDevLocalPortBase = 2222
 )
 
 func (c *DevConfig) defaults() {
-	c.Playground = Playground{MaxAge: DefaultPlaygroundMaxAge, Gateway: DefaultPlaygroundGateway, ClusterDomain: DefaultClusterDomain}
+	c.Playground = Playground{MaxAge: DefaultPlaygroundMaxAge}
 	c.DevMode = DevMode{SidecarImage: DefaultDevSidecarImage, User: DefaultDevUser, UID: DefaultDevUID, GID: DefaultDevUID,
 		LocalPortBase: DefaultDevLocalPortBase}
 }
@@ -132,12 +125,21 @@ func (p *Playground) Name() playground.Name {
 	return n
 }
 
-// SearchDomains is the extra pod DNS search path of a playground's pods; nil outside playgrounds.
-func (p *Playground) SearchDomains() []string {
-	if !p.IsPlayground() {
+// PlaygroundSearchDomains is the extra pod DNS search path of a playground's pods (the base
+// namespace's services); nil outside playgrounds.
+func (c *Config) PlaygroundSearchDomains() []string {
+	if !c.Playground.IsPlayground() {
 		return nil
 	}
-	return playground.SearchDomains(p.BaseNamespace, p.ClusterDomain)
+	return playground.SearchDomains(c.Playground.BaseNamespace, c.Edge.ClusterDomain)
+}
+
+// PlaygroundHost is a playground stack's public host, "" without a playground domain.
+func (c *Config) PlaygroundHost() string {
+	if !c.Playground.IsPlayground() || c.Edge.Playgrounds.Domain == "" {
+		return ""
+	}
+	return c.Playground.Name().Host(c.Edge.Playgrounds.Domain)
 }
 
 // SourceOf is the repository folder of a service's code.
@@ -170,7 +172,6 @@ func (d *DevMode) Developers() []string {
 
 var (
 	ageDaysRe   = regexp.MustCompile(`^([0-9]+)d$`)
-	domainRe    = regexp.MustCompile(`^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,63}$`)
 	devNameRe   = regexp.MustCompile(`^[a-z0-9]([-a-z0-9._]*[a-z0-9])?$`)
 	userRe      = regexp.MustCompile(`^[a-z_][a-z0-9_-]{0,31}$`)
 	pubKeyRe    = regexp.MustCompile(`^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/]+={0,3}( .*)?$`)
@@ -213,16 +214,6 @@ func (p *Playground) check(cfg *Config, services map[string]bool) []FieldError {
 	if _, err := parseAge(p.MaxAge); err != nil {
 		errs = append(errs, fieldErr(k+".maxAge", p.MaxAge, "is not an age", "write whole days (\"7d\"), a duration (\"36h\") or \"0\" for no limit"))
 	}
-	if p.Domain != "" && !domainRe.MatchString(p.Domain) {
-		errs = append(errs, fieldErr(k+".domain", p.Domain, "is not a DNS domain",
-			"write a lowercase domain such as \"play.example.com\" (its wildcard *.play.example.com must point at the nodes)"))
-	}
-	if !playground.IsDNSLabel(p.Gateway) {
-		errs = append(errs, fieldErr(k+".gateway", p.Gateway, "is not a service name", "name the service <feature>.<domain> reaches, e.g. \"gateway\""))
-	}
-	if !domainRe.MatchString(p.ClusterDomain) {
-		errs = append(errs, fieldErr(k+".clusterDomain", p.ClusterDomain, "is not a DNS domain", "use the kubelet's --cluster-domain, usually \"cluster.local\""))
-	}
 	for _, svc := range sortedStringKeys(p.Sources) {
 		dir := p.Sources[svc]
 		if dir == "" || path.IsAbs(dir) || strings.HasPrefix(path.Clean(dir), "..") {
@@ -259,9 +250,9 @@ func (p *Playground) check(cfg *Config, services map[string]bool) []FieldError {
 			errs = append(errs, fieldErr(k+".created", p.Created, "is not an RFC 3339 time", "write e.g. \"2026-11-23T12:00:00Z\""))
 		}
 	}
-	if !services[p.Gateway] {
-		errs = append(errs, fieldErr(k+".gateway", p.Gateway, "is not among the playground's services",
-			"every playground deploys its gateway: add it to shoestring:services or name the right service"))
+	if gw := cfg.Edge.Playgrounds.GatewayService; !services[gw] {
+		errs = append(errs, fieldErr(Namespace+":edge.playgrounds.gatewayService", gw, "is not among the playground's services",
+			"every playground deploys the gateway <feature>.<domain> reaches: add it to shoestring:services or name the right service"))
 	}
 	return errs
 }

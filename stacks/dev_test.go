@@ -44,9 +44,9 @@ func TestDevDefaults(t *testing.T) {
 	c, errs := parseDev(t, nil)
 	require.Empty(t, errs)
 	assert.Equal(t, 7*24*time.Hour, c.Playground.MaxAgeDuration())
-	assert.Equal(t, "gateway", c.Playground.Gateway)
 	assert.False(t, c.Playground.IsPlayground())
-	assert.Nil(t, c.Playground.SearchDomains(), "no extra search path outside playgrounds")
+	assert.Nil(t, c.PlaygroundSearchDomains(), "no extra search path outside playgrounds")
+	assert.Equal(t, "", c.PlaygroundHost())
 	assert.False(t, c.DevMode.Allowed, "dev mode is forbidden unless a stack allows it")
 	assert.Equal(t, DefaultDevSidecarImage, c.DevMode.SidecarImage)
 	assert.Equal(t, "", c.LocalDev.ImagePullPolicy)
@@ -56,12 +56,13 @@ func TestDevDefaults(t *testing.T) {
 func TestPlaygroundStack(t *testing.T) {
 	c, errs := parseDev(t, map[string]string{
 		"shoestring:namespace":  "play-login-form",
-		"shoestring:playground": `{"branch":"play/Login_Form","baseNamespace":"shop","domain":"play.example.com","created":"2026-11-20T10:00:00Z","maxAge":"36h"}`,
+		"shoestring:playground": `{"branch":"play/Login_Form","baseNamespace":"shop","created":"2026-11-20T10:00:00Z","maxAge":"36h"}`,
+		"shoestring:edge":       `{"playgrounds":{"domain":"play.example.com"},"clusterDomain":"k8s.internal"}`,
 	})
 	require.Empty(t, errs)
 	assert.True(t, c.Playground.IsPlayground())
-	assert.Equal(t, "login-form.play.example.com", c.Playground.Name().Host(c.Playground.Domain))
-	assert.Equal(t, []string{"shop.svc.cluster.local"}, c.Playground.SearchDomains())
+	assert.Equal(t, "login-form.play.example.com", c.PlaygroundHost())
+	assert.Equal(t, []string{"shop.svc.k8s.internal"}, c.PlaygroundSearchDomains(), "the base namespace, in the cluster's DNS domain")
 	assert.Equal(t, 36*time.Hour, c.Playground.MaxAgeDuration())
 }
 
@@ -83,9 +84,8 @@ func TestPlaygroundConfigErrors(t *testing.T) {
 		{"base outside a playground", map[string]string{"shoestring:playground": `{"baseNamespace":"shop"}`},
 			"shoestring:playground.baseNamespace", "only meaningful in a playground stack"},
 		{"bad age", map[string]string{"shoestring:playground": `{"maxAge":"a week"}`}, "shoestring:playground.maxAge", "whole days"},
-		{"bad domain", map[string]string{"shoestring:playground": `{"domain":"Play_Example"}`}, "shoestring:playground.domain", "not a DNS domain"},
-		{"gateway not deployed", map[string]string{"shoestring:namespace": "play-x",
-			"shoestring:playground": `{"branch":"play/x","baseNamespace":"shop","gateway":"api-gw"}`}, "shoestring:playground.gateway", "every playground deploys its gateway"},
+		{"gateway not deployed", map[string]string{"shoestring:namespace": "play-x", "shoestring:edge": `{"playgrounds":{"gatewayService":"api-gw"}}`,
+			"shoestring:playground": `{"branch":"play/x","baseNamespace":"shop"}`}, "shoestring:edge.playgrounds.gatewayService", "every playground deploys the gateway"},
 		{"source outside repo", map[string]string{"shoestring:playground": `{"sources":{"users":"../elsewhere"}}`},
 			"shoestring:playground.sources.users", "relative path"},
 		{"bad created", map[string]string{"shoestring:namespace": "play-x",

@@ -31,6 +31,7 @@ const (
 	keyNamespace  = "shoestring:namespace"
 	keyPlayground = "shoestring:playground"
 	keyCluster    = "shoestring:cluster"
+	keyEdge       = "shoestring:edge"
 )
 
 // StackConfig derives a playground stack's config from its base stack's (both in the
@@ -60,9 +61,17 @@ func StackConfig(base map[string]ConfigEntry, spec Spec) (map[string]ConfigEntry
 	if b, ok := pg["branch"].(string); ok && b != "" {
 		return nil, nil, fmt.Errorf("the base stack is itself a playground (of branch %s): make playgrounds from sandbox-like stacks", b)
 	}
+	// The gateway is the edge's (shoestring:edge.playgrounds.gatewayService): what it routes
+	// <feature>.<domain> to.
 	gateway := "gateway"
-	if g, ok := pg["gateway"].(string); ok && g != "" {
-		gateway = g
+	if e, ok := base[keyEdge]; ok {
+		if edge, ok := e.ObjectValue.(map[string]any); ok {
+			if pgs, ok := edge["playgrounds"].(map[string]any); ok {
+				if g, ok := pgs["gatewayService"].(string); ok && g != "" {
+					gateway = g
+				}
+			}
+		}
 	}
 
 	var services []map[string]any

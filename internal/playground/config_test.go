@@ -13,7 +13,8 @@ const baseConfigJSON = `{
   "gcp:project": {"value": "shoestring-sandbox", "secret": false},
   "shoestring:namespace": {"value": "shop", "secret": false},
   "shoestring:cluster": {"value": "{\"gke\":{\"zone\":\"us-central1-a\"}}", "objectValue": {"gke": {"zone": "us-central1-a"}}, "secret": false},
-  "shoestring:playground": {"value": "{\"domain\":\"play.example.com\"}", "objectValue": {"domain": "play.example.com"}, "secret": false},
+  "shoestring:playground": {"value": "{\"maxAge\":\"3d\"}", "objectValue": {"maxAge": "3d"}, "secret": false},
+  "shoestring:edge": {"value": "{}", "objectValue": {"playgrounds": {"domain": "play.example.com", "gatewayService": "gateway"}}, "secret": false},
   "shoestring:secrets": {"value": "{\"users\":{\"DB_PASSWORD\":\"s3cret\"}}", "objectValue": {"users": {"DB_PASSWORD": "s3cret"}}, "secret": true},
   "shoestring:services": {"value": "[...]", "objectValue": [
     {"name": "gateway", "image": "example/gateway:1"},
@@ -41,7 +42,7 @@ func TestStackConfig(t *testing.T) {
 		map[string]any{"name": "gateway", "image": "example/gateway:1"},
 		map[string]any{"name": "users", "image": "example/users:play-faster-users"},
 	}, out["shoestring:services"].ObjectValue)
-	assert.Equal(t, map[string]any{"domain": "play.example.com", "branch": "play/faster-users", "baseNamespace": "shop",
+	assert.Equal(t, map[string]any{"maxAge": "3d", "branch": "play/faster-users", "baseNamespace": "shop",
 		"created": "2026-11-23T11:00:00Z"}, out["shoestring:playground"].ObjectValue)
 	assert.Equal(t, map[string]any{"mode": "existing", "existing": map[string]any{"kubeconfig": "/tmp/kc"}}, out["shoestring:cluster"].ObjectValue)
 	assert.True(t, out["shoestring:secrets"].Secret, "secrets stay secrets")

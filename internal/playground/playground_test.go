@@ -100,7 +100,7 @@ func TestServices(t *testing.T) {
 	_, err = Services(all, []string{"billing"}, "gateway")
 	assert.ErrorContains(t, err, `changed service "billing"`)
 	_, err = Services(all, nil, "api-gw")
-	assert.ErrorContains(t, err, "shoestring:playground.gateway")
+	assert.ErrorContains(t, err, "shoestring:edge.playgrounds.gatewayService")
 }
 
 func TestChangedServices(t *testing.T) {

@@ -13,7 +13,7 @@ import (
 // DNS search path. all is every service of the base stack, in its order; the result keeps that order.
 func Services(all []string, changed []string, gateway string) ([]string, error) {
 	if gateway != "" && !slices.Contains(all, gateway) {
-		return nil, fmt.Errorf("the gateway service %q is not a service of the base stack (have %s): set shoestring:playground.gateway to the service <feature>.<domain> should reach",
+		return nil, fmt.Errorf("the gateway service %q is not a service of the base stack (have %s): set shoestring:edge.playgrounds.gatewayService to the service <feature>.<domain> should reach",
 			gateway, strings.Join(all, ", "))
 	}
 	want := map[string]bool{gateway: gateway != ""}

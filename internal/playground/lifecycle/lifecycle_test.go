@@ -40,8 +40,10 @@ const baseStackFile = `config:
     existing:
       kubeconfig: /dev/null
   shoestring:playground:
-    domain: play.example.com
     maxAge: 7d
+  shoestring:edge:
+    playgrounds:
+      domain: play.example.com
   shoestring:devMode:
     allowed: true
   shoestring:services:
@@ -72,9 +74,9 @@ func testProgram(cfg map[string]playground.ConfigEntry) pulumi.RunFunc {
 		}
 		p := c.Playground
 		created, _ := time.Parse(time.RFC3339, p.Created)
-		playground.Export(ctx, playground.Record{Branch: p.Branch, Namespace: c.Namespace, Host: p.Name().Host(p.Domain), Created: created})
+		playground.Export(ctx, playground.Record{Branch: p.Branch, Namespace: c.Namespace, Host: c.PlaygroundHost(), Created: created})
 		ctx.Export("services", pulumi.ToStringArray(names))
-		ctx.Export("searchDomains", pulumi.ToStringArray(p.SearchDomains()))
+		ctx.Export("searchDomains", pulumi.ToStringArray(c.PlaygroundSearchDomains()))
 		ctx.Export("usersSecretIsSecret", pulumi.Bool(secret != nil && strings.Contains(strings.Join(secret, ","), "shoestring:secrets")))
 		return nil
 	}
