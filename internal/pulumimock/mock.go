@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
@@ -77,14 +78,27 @@ func (r *Record) Types() []string {
 	return out
 }
 
-type mocks struct{ rec *Record }
+type mocks struct {
+	rec   *Record
+	stack string
+}
+
+// urn is the URN the mock engine hands out (and DependsOn/Parent refer to): the parent's type
+// is part of it, as in the real engine.
+func (m mocks) urn(parent, typ, name string) string {
+	parentType := tokens.Type("")
+	if p := resource.URN(parent); p != "" && p.QualifiedType() != resource.RootStackType {
+		parentType = p.QualifiedType()
+	}
+	return string(resource.NewURN(tokens.QName(m.stack), tokens.PackageName(Project), parentType, tokens.Type(typ), name))
+}
 
 func (m mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
 	res := Resource{Type: args.TypeToken, Name: args.Name, Provider: args.Provider, Custom: args.Custom, Inputs: args.Inputs}
 	if rpc := args.RegisterRPC; rpc != nil {
 		res.Parent = rpc.GetParent()
 		res.DependsOn = rpc.GetDependencies()
-		res.URN = fmt.Sprintf("urn:pulumi:mock::%s::%s::%s", Project, args.TypeToken, args.Name)
+		res.URN = m.urn(res.Parent, args.TypeToken, args.Name)
 	}
 	m.rec.mu.Lock()
 	m.rec.Resources = append(m.rec.Resources, res)
@@ -113,7 +127,7 @@ func outputs(typ string, inputs resource.PropertyMap) resource.PropertyMap {
 // error, if any, is returned with the partial record.
 func Run(stack string, program pulumi.RunFunc) (*Record, error) {
 	rec := &Record{}
-	err := pulumi.RunErr(program, pulumi.WithMocks(Project, stack, mocks{rec}))
+	err := pulumi.RunErr(program, pulumi.WithMocks(Project, stack, mocks{rec: rec, stack: stack}))
 	return rec, err
 }
 
