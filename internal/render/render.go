@@ -1,0 +1,450 @@
+// Package render evaluates the Pulumi program for a stack with mocks standing in for the engine
+// and writes what it would deploy as plain files: every Kubernetes object as a manifest, the order
+// they must be applied in (the program's dependencies, as pulumi-kubernetes honours them), and a
+// summary of the GCP and Cloudflare resources. The same config renders the same bytes, so the
+// renders are committed as goldens and double as GitOps manifests. Apply (apply.go) sends a render
+// to a cluster.
+package render
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"sigs.k8s.io/yaml"
+
+	"github.com/shoestring-dev/shoestring/infra/program"
+	"github.com/shoestring-dev/shoestring/internal/pulumimock"
+	"github.com/shoestring-dev/shoestring/stacks"
+)
+
+// Files a render writes into its folder.
+const (
+	OrderFile     = "order.json"
+	CloudFile     = "cloud.json"
+	ManifestsDir  = "manifests"
+	clusterScoped = "_cluster" // manifests folder of objects without a namespace
+)
+
+// Object is one Kubernetes object of a render.
+type Object struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	Namespace  string `json:"namespace,omitempty"`
+	Name       string `json:"name"`
+	File       string `json:"file"` // relative to the render folder
+	Wave       int    `json:"wave"`
+	// DependsOn are the files of the objects this one waits for (the program's dependencies).
+	DependsOn []string `json:"dependsOn,omitempty"`
+	// AwaitBeforeDependents: a Job (completion) or workload (readiness) that later objects depend
+	// on; apply waits for it before the next wave, as pulumi-kubernetes does.
+	AwaitBeforeDependents bool `json:"awaitBeforeDependents,omitempty"`
+
+	URN      string         `json:"-"`
+	Manifest map[string]any `json:"-"`
+}
+
+// Ref names the object for messages: Kind namespace/name.
+func (o *Object) Ref() string {
+	if o.Namespace == "" {
+		return o.Kind + " " + o.Name
+	}
+	return o.Kind + " " + o.Namespace + "/" + o.Name
+}
+
+// CloudResource is a GCP or Cloudflare resource the program would create.
+type CloudResource struct {
+	Type   string         `json:"type"`
+	Name   string         `json:"name"`
+	Inputs map[string]any `json:"inputs"`
+}
+
+// Order is order.json: the objects in apply order (by wave, then kind, namespace and name).
+type Order struct {
+	Stack   string   `json:"stack"`
+	Waves   int      `json:"waves"`
+	Objects []Object `json:"objects"`
+}
+
+// Render is a stack's evaluated program.
+type Render struct {
+	Order Order
+	Cloud []CloudResource
+}
+
+// StackFile renders the stack in a Pulumi.<stack>.yaml file; stack is its name (the name the
+// program runs under; it never changes what the program does).
+func StackFile(path, stack string) (*Render, error) {
+	cfg, err := stacks.LoadStackFile(path)
+	if err != nil {
+		return nil, err
+	}
+	rec, err := pulumimock.Run(stack, func(ctx *pulumi.Context) error { return program.Deploy(ctx, cfg) })
+	if err != nil {
+		return nil, fmt.Errorf("evaluating the program for %s: %w", path, err)
+	}
+	return FromRecord(stack, rec)
+}
+
+// FromRecord turns what a mocked evaluation registered into a render.
+func FromRecord(stack string, rec *pulumimock.Record) (*Render, error) {
+	r := &Render{Order: Order{Stack: stack}}
+	byURN := map[string]*pulumimock.Resource{}
+	for i := range rec.Resources {
+		byURN[rec.Resources[i].URN] = &rec.Resources[i]
+	}
+	objects := map[string]*Object{} // by URN
+	files := map[string]string{}    // file -> URN, to refuse two objects in one file
+	for _, res := range rec.Resources {
+		if !res.Custom {
+			continue
+		}
+		apiVersion, kind, ok, err := kubernetesType(res.Type)
+		if err != nil {
+			return nil, fmt.Errorf("%s %q: %w", res.Type, res.Name, err)
+		}
+		if !ok {
+			if isCloud(res.Type) {
+				inputs, err := plain(res.Inputs, nil)
+				if err != nil {
+					return nil, fmt.Errorf("%s %q: %w", res.Type, res.Name, err)
+				}
+				r.Cloud = append(r.Cloud, CloudResource{Type: res.Type, Name: res.Name, Inputs: inputs.(map[string]any)})
+			}
+			continue
+		}
+		o, err := object(res, apiVersion, kind)
+		if err != nil {
+			return nil, err
+		}
+		if other, dup := files[o.File]; dup {
+			return nil, fmt.Errorf("two resources render to %s (%s and %s): give them distinct metadata.name or namespace", o.File, other, res.URN)
+		}
+		files[o.File] = res.URN
+		objects[res.URN] = o
+	}
+	sort.Slice(r.Cloud, func(i, j int) bool {
+		if r.Cloud[i].Type != r.Cloud[j].Type {
+			return r.Cloud[i].Type < r.Cloud[j].Type
+		}
+		return r.Cloud[i].Name < r.Cloud[j].Name
+	})
+
+	// Dependencies between objects, through any resources in between (a dependency on a
+	// component was already expanded to its children by the SDK).
+	deps := map[string]map[string]bool{}
+	for urn := range objects {
+		deps[urn] = map[string]bool{}
+		seen := map[string]bool{urn: true}
+		var walk func(u string)
+		walk = func(u string) {
+			res := byURN[u]
+			if res == nil {
+				return
+			}
+			for _, d := range res.DependsOn {
+				if seen[d] {
+					continue
+				}
+				seen[d] = true
+				if _, isObj := objects[d]; isObj {
+					deps[urn][d] = true
+				}
+				walk(d)
+			}
+		}
+		walk(urn)
+	}
+	// Namespaces go first; an object in a namespace the program creates depends on it even
+	// without saying so (pulumi-kubernetes retries until it exists; apply does not).
+	nsURN := map[string]string{}
+	for urn, o := range objects {
+		if o.APIVersion == "v1" && o.Kind == "Namespace" {
+			nsURN[o.Name] = urn
+		}
+	}
+	for urn, o := range objects {
+		if u, ok := nsURN[o.Namespace]; ok && u != urn {
+			deps[urn][u] = true
+		}
+	}
+
+	// Waves: an object comes one wave after the latest of its dependencies.
+	wave := map[string]int{}
+	visiting := map[string]bool{}
+	var level func(u string) (int, error)
+	level = func(u string) (int, error) {
+		if w, ok := wave[u]; ok {
+			return w, nil
+		}
+		if visiting[u] {
+			return 0, fmt.Errorf("dependency cycle through %s", objects[u].Ref())
+		}
+		visiting[u] = true
+		w := 0
+		for d := range deps[u] {
+			dw, err := level(d)
+			if err != nil {
+				return 0, err
+			}
+			if dw+1 > w {
+				w = dw + 1
+			}
+		}
+		visiting[u] = false
+		wave[u] = w
+		return w, nil
+	}
+	hasDependents := map[string]bool{}
+	for u := range objects {
+		if _, err := level(u); err != nil {
+			return nil, err
+		}
+		for d := range deps[u] {
+			hasDependents[d] = true
+		}
+	}
+	for u, o := range objects {
+		o.Wave = wave[u]
+		for d := range deps[u] {
+			o.DependsOn = append(o.DependsOn, objects[d].File)
+		}
+		sort.Strings(o.DependsOn)
+		o.AwaitBeforeDependents = hasDependents[u] && Awaited(o.APIVersion, o.Kind)
+		r.Order.Objects = append(r.Order.Objects, *o)
+		if o.Wave+1 > r.Order.Waves {
+			r.Order.Waves = o.Wave + 1
+		}
+	}
+	sort.Slice(r.Order.Objects, func(i, j int) bool { return lessObject(&r.Order.Objects[i], &r.Order.Objects[j]) })
+	return r, nil
+}
+
+// kindPriority orders the kinds within a wave the way kubectl and Helm do: what others refer to
+// first, workloads last.
+var kindPriority = map[string]int{
+	"Namespace": 0, "CustomResourceDefinition": 1, "PriorityClass": 2, "StorageClass": 2,
+	"ServiceAccount": 3, "ClusterRole": 4, "Role": 4, "ClusterRoleBinding": 5, "RoleBinding": 5,
+	"Secret": 6, "ConfigMap": 6, "PersistentVolumeClaim": 7, "Service": 8,
+	"DaemonSet": 9, "Deployment": 9, "StatefulSet": 9, "Job": 10, "CronJob": 10,
+	"Ingress": 11, "NetworkPolicy": 11, "PodDisruptionBudget": 11,
+}
+
+func priority(kind string) int {
+	if p, ok := kindPriority[kind]; ok {
+		return p
+	}
+	return 8
+}
+
+func lessObject(a, b *Object) bool {
+	if a.Wave != b.Wave {
+		return a.Wave < b.Wave
+	}
+	if pa, pb := priority(a.Kind), priority(b.Kind); pa != pb {
+		return pa < pb
+	}
+	if a.Kind != b.Kind {
+		return a.Kind < b.Kind
+	}
+	if a.Namespace != b.Namespace {
+		return a.Namespace < b.Namespace
+	}
+	return a.Name < b.Name
+}
+
+// Awaited kinds are those pulumi-kubernetes waits for before creating dependents: Jobs until
+// complete, workloads until ready.
+func Awaited(apiVersion, kind string) bool {
+	switch kind {
+	case "Job":
+		return apiVersion == "batch/v1"
+	case "Deployment", "DaemonSet", "StatefulSet":
+		return apiVersion == "apps/v1"
+	}
+	return false
+}
+
+// kubernetesType maps a pulumi-kubernetes type token to apiVersion and kind:
+// kubernetes:apps/v1:Deployment -> apps/v1 Deployment, kubernetes:core/v1:Service -> v1 Service.
+// ok is false for tokens that are not Kubernetes objects (other providers, the provider itself).
+func kubernetesType(token string) (apiVersion, kind string, ok bool, err error) {
+	parts := strings.Split(token, ":")
+	if len(parts) != 3 || parts[0] != "kubernetes" {
+		return "", "", false, nil
+	}
+	gv, kind := parts[1], parts[2]
+	group, version, found := strings.Cut(gv, "/")
+	if !found {
+		// kubernetes:yaml:ConfigFile, kubernetes:helm.sh/v3:Release and similar are not objects.
+		return "", "", false, fmt.Errorf("render knows only Kubernetes object types (kubernetes:<group>/<version>:<Kind>); build the objects in Go instead")
+	}
+	if group == "helm.sh" {
+		return "", "", false, fmt.Errorf("a Helm release cannot be rendered without the provider; build the objects in Go instead")
+	}
+	if strings.HasSuffix(kind, "Patch") || strings.HasSuffix(kind, "List") {
+		return "", "", false, fmt.Errorf("%s resources are not rendered; use the full object instead", kind)
+	}
+	if group == "core" {
+		return version, kind, true, nil
+	}
+	return group + "/" + version, kind, true, nil
+}
+
+func isCloud(token string) bool {
+	return strings.HasPrefix(token, "gcp:") || strings.HasPrefix(token, "cloudflare:")
+}
+
+func object(res pulumimock.Resource, apiVersion, kind string) (*Object, error) {
+	v, err := plain(res.Inputs, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%s %q: %w", res.Type, res.Name, err)
+	}
+	m := v.(map[string]any)
+	m["apiVersion"], m["kind"] = apiVersion, kind
+	if kind == "Secret" && apiVersion == "v1" {
+		// A secret value in .data must still be base64 for the apiserver to accept it.
+		if data, ok := m["data"].(map[string]any); ok {
+			for k, val := range data {
+				if val == stacks.SecretPlaceholder {
+					data[k] = base64.StdEncoding.EncodeToString([]byte(stacks.SecretPlaceholder))
+				}
+			}
+		}
+	}
+	meta, _ := m["metadata"].(map[string]any)
+	name, _ := meta["name"].(string)
+	if name == "" {
+		return nil, fmt.Errorf("%s %q: metadata.name is not set; every object sets its name explicitly (DEVELOPERS.md: no auto-naming)", res.Type, res.Name)
+	}
+	ns, _ := meta["namespace"].(string)
+	folder := ns
+	if folder == "" {
+		folder = clusterScoped
+	}
+	return &Object{
+		APIVersion: apiVersion, Kind: kind, Namespace: ns, Name: name, URN: res.URN, Manifest: m,
+		File: filepath.ToSlash(filepath.Join(ManifestsDir, folder, strings.ToLower(kind)+"-"+name+".yaml")),
+	}, nil
+}
+
+// plain converts inputs to plain values with every secret replaced by stacks.SecretPlaceholder,
+// so no real secret ever reaches a file. An unknown value is an error: a render must be complete.
+func plain(props resource.PropertyMap, path []string) (any, error) {
+	return plainValue(resource.NewObjectProperty(props), path, false)
+}
+
+func plainValue(v resource.PropertyValue, path []string, secret bool) (any, error) {
+	switch {
+	case v.IsSecret():
+		return plainValue(v.SecretValue().Element, path, true)
+	case v.IsOutput():
+		o := v.OutputValue()
+		if !o.Known {
+			return nil, fmt.Errorf("%s is unknown during render", strings.Join(path, "."))
+		}
+		return plainValue(o.Element, path, secret || o.Secret)
+	case v.IsComputed():
+		return nil, fmt.Errorf("%s is unknown during render", strings.Join(path, "."))
+	case v.IsObject():
+		out := map[string]any{}
+		for k, e := range v.ObjectValue() {
+			pv, err := plainValue(e, append(path, string(k)), secret)
+			if err != nil {
+				return nil, err
+			}
+			out[string(k)] = pv
+		}
+		return out, nil
+	case v.IsArray():
+		out := []any{}
+		for i, e := range v.ArrayValue() {
+			pv, err := plainValue(e, append(path, fmt.Sprint(i)), secret)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, pv)
+		}
+		return out, nil
+	case v.IsString():
+		if secret {
+			return stacks.SecretPlaceholder, nil
+		}
+		return v.StringValue(), nil
+	case v.IsNumber():
+		f := v.NumberValue()
+		if f == float64(int64(f)) {
+			return int64(f), nil
+		}
+		return f, nil
+	case v.IsBool():
+		return v.BoolValue(), nil
+	case v.IsNull():
+		return nil, nil
+	case v.IsResourceReference():
+		ref := v.ResourceReferenceValue()
+		if id, ok := ref.ID.V.(string); ok && ref.ID.IsString() {
+			return id, nil
+		}
+		return string(ref.URN), nil
+	case v.IsAsset() || v.IsArchive():
+		return nil, fmt.Errorf("%s: assets and archives are not rendered", strings.Join(path, "."))
+	}
+	return nil, fmt.Errorf("%s: unsupported value %v", strings.Join(path, "."), v)
+}
+
+// Write writes the render into dir, replacing an earlier render there: the manifests, order.json
+// and cloud.json.
+func (r *Render) Write(dir string) error {
+	if err := os.RemoveAll(filepath.Join(dir, ManifestsDir)); err != nil {
+		return err
+	}
+	for _, o := range r.Order.Objects {
+		b, err := yaml.Marshal(o.Manifest)
+		if err != nil {
+			return fmt.Errorf("%s: %w", o.Ref(), err)
+		}
+		path := filepath.Join(dir, filepath.FromSlash(o.File))
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(path, b, 0o644); err != nil {
+			return err
+		}
+	}
+	if err := writeJSON(filepath.Join(dir, OrderFile), r.Order); err != nil {
+		return err
+	}
+	cloud := r.Cloud
+	if cloud == nil {
+		cloud = []CloudResource{}
+	}
+	return writeJSON(filepath.Join(dir, CloudFile), cloud)
+}
+
+func writeJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
+}
+
+// ReadOrder reads a render's order.json.
+func ReadOrder(dir string) (*Order, error) {
+	b, err := os.ReadFile(filepath.Join(dir, OrderFile))
+	if err != nil {
+		return nil, fmt.Errorf("%w (render first: shoestring render --stack dev --out %s)", err, dir)
+	}
+	var o Order
+	if err := json.Unmarshal(b, &o); err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, OrderFile), err)
+	}
+	return &o, nil
+}
