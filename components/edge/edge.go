@@ -42,7 +42,7 @@ prefix="${EDGE_PREFIX:-` + prefixDir + `}"
 resolv="${RESOLV_CONF:-/etc/resolv.conf}"
 mkdir -p "$prefix/tmp"
 cp "$config" "$prefix/nginx.conf"
-servers=$(awk '$1 == "nameserver" { if ($2 ~ /:/) printf "[%s] ", $2; else printf "%s ", $2 }' "$resolv")
+servers=$(awk '$1 == "nameserver" { a = ($2 ~ /:/) ? "[" $2 "]" : $2; printf "%s%s", sep, a; sep = " " }' "$resolv")
 if [ -z "$servers" ]; then
   echo "edge: no nameserver in $resolv: nginx could not resolve the services" >&2
   exit 1

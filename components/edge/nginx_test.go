@@ -40,28 +40,31 @@ func NginxBinary(t testing.TB) string {
 }
 
 // runStartScript runs the container's start script against a temp prefix with nginx args.
-func runStartScript(t testing.TB, nginx, conf, resolvConf string, args ...string) *exec.Cmd {
+// It returns the command and the prefix folder the script prepares.
+func runStartScript(t testing.TB, nginx, conf, resolvConf string, args ...string) (*exec.Cmd, string) {
 	t.Helper()
 	dir := t.TempDir()
+	prefix := filepath.Join(dir, "prefix") + "/"
 	src := filepath.Join(dir, "nginx.conf")
 	require.NoError(t, os.WriteFile(src, []byte(conf), 0o644))
 	cmd := exec.Command("/bin/sh", append([]string{"-c", StartScript, "edge-start"}, args...)...)
 	cmd.Env = append(os.Environ(),
-		"EDGE_CONFIG="+src, "EDGE_PREFIX="+filepath.Join(dir, "prefix")+"/", "RESOLV_CONF="+resolvConf,
+		"EDGE_CONFIG="+src, "EDGE_PREFIX="+prefix, "RESOLV_CONF="+resolvConf,
 		"PATH="+filepath.Dir(nginx)+":"+os.Getenv("PATH"))
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	return cmd
+	return cmd, prefix
 }
 
 // NginxCheck runs `nginx -t` on conf through the start script, with a resolv.conf naming
-// nameserver (nginx -t contacts no one).
-func NginxCheck(t testing.TB, conf, nameserver string) (string, error) {
+// nameserver (nginx -t contacts no one). It returns nginx's output and the prefix folder.
+func NginxCheck(t testing.TB, conf, nameserver string) (string, string, error) {
 	t.Helper()
 	nginx := NginxBinary(t)
 	resolv := filepath.Join(t.TempDir(), "resolv.conf")
 	require.NoError(t, os.WriteFile(resolv, []byte("search example.internal\nnameserver "+nameserver+"\noptions ndots:5\n"), 0o644))
-	out, err := runStartScript(t, nginx, conf, resolv, "-t").CombinedOutput()
-	return string(out), err
+	cmd, prefix := runStartScript(t, nginx, conf, resolv, "-t")
+	out, err := cmd.CombinedOutput()
+	return string(out), prefix, err
 }
 
 func freePort(t testing.TB) int {
@@ -154,7 +157,7 @@ func serveNginx(t *testing.T, conf string, healthPort int) {
 	nginx := NginxBinary(t)
 	resolv := filepath.Join(t.TempDir(), "resolv.conf")
 	require.NoError(t, os.WriteFile(resolv, []byte("nameserver 127.0.0.1\n"), 0o644))
-	cmd := runStartScript(t, nginx, conf, resolv, "-g", "daemon off;")
+	cmd, _ := runStartScript(t, nginx, conf, resolv, "-g", "daemon off;")
 	var logs bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	require.NoError(t, cmd.Start())
