@@ -1,4 +1,4 @@
-package edge
+package edge_test
 
 import (
 	"os"
@@ -10,6 +10,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	. "github.com/shoestring-dev/shoestring/components/edge"
+	"github.com/shoestring-dev/shoestring/components/edge/edgetest"
 	"github.com/shoestring-dev/shoestring/internal/pulumimock"
 )
 
@@ -226,7 +228,7 @@ func TestStartScriptWritesTheResolverFromResolvConf(t *testing.T) {
 	} {
 		conf, err := NginxConf(nil, testArgs().Conf)
 		require.NoError(t, err)
-		out, prefix, err := NginxCheck(t, conf, tc.nameserver)
+		out, prefix, err := edgetest.NginxCheck(t, conf, tc.nameserver)
 		require.NoError(t, err, out)
 		assert.Contains(t, out, "test is successful")
 		got, err := os.ReadFile(filepath.Join(prefix, ResolverInclude))

@@ -1,4 +1,4 @@
-package edge
+package edge_test
 
 import (
 	"bytes"
@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -21,51 +20,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/net/dns/dnsmessage"
+
+	. "github.com/shoestring-dev/shoestring/components/edge"
+	"github.com/shoestring-dev/shoestring/components/edge/edgetest"
 )
-
-// NginxBinary finds Debian's nginx for end-to-end tests: skipped without SHOESTRING_E2E=1, a
-// failure with it when nginx is missing.
-func NginxBinary(t testing.TB) string {
-	t.Helper()
-	if os.Getenv("SHOESTRING_E2E") != "1" {
-		t.Skip("needs real nginx: run `make test` (sets SHOESTRING_E2E=1)")
-	}
-	for _, p := range []string{"nginx", "/usr/sbin/nginx"} {
-		if path, err := exec.LookPath(p); err == nil {
-			return path
-		}
-	}
-	t.Fatal("nginx not found: install it with `apt-get install -y nginx` (.ci/run does)")
-	return ""
-}
-
-// runStartScript runs the container's start script against a temp prefix with nginx args.
-// It returns the command and the prefix folder the script prepares.
-func runStartScript(t testing.TB, nginx, conf, resolvConf string, args ...string) (*exec.Cmd, string) {
-	t.Helper()
-	dir := t.TempDir()
-	prefix := filepath.Join(dir, "prefix") + "/"
-	src := filepath.Join(dir, "nginx.conf")
-	require.NoError(t, os.WriteFile(src, []byte(conf), 0o644))
-	cmd := exec.Command("/bin/sh", append([]string{"-c", StartScript, "edge-start"}, args...)...)
-	cmd.Env = append(os.Environ(),
-		"EDGE_CONFIG="+src, "EDGE_PREFIX="+prefix, "RESOLV_CONF="+resolvConf,
-		"PATH="+filepath.Dir(nginx)+":"+os.Getenv("PATH"))
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	return cmd, prefix
-}
-
-// NginxCheck runs `nginx -t` on conf through the start script, with a resolv.conf naming
-// nameserver (nginx -t contacts no one). It returns nginx's output and the prefix folder.
-func NginxCheck(t testing.TB, conf, nameserver string) (string, string, error) {
-	t.Helper()
-	nginx := NginxBinary(t)
-	resolv := filepath.Join(t.TempDir(), "resolv.conf")
-	require.NoError(t, os.WriteFile(resolv, []byte("search example.internal\nnameserver "+nameserver+"\noptions ndots:5\n"), 0o644))
-	cmd, prefix := runStartScript(t, nginx, conf, resolv, "-t")
-	out, err := cmd.CombinedOutput()
-	return string(out), prefix, err
-}
 
 func freePort(t testing.TB) int {
 	t.Helper()
@@ -154,10 +112,10 @@ func (d *fakeDNS) wasAsked(name string) bool {
 // (bounded) for the health endpoint.
 func serveNginx(t *testing.T, conf string, healthPort int) {
 	t.Helper()
-	nginx := NginxBinary(t)
+	nginx := edgetest.NginxBinary(t)
 	resolv := filepath.Join(t.TempDir(), "resolv.conf")
 	require.NoError(t, os.WriteFile(resolv, []byte("nameserver 127.0.0.1\n"), 0o644))
-	cmd, _ := runStartScript(t, nginx, conf, resolv, "-g", "daemon off;")
+	cmd, _ := edgetest.RunStartScript(t, nginx, conf, resolv, "-g", "daemon off;")
 	var logs bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	require.NoError(t, cmd.Start())
@@ -234,7 +192,7 @@ func testOptions(httpPort, healthPort int, dns string) ConfOptions {
 }
 
 func TestNginxRoutesHostsPathsAndPlaygrounds(t *testing.T) {
-	NginxBinary(t)
+	edgetest.NginxBinary(t)
 	web, api, gateway := backend(t, "web"), backend(t, "api"), backend(t, "gateway")
 	closed := freePort(t) // nothing listens here: a Service whose pods are all down
 	dns := startDNS(t,
@@ -301,12 +259,12 @@ func TestNginxRoutesHostsPathsAndPlaygrounds(t *testing.T) {
 }
 
 func TestNginxServesHTTPSOnlyForRoutedHosts(t *testing.T) {
-	NginxBinary(t)
+	edgetest.NginxBinary(t)
 	web := backend(t, "web")
 	dns := startDNS(t, "web.apps.svc.cluster.local")
 	httpPort, httpsPort, healthPort := freePort(t), freePort(t), freePort(t)
 	o := testOptions(httpPort, healthPort, dns.addr())
-	o.TLS, o.HTTPSPort, o.TLSDir = true, httpsPort, writeTestCertificate(t, "shop.example.test")
+	o.TLS, o.HTTPSPort, o.TLSDir = true, httpsPort, edgetest.WriteCertificate(t, "shop.example.test")
 	conf, err := NginxConf([]Route{{Host: "shop.example.test", PathPrefix: "/", Namespace: "apps", Service: "web", Port: web}}, o)
 	require.NoError(t, err)
 	serveNginx(t, conf, healthPort)
