@@ -34,11 +34,15 @@ func Deploy(ctx *pulumi.Context, cfg *stacks.Config) error {
 	}
 
 	// The edge: nginx on every node, routing the services' hosts (after the workloads it routes to).
-	edgeNginx, err := edge.New(ctx, "edge", EdgeArgs(cfg), pulumi.Provider(k8s.Provider))
-	if err != nil {
-		return err
+	// A playground stack shares its base stack's cluster, whose edge already routes
+	// <feature>.<domain> to it: a second DaemonSet would fight over the nodes' ports 80 and 443.
+	if !cfg.Playground.IsPlayground() {
+		edgeNginx, err := edge.New(ctx, "edge", EdgeArgs(cfg), pulumi.Provider(k8s.Provider))
+		if err != nil {
+			return err
+		}
+		ctx.Export("edgeNamespace", edgeNginx.Namespace)
 	}
-	ctx.Export("edgeNamespace", edgeNginx.Namespace)
 	return nil
 }
 
