@@ -178,6 +178,10 @@ var (
 	pullPolices = []string{"", "Always", "IfNotPresent", "Never"}
 )
 
+// ParseAge reads an age as playground.maxAge accepts it: whole days ("7d"), a Go duration ("36h")
+// or "0" for no limit.
+func ParseAge(s string) (time.Duration, error) { return parseAge(s) }
+
 func parseAge(s string) (time.Duration, error) {
 	if m := ageDaysRe.FindStringSubmatch(s); m != nil {
 		days, err := strconv.Atoi(m[1])

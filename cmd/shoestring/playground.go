@@ -1,0 +1,486 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/shoestring-dev/shoestring/infra/program"
+	"github.com/shoestring-dev/shoestring/internal/cost"
+	"github.com/shoestring-dev/shoestring/internal/playground"
+	"github.com/shoestring-dev/shoestring/internal/playground/lifecycle"
+	"github.com/shoestring-dev/shoestring/stacks"
+)
+
+func init() {
+	register("playground", command{
+		summary: "per-branch playgrounds: up, down, list, report, reap (Pulumi Automation API)",
+		run:     runPlayground,
+	})
+}
+
+const playgroundUsage = `usage: shoestring playground <up|down|list|report|reap> [flags]
+
+  up      create or update the playground of a play/<feature> branch: the changed services and the
+          gateway, in namespace play-<feature> on the base stack's cluster
+  down    destroy a playground and remove its stack
+  list    the playgrounds with branch and age
+  report  what each playground costs: its pods' requested CPU and memory at the node price
+  reap    destroy playgrounds whose branch is gone or that are older than playground.maxAge
+
+The Pulumi backend and secrets come from the environment (PULUMI_BACKEND_URL,
+PULUMI_CONFIG_PASSPHRASE or a cloud secrets provider; SHOESTRING_SECRETS_PROVIDER for new stacks).
+Run "shoestring playground <command> -h" for its flags.`
+
+func runPlayground(args []string) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
+		fmt.Fprintln(os.Stderr, playgroundUsage)
+		if len(args) == 0 {
+			return errors.New("missing playground command")
+		}
+		return flag.ErrHelp
+	}
+	ctx := context.Background()
+	switch args[0] {
+	case "up":
+		return playgroundUp(ctx, args[1:])
+	case "down":
+		return playgroundDown(ctx, args[1:])
+	case "list":
+		return playgroundList(ctx, args[1:])
+	case "report":
+		return playgroundReport(ctx, args[1:])
+	case "reap":
+		return playgroundReap(ctx, args[1:])
+	}
+	return fmt.Errorf("unknown playground command %q: want up, down, list, report or reap", args[0])
+}
+
+// commonFlags are the flags every playground command takes.
+type commonFlags struct {
+	project    string
+	base       string
+	pulumiRoot string
+}
+
+func (c *commonFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.project, "project", ".", "folder with Pulumi.yaml and the base stack's Pulumi.<base>.yaml")
+	fs.StringVar(&c.base, "base", "sandbox", "the base stack playgrounds are made from (its cluster, services and config)")
+	fs.StringVar(&c.pulumiRoot, "pulumi-root", "", "folder whose bin/pulumi to use (default: pulumi on PATH, else $SHOESTRING_TOOLS)")
+}
+
+// baseConfig reads the base stack's file (secrets as placeholders: only settings are read here).
+func (c *commonFlags) baseConfig() (*stacks.Config, error) {
+	cfg, err := stacks.LoadStackFile(filepath.Join(c.project, "Pulumi."+c.base+".yaml"))
+	if err != nil {
+		return nil, fmt.Errorf("base stack %q: %w", c.base, err)
+	}
+	return cfg, nil
+}
+
+func (c *commonFlags) manager() (*lifecycle.Manager, error) {
+	root := c.pulumiRoot
+	if root == "" {
+		if _, err := exec.LookPath("pulumi"); err != nil {
+			root = toolsDir()
+		}
+	}
+	return lifecycle.New(lifecycle.Options{
+		ProjectDir: c.project, Program: playgroundProgram, PulumiRoot: root,
+		SecretsProvider: os.Getenv("SHOESTRING_SECRETS_PROVIDER"), Progress: os.Stderr,
+	})
+}
+
+func toolsDir() string {
+	if d := os.Getenv("SHOESTRING_TOOLS"); d != "" {
+		return d
+	}
+	home, _ := os.UserHomeDir()
+	return filepath.Join(home, ".cache", "shoestring", "tools")
+}
+
+// playgroundProgram is the shoestring program fed with the playground stack's config (an inline
+// program does not receive PULUMI_CONFIG, so stacks.Load cannot list the keys itself).
+func playgroundProgram(cfg map[string]playground.ConfigEntry) pulumi.RunFunc {
+	raw, secret := playground.RawConfig(cfg)
+	return func(ctx *pulumi.Context) error {
+		c, err := stacks.Parse(raw, secret)
+		if err != nil {
+			return err
+		}
+		return program.Deploy(ctx, c)
+	}
+}
+
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+func playgroundUp(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("playground up", flag.ContinueOnError)
+	var common commonFlags
+	common.register(fs)
+	branch := fs.String("branch", "", "the play/<feature> branch (default: the current git branch)")
+	services := fs.String("services", "", "comma-separated services the branch changes (instead of --changed-from)")
+	changedFrom := fs.String("changed-from", "", "git ref to diff against (e.g. origin/main): changed files pick the services, by playground.sources")
+	kubeconfig := fs.String("kubeconfig", defaultKubeconfig(), "kubeconfig of the base stack's cluster")
+	var images listFlag
+	fs.Var(&images, "image", "service=image built from the branch (repeatable)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *branch == "" {
+		b, err := gitOutput(common.project, "rev-parse", "--abbrev-ref", "HEAD")
+		if err != nil {
+			return fmt.Errorf("--branch not given and the current branch is unknown: %w", err)
+		}
+		*branch = strings.TrimSpace(b)
+	}
+	name, err := playground.ForBranch(*branch)
+	if err != nil {
+		return err
+	}
+	base, err := common.baseConfig()
+	if err != nil {
+		return err
+	}
+	var changed []string
+	switch {
+	case *services != "" && *changedFrom != "":
+		return errors.New("give either --services or --changed-from, not both")
+	case *services != "":
+		for _, s := range strings.Split(*services, ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				changed = append(changed, s)
+			}
+		}
+	case *changedFrom != "":
+		out, err := gitOutput(common.project, "diff", "--name-only", *changedFrom+"...HEAD")
+		if err != nil {
+			return fmt.Errorf("listing the files the branch changes: %w", err)
+		}
+		sources := map[string]string{}
+		for _, s := range base.Services {
+			sources[s.Name] = base.Playground.SourceOf(s.Name)
+		}
+		changed = playground.ChangedServices(strings.Fields(out), sources)
+	}
+	imageOf := map[string]string{}
+	for _, kv := range images {
+		svc, img, ok := strings.Cut(kv, "=")
+		if !ok || svc == "" || img == "" {
+			return fmt.Errorf("--image %q: write service=image", kv)
+		}
+		imageOf[svc] = img
+	}
+	kc, err := filepath.Abs(*kubeconfig)
+	if err != nil {
+		return err
+	}
+	m, err := common.manager()
+	if err != nil {
+		return err
+	}
+	res, err := m.Up(ctx, common.base, playground.Spec{Name: name, Changed: changed, Images: imageOf, Kubeconfig: kc, Created: time.Now()})
+	if err != nil {
+		return err
+	}
+	fmt.Printf("playground %s (branch %s)\n  namespace: %s\n  services:  %s\n", res.Name.Stack, res.Name.Branch, res.Name.Namespace, strings.Join(res.Services, ", "))
+	if base.Edge.Playgrounds.Domain != "" {
+		fmt.Printf("  url:       http://%s/\n", res.Name.Host(base.Edge.Playgrounds.Domain))
+	}
+	for _, key := range []string{"devMode", "telepresence"} {
+		if o, ok := res.Outputs[key]; ok {
+			fmt.Printf("\n%s:\n%s\n", key, indentOutput(o.Value))
+		}
+	}
+	return nil
+}
+
+func indentOutput(v any) string {
+	switch t := v.(type) {
+	case map[string]any:
+		keys := make([]string, 0, len(t))
+		for k := range t {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		var b strings.Builder
+		for _, k := range keys {
+			fmt.Fprintf(&b, "  %s:\n", k)
+			for _, line := range strings.Split(strings.TrimRight(indentOutput(t[k]), "\n"), "\n") {
+				fmt.Fprintf(&b, "  %s\n", line)
+			}
+		}
+		return b.String()
+	default:
+		return fmt.Sprintf("  %v", t)
+	}
+}
+
+func playgroundDown(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("playground down", flag.ContinueOnError)
+	var common commonFlags
+	common.register(fs)
+	branch := fs.String("branch", "", "the play/<feature> branch whose playground to remove")
+	stack := fs.String("stack", "", "or the playground stack's name (play-<feature>)")
+	_ = fs.String("kubeconfig", defaultKubeconfig(), "unused: the playground's provider settings are in its state (accepted for symmetry with up)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	name := *stack
+	if *branch != "" {
+		n, err := playground.ForBranch(*branch)
+		if err != nil {
+			return err
+		}
+		name = n.Stack
+	}
+	if name == "" {
+		return errors.New("give --branch play/<feature> or --stack play-<feature>")
+	}
+	if !playground.IsPlaygroundStack(name) {
+		return fmt.Errorf("%q is not a playground stack (their names start with %q): refusing to destroy it", name, playground.NamePrefix)
+	}
+	m, err := common.manager()
+	if err != nil {
+		return err
+	}
+	if err := m.Down(ctx, name); err != nil {
+		return err
+	}
+	fmt.Printf("playground %s destroyed and its stack removed\n", name)
+	return nil
+}
+
+func playgroundList(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("playground list", flag.ContinueOnError)
+	var common commonFlags
+	common.register(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	m, err := common.manager()
+	if err != nil {
+		return err
+	}
+	list, err := m.List(ctx)
+	if err != nil {
+		return err
+	}
+	writeList(os.Stdout, list, time.Now())
+	return nil
+}
+
+func writeList(w io.Writer, list []playground.Stack, now time.Time) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "STACK\tBRANCH\tAGE\tCREATED\tLAST UPDATE")
+	for _, s := range list {
+		branch := s.Branch
+		if branch == "" {
+			branch = "(none recorded)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.Name, branch, s.Age(now).Round(time.Minute), stamp(s.Created), stamp(s.LastUpdate))
+	}
+	tw.Flush()
+}
+
+func stamp(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format("2006-01-02 15:04")
+}
+
+func playgroundReport(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("playground report", flag.ContinueOnError)
+	var common commonFlags
+	common.register(fs)
+	kubeconfig := fs.String("kubeconfig", defaultKubeconfig(), "kubeconfig of the base stack's cluster (the pods' requests are read there)")
+	machineType := fs.String("machine-type", "", "price nodes of this machine type (default: the base stack's cluster.gke.machineType)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	base, err := common.baseConfig()
+	if err != nil {
+		return err
+	}
+	mt, discounted := *machineType, base.Cluster.GKE.Provisioning != stacks.ProvisioningStandard
+	if mt == "" {
+		if base.Cluster.Mode != stacks.ClusterModeGKE {
+			return fmt.Errorf("base stack %q has no GKE node price (cluster mode %q): pass --machine-type", common.base, base.Cluster.Mode)
+		}
+		mt = base.Cluster.GKE.MachineType
+	}
+	rates, err := playground.RatesFor(cost.Table(), mt, discounted)
+	if err != nil {
+		return err
+	}
+	m, err := common.manager()
+	if err != nil {
+		return err
+	}
+	list, err := m.List(ctx)
+	if err != nil {
+		return err
+	}
+	restCfg, err := clientcmd.BuildConfigFromFlags("", *kubeconfig)
+	if err != nil {
+		return fmt.Errorf("kubeconfig %s: %w", *kubeconfig, err)
+	}
+	client, err := kubernetes.NewForConfig(restCfg)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	var usages []playground.Usage
+	for _, s := range list {
+		u, err := namespaceUsage(ctx, client, s.Name)
+		if err != nil {
+			return err
+		}
+		u.Stack, u.Branch, u.Age = s.Name, s.Branch, s.Age(now)
+		usages = append(usages, u)
+	}
+	fmt.Print(playground.Price(usages, rates).Table())
+	return nil
+}
+
+// namespaceUsage sums the effective requests of the running pods of a playground's namespace.
+func namespaceUsage(ctx context.Context, client kubernetes.Interface, ns string) (playground.Usage, error) {
+	pods, err := client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return playground.Usage{}, fmt.Errorf("listing the pods of %s: %w", ns, err)
+	}
+	var u playground.Usage
+	for _, p := range pods.Items {
+		if p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
+			continue // finished pods reserve nothing
+		}
+		e := podRequest(&p).Effective()
+		u.CPUCores += e.CPUCores
+		u.MemoryBytes += e.MemoryBytes
+	}
+	return u, nil
+}
+
+func podRequest(p *corev1.Pod) playground.PodRequest {
+	res := func(c corev1.Container) playground.Resources {
+		return playground.Resources{
+			CPUCores:    float64(c.Resources.Requests.Cpu().MilliValue()) / 1000,
+			MemoryBytes: float64(c.Resources.Requests.Memory().Value()),
+		}
+	}
+	var r playground.PodRequest
+	for _, c := range p.Spec.Containers {
+		r.Containers = append(r.Containers, res(c))
+	}
+	for _, c := range p.Spec.InitContainers {
+		if c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways {
+			r.Containers = append(r.Containers, res(c)) // a native sidecar runs alongside the app
+			continue
+		}
+		r.InitContainers = append(r.InitContainers, res(c))
+	}
+	return r
+}
+
+func playgroundReap(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("playground reap", flag.ContinueOnError)
+	var common commonFlags
+	common.register(fs)
+	maxAge := fs.String("max-age", "", "destroy playgrounds older than this (default: the base stack's playground.maxAge)")
+	remote := fs.String("branches-from", "origin", "git remote whose branches exist (git ls-remote --heads)")
+	branchList := fs.String("branches", "", "comma-separated existing branches, instead of asking the remote")
+	dryRun := fs.Bool("dry-run", false, "only print what would be removed")
+	_ = fs.String("kubeconfig", defaultKubeconfig(), "unused: each playground's provider settings are in its state")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	base, err := common.baseConfig()
+	if err != nil {
+		return err
+	}
+	age := base.Playground.MaxAgeDuration()
+	if *maxAge != "" {
+		if age, err = stacks.ParseAge(*maxAge); err != nil {
+			return fmt.Errorf("--max-age %q: write whole days (\"7d\"), a duration (\"36h\") or \"0\" for no limit", *maxAge)
+		}
+	}
+	branches := map[string]bool{}
+	if *branchList != "" {
+		for _, b := range strings.Split(*branchList, ",") {
+			branches[strings.TrimSpace(b)] = true
+		}
+	} else {
+		out, err := gitOutput(common.project, "ls-remote", "--heads", *remote)
+		if err != nil {
+			return fmt.Errorf("listing the branches of %s: %w (pass --branches to give them)", *remote, err)
+		}
+		for _, line := range strings.Split(out, "\n") {
+			if f := strings.Fields(line); len(f) == 2 {
+				branches[strings.TrimPrefix(f[1], "refs/heads/")] = true
+			}
+		}
+		if len(branches) == 0 {
+			return fmt.Errorf("%s lists no branches: refusing to treat every playground's branch as gone", *remote)
+		}
+	}
+	m, err := common.manager()
+	if err != nil {
+		return err
+	}
+	removed, kept, err := m.Reap(ctx, branches, age, time.Now(), *dryRun)
+	verb := "removed"
+	if *dryRun {
+		verb = "would remove"
+	}
+	for _, r := range removed {
+		fmt.Printf("%s %s: %s\n", verb, r.Stack, r.Reason)
+	}
+	for _, k := range kept {
+		fmt.Printf("kept %s: %s\n", k.Stack, k.Reason)
+	}
+	if len(removed) == 0 {
+		fmt.Println("no playground to remove")
+	}
+	return err
+}
+
+func defaultKubeconfig() string {
+	if k := os.Getenv("KUBECONFIG"); k != "" {
+		return strings.Split(k, string(os.PathListSeparator))[0]
+	}
+	home, _ := os.UserHomeDir()
+	return filepath.Join(home, ".kube", "config")
+}
+
+func gitOutput(dir string, args ...string) (string, error) {
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	out, err := cmd.Output()
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return "", fmt.Errorf("git %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(string(ee.Stderr)))
+		}
+		return "", err
+	}
+	return string(out), nil
+}
