@@ -29,7 +29,7 @@ const (
 const (
 	configDir = "/etc/edge/config"
 	prefixDir = "/run/edge/"
-	tlsDir    = "/etc/edge/tls"
+	TLSDir    = "/etc/edge/tls" // the certificate Secret, when configured
 )
 
 // StartScript is the container's command: it prepares the prefix, writes `resolver` from the pod's
@@ -107,7 +107,7 @@ func Conf(args *Args) (string, error) {
 	o := args.Conf
 	o.ListenAddress = ""
 	o.TLS = args.CertificateSecret != ""
-	o.TLSDir = tlsDir
+	o.TLSDir = TLSDir
 	return NginxConf(args.Routes, o)
 }
 
@@ -161,7 +161,7 @@ func DaemonSetArgs(args *Args, conf string) *appsv1.DaemonSetArgs {
 	}
 	if tls {
 		ports = append(ports, corev1.ContainerPortArgs{Name: pulumi.String("https"), ContainerPort: pulumi.Int(o.HTTPSPort), HostPort: pulumi.Int(o.HTTPSPort), Protocol: pulumi.String("TCP")})
-		mounts = append(mounts, corev1.VolumeMountArgs{Name: pulumi.String("tls"), MountPath: pulumi.String(tlsDir), ReadOnly: pulumi.Bool(true)})
+		mounts = append(mounts, corev1.VolumeMountArgs{Name: pulumi.String("tls"), MountPath: pulumi.String(TLSDir), ReadOnly: pulumi.Bool(true)})
 		volumes = append(volumes, corev1.VolumeArgs{Name: pulumi.String("tls"), Secret: &corev1.SecretVolumeSourceArgs{SecretName: pulumi.String(args.CertificateSecret)}})
 	}
 	// With host networking the health port is bound on the node itself; it is not a host port
