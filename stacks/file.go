@@ -75,11 +75,12 @@ func replaceSecure(v any) (any, bool) {
 	return v, false
 }
 
-// LoadStackFile reads and parses a stack file in one step.
+// LoadStackFile reads and parses a stack file in one step, for tools that run without the engine:
+// like encrypted values, secrets the configuration refers to but the file does not set become
+// SecretPlaceholder (committed stack files hold no secret values; see LoadStackFileWithPlaceholders,
+// which also says which). A real `pulumi up` reads config through Load, where a missing secret is
+// an error naming the command that sets it.
 func LoadStackFile(path string) (*Config, error) {
-	raw, secret, err := ReadStackFile(path)
-	if err != nil {
-		return nil, err
-	}
-	return Parse(raw, secret)
+	cfg, _, err := LoadStackFileWithPlaceholders(path)
+	return cfg, err
 }

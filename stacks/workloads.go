@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 	_ "time/tzdata" // CronJob time zones are checked the same way on every machine
+
+	"k8s.io/apimachinery/pkg/api/resource"
 )
 
 // WorkloadsConfig is the team's services and what they share (seeds 002 and 003): one namespace with
@@ -257,7 +259,6 @@ var (
 	dns1123Label = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
 	portNameRe   = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
 	envNameRe    = regexp.MustCompile(`^[-._a-zA-Z][-._a-zA-Z0-9]*$`)
-	quantityRe   = regexp.MustCompile(`^([0-9]+(\.[0-9]+)?|\.[0-9]+)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$`)
 	// image: [registry/]path[:tag][@sha256:digest]
 	imageRe  = regexp.MustCompile(`^[a-z0-9]+([._/:-]*[a-z0-9]+)*(:[\w][\w.-]{0,127})?(@sha256:[a-f0-9]{64})?$`)
 	k8sVerRe = regexp.MustCompile(`^v1\.[0-9]+$`)
@@ -367,7 +368,7 @@ func (b *Backing) check(key string, c *WorkloadsConfig) []FieldError {
 		if b.StorageSize == "" {
 			b.StorageSize = "1Gi"
 		}
-		if !quantityRe.MatchString(b.StorageSize) {
+		if !validQuantity(b.StorageSize) {
 			errs = append(errs, fieldErr(key+".storageSize", b.StorageSize, "is not a quantity", "write a size such as \"1Gi\""))
 		}
 		if b.RunAsUser == 0 {
@@ -608,7 +609,7 @@ func (r *Resources) check(key string) []FieldError {
 		{"requests.cpu", r.Requests.CPU}, {"requests.memory", r.Requests.Memory},
 		{"limits.cpu", r.Limits.CPU}, {"limits.memory", r.Limits.Memory},
 	} {
-		if f.v != "" && !quantityRe.MatchString(f.v) {
+		if f.v != "" && !validQuantity(f.v) {
 			errs = append(errs, fieldErr(key+"."+f.name, f.v, "is not a Kubernetes quantity", "write e.g. \"100m\" for CPU or \"128Mi\" for memory"))
 		}
 	}
@@ -837,6 +838,12 @@ func cronValue(v string, min, max int, names []string) (int, string) {
 }
 
 func intPtr(v int) *int { return &v }
+
+// validQuantity parses a quantity the way the apiserver will.
+func validQuantity(q string) bool {
+	_, err := resource.ParseQuantity(q)
+	return err == nil
+}
 
 func anyMap(m map[string]string) map[string]any {
 	out := make(map[string]any, len(m))

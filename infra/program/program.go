@@ -33,6 +33,12 @@ func Deploy(ctx *pulumi.Context, cfg *stacks.Config) error {
 		ctx.Export("monthlyCost", monthlyCost(&cfg.Cluster.GKE))
 	}
 
+	// 2. The workloads: namespace, shared and per-service configuration, backing services, release
+	// Jobs before and after the services' Deployments and CronJobs (see workloads.go).
+	if _, err := deployWorkloads(ctx, PlanWorkloads(cfg), k8s.Provider); err != nil {
+		return err
+	}
+
 	// The edge: nginx on every node, routing the services' hosts (after the workloads it routes to).
 	// A playground stack shares its base stack's cluster, whose edge already routes
 	// <feature>.<domain> to it: a second DaemonSet would fight over the nodes' ports 80 and 443.

@@ -1,0 +1,162 @@
+// Package environment is what every workload of a stack shares (seed 002): the namespace, labelled
+// with the Pod Security Standard it enforces, the common ConfigMap every service reads, and each
+// service's (and in-cluster backing service's) own ConfigMap and Secret. Secrets come from Pulumi
+// secret config and stay Pulumi secrets: their values never appear in plain text in inputs or outputs.
+package environment
+
+import (
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
+	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/shoestring-dev/shoestring/components/service"
+	"github.com/shoestring-dev/shoestring/stacks"
+)
+
+// TypeToken is the component's Pulumi type.
+const TypeToken = "shoestring:environment:Environment"
+
+// CommonConfigMap is the name of the ConfigMap every service reads first.
+const CommonConfigMap = "common-config"
+
+// ConfigMapName and SecretName are a service's (or backing service's) own configuration objects.
+func ConfigMapName(owner string) string { return owner + "-config" }
+func SecretName(owner string) string    { return owner + "-secrets" }
+
+type Args struct {
+	Namespace   string
+	PodSecurity PodSecurity
+	CommonEnv   map[string]string
+	// Configs are the per-service (and per-backing-service) ConfigMaps and Secrets, in order.
+	Configs []Config
+}
+
+// PodSecurity is the namespace's Pod Security Standard labels.
+type PodSecurity struct {
+	Enforce, Warn, Audit, Version string
+}
+
+// Config is one owner's variables: Env becomes <owner>-config, Secrets <owner>-secrets (each only
+// when not empty).
+type Config struct {
+	Owner   string
+	Env     map[string]string
+	Secrets map[string]stacks.Secret
+}
+
+// Environment is the component.
+type Environment struct {
+	pulumi.ResourceState
+
+	Namespace *corev1.Namespace
+	// Resources are the namespace and every ConfigMap and Secret: what pods reading them wait for.
+	Resources []pulumi.Resource
+	refs      map[string][]service.ConfigRef
+}
+
+func New(ctx *pulumi.Context, name string, a *Args, opts ...pulumi.ResourceOption) (*Environment, error) {
+	e := &Environment{refs: map[string][]service.ConfigRef{}}
+	if err := ctx.RegisterComponentResource(TypeToken, name, e, opts...); err != nil {
+		return nil, err
+	}
+	ns, err := corev1.NewNamespace(ctx, a.Namespace, NamespaceArgs(a), pulumi.Parent(e))
+	if err != nil {
+		return nil, err
+	}
+	e.Namespace = ns
+	e.Resources = append(e.Resources, ns)
+	inNS := []pulumi.ResourceOption{pulumi.Parent(e), pulumi.DependsOn([]pulumi.Resource{ns})}
+
+	cm, err := corev1.NewConfigMap(ctx, CommonConfigMap, ConfigMapArgs(a.Namespace, CommonConfigMap, a.CommonEnv), inNS...)
+	if err != nil {
+		return nil, err
+	}
+	e.Resources = append(e.Resources, cm)
+	for _, c := range a.Configs {
+		if len(c.Env) > 0 {
+			n := ConfigMapName(c.Owner)
+			r, err := corev1.NewConfigMap(ctx, n, ConfigMapArgs(a.Namespace, n, c.Env), inNS...)
+			if err != nil {
+				return nil, err
+			}
+			e.Resources = append(e.Resources, r)
+		}
+		if len(c.Secrets) > 0 {
+			n := SecretName(c.Owner)
+			r, err := corev1.NewSecret(ctx, n, SecretArgs(a.Namespace, n, c.Secrets), inNS...)
+			if err != nil {
+				return nil, err
+			}
+			e.Resources = append(e.Resources, r)
+		}
+	}
+	if err := ctx.RegisterResourceOutputs(e, pulumi.Map{"namespace": ns.Metadata.Name()}); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// EnvFrom is what a pod of owner reads, in order (later wins): the common ConfigMap (unless
+// withCommon is false, as for backing services), the owner's ConfigMap and Secret, each with the
+// checksum of its content.
+func EnvFrom(a *Args, owner string, withCommon bool) []service.ConfigRef {
+	var refs []service.ConfigRef
+	if withCommon {
+		refs = append(refs, service.ConfigRef{Kind: "ConfigMap", Name: CommonConfigMap, Checksum: service.Checksum(a.CommonEnv)})
+	}
+	for _, c := range a.Configs {
+		if c.Owner != owner {
+			continue
+		}
+		if len(c.Env) > 0 {
+			refs = append(refs, service.ConfigRef{Kind: "ConfigMap", Name: ConfigMapName(owner), Checksum: service.Checksum(c.Env)})
+		}
+		if len(c.Secrets) > 0 {
+			revealed := make(map[string]string, len(c.Secrets))
+			for k, v := range c.Secrets {
+				revealed[k] = v.Reveal() // hashed only: the annotation must change when a value does
+			}
+			refs = append(refs, service.ConfigRef{Kind: "Secret", Name: SecretName(owner), Checksum: service.Checksum(revealed)})
+		}
+	}
+	return refs
+}
+
+// NamespaceArgs is the namespace with its Pod Security Standard labels: enforce rejects pods that do
+// not meet the level; warn and audit report them.
+func NamespaceArgs(a *Args) *corev1.NamespaceArgs {
+	p := a.PodSecurity
+	return &corev1.NamespaceArgs{Metadata: &metav1.ObjectMetaArgs{
+		Name: pulumi.String(a.Namespace),
+		Labels: pulumi.StringMap{
+			"app.kubernetes.io/part-of":                  pulumi.String(service.PartOf),
+			"pod-security.kubernetes.io/enforce":         pulumi.String(p.Enforce),
+			"pod-security.kubernetes.io/enforce-version": pulumi.String(p.Version),
+			"pod-security.kubernetes.io/warn":            pulumi.String(p.Warn),
+			"pod-security.kubernetes.io/warn-version":    pulumi.String(p.Version),
+			"pod-security.kubernetes.io/audit":           pulumi.String(p.Audit),
+			"pod-security.kubernetes.io/audit-version":   pulumi.String(p.Version),
+		},
+	}}
+}
+
+// ConfigMapArgs is a ConfigMap of environment variables.
+func ConfigMapArgs(ns, name string, data map[string]string) *corev1.ConfigMapArgs {
+	return &corev1.ConfigMapArgs{
+		Metadata: service.Meta(ns, name, map[string]string{service.LabelPartOf: service.PartOf}),
+		Data:     pulumi.ToStringMap(data),
+	}
+}
+
+// SecretArgs is a Secret whose every value is a Pulumi secret (stringData, so no base64 step exposes it).
+func SecretArgs(ns, name string, secrets map[string]stacks.Secret) *corev1.SecretArgs {
+	data := pulumi.StringMap{}
+	for k, v := range secrets {
+		data[k] = v.Output()
+	}
+	return &corev1.SecretArgs{
+		Metadata:   service.Meta(ns, name, map[string]string{service.LabelPartOf: service.PartOf}),
+		Type:       pulumi.String("Opaque"),
+		StringData: pulumi.ToSecret(data).(pulumi.StringMapOutput),
+	}
+}

@@ -1,0 +1,277 @@
+// Package service is one of the team's services (seed 002): a Deployment and a Kubernetes Service with
+// stable names, its workers (more Deployments from the same image and configuration) and its
+// CronJobs, all built from one pod builder (PodSpec) so that they share image, envFrom, resources and
+// security without repeating them. Release Jobs (seed 003) are in components/release and use the same
+// builder.
+package service
+
+import (
+	appsv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apps/v1"
+	batchv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/batch/v1"
+	batchv1beta1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/batch/v1beta1"
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
+	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// TypeToken is the component's Pulumi type.
+const TypeToken = "shoestring:service:Service"
+
+// Component labels.
+const (
+	ComponentServer  = "server"
+	ComponentWorker  = "worker"
+	ComponentCronJob = "cronjob"
+	ComponentRelease = "release"
+)
+
+type Args struct {
+	Namespace string
+	Name      string
+	Container Container
+	Replicas  int
+	Pod       PodOptions
+	Workers   []Worker
+	CronJobs  []CronJob
+	// BatchAPIVersion of the CronJobs: "batch/v1" or "batch/v1beta1".
+	BatchAPIVersion string
+	// After are what every object waits for: the namespace and the ConfigMaps and Secrets it reads.
+	After []pulumi.Resource
+	// RolloutAfter are what Deployments and CronJobs also wait for: the release's before-Jobs.
+	RolloutAfter []pulumi.Resource
+}
+
+// Worker is another Deployment of the service's image and configuration.
+type Worker struct {
+	Name      string
+	Command   []string
+	Args      []string
+	Replicas  int
+	Resources *Resources // nil: the service's
+}
+
+// CronJob is a scheduled command inheriting the service's container and pod options.
+type CronJob struct {
+	Name                       string
+	Command                    []string
+	Args                       []string
+	Schedule                   string
+	TimeZone                   string
+	ConcurrencyPolicy          string
+	SuccessfulJobsHistoryLimit int
+	FailedJobsHistoryLimit     int
+	StartingDeadlineSeconds    *int
+	ActiveDeadlineSeconds      *int
+	BackoffLimit               int
+	Suspend                    bool
+	Resources                  *Resources // nil: the service's
+}
+
+// Service is the component.
+type Service struct {
+	pulumi.ResourceState
+
+	Deployments []*appsv1.Deployment // the server first, then the workers
+	Service     *corev1.Service      // nil without ports
+	CronJobs    []pulumi.CustomResource
+}
+
+func New(ctx *pulumi.Context, name string, a *Args, opts ...pulumi.ResourceOption) (*Service, error) {
+	s := &Service{}
+	if err := ctx.RegisterComponentResource(TypeToken, name, s, opts...); err != nil {
+		return nil, err
+	}
+	child := []pulumi.ResourceOption{pulumi.Parent(s)}
+	if len(a.After) > 0 {
+		child = append(child, pulumi.DependsOn(a.After))
+	}
+	rollout := child
+	if len(a.RolloutAfter) > 0 {
+		rollout = append(append([]pulumi.ResourceOption{}, child...), pulumi.DependsOn(a.RolloutAfter))
+	}
+	d, err := appsv1.NewDeployment(ctx, a.Name, DeploymentArgs(a), rollout...)
+	if err != nil {
+		return nil, err
+	}
+	s.Deployments = append(s.Deployments, d)
+	if len(a.Container.Ports) > 0 {
+		if s.Service, err = corev1.NewService(ctx, a.Name, ServiceArgs(a), child...); err != nil {
+			return nil, err
+		}
+	}
+	for _, w := range a.Workers {
+		d, err := appsv1.NewDeployment(ctx, a.Name+"-"+w.Name, WorkerDeploymentArgs(a, w), rollout...)
+		if err != nil {
+			return nil, err
+		}
+		s.Deployments = append(s.Deployments, d)
+	}
+	for _, cj := range a.CronJobs {
+		var r pulumi.CustomResource
+		if a.BatchAPIVersion == "batch/v1beta1" {
+			r, err = batchv1beta1.NewCronJob(ctx, a.Name+"-"+cj.Name, CronJobV1beta1Args(a, cj), rollout...)
+		} else {
+			r, err = batchv1.NewCronJob(ctx, a.Name+"-"+cj.Name, CronJobArgs(a, cj), rollout...)
+		}
+		if err != nil {
+			return nil, err
+		}
+		s.CronJobs = append(s.CronJobs, r)
+	}
+	out := pulumi.Map{"name": pulumi.String(a.Name)}
+	if err := ctx.RegisterResourceOutputs(s, out); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Labels are the labels of a service's objects of one component; extra pairs name a worker, CronJob
+// or release Job.
+func Labels(service, component string, extra ...string) map[string]string {
+	l := map[string]string{LabelName: service, LabelComponent: component, LabelPartOf: PartOf}
+	for i := 0; i+1 < len(extra); i += 2 {
+		l[extra[i]] = extra[i+1]
+	}
+	return l
+}
+
+// Selector is the part of Labels that picks a Deployment's pods (part-of is left out so it may change).
+func Selector(labels map[string]string) map[string]string {
+	s := map[string]string{}
+	for k, v := range labels {
+		if k != LabelPartOf {
+			s[k] = v
+		}
+	}
+	return s
+}
+
+// DeploymentArgs is the service's own Deployment, named like the service.
+func DeploymentArgs(a *Args) *appsv1.DeploymentArgs {
+	return deploymentArgs(a.Namespace, a.Name, Labels(a.Name, ComponentServer), a.Replicas, a.Container, a.Pod)
+}
+
+// WorkerDeploymentArgs is a worker's Deployment: the service's container with the worker's command,
+// no ports and no probes (those belong to the server).
+func WorkerDeploymentArgs(a *Args, w Worker) *appsv1.DeploymentArgs {
+	c := derived(a.Container, w.Command, w.Args, w.Resources)
+	return deploymentArgs(a.Namespace, a.Name+"-"+w.Name, Labels(a.Name, ComponentWorker, LabelWorker, w.Name), w.Replicas, c, a.Pod)
+}
+
+// derived is the service's container running another command: same image and env, no ports or probes.
+func derived(c Container, command, args []string, res *Resources) Container {
+	c.Command, c.Args = command, args
+	c.Ports, c.Readiness, c.Liveness = nil, nil, nil
+	if res != nil {
+		c.Resources = *res
+	}
+	return c
+}
+
+func deploymentArgs(ns, name string, labels map[string]string, replicas int, c Container, o PodOptions) *appsv1.DeploymentArgs {
+	return &appsv1.DeploymentArgs{
+		Metadata: Meta(ns, name, labels),
+		Spec: &appsv1.DeploymentSpecArgs{
+			Replicas: pulumi.Int(replicas),
+			Selector: &metav1.LabelSelectorArgs{MatchLabels: pulumi.ToStringMap(Selector(labels))},
+			Strategy: &appsv1.DeploymentStrategyArgs{
+				Type: pulumi.String("RollingUpdate"),
+				// Keep every old pod until its replacement is ready: small clusters have no spare
+				// capacity to lose, and a failed rollout leaves the old version serving.
+				RollingUpdate: &appsv1.RollingUpdateDeploymentArgs{MaxUnavailable: pulumi.Int(0), MaxSurge: pulumi.Int(1)},
+			},
+			RevisionHistoryLimit: pulumi.Int(5),
+			Template:             PodTemplate(labels, c, "app", o),
+		},
+	}
+}
+
+// ServiceArgs is the Kubernetes Service in front of the server pods: <name>.<namespace>.svc.
+func ServiceArgs(a *Args) *corev1.ServiceArgs {
+	var ports corev1.ServicePortArray
+	for _, p := range a.Container.Ports {
+		ports = append(ports, corev1.ServicePortArgs{
+			Name: pulumi.String(p.Name), Port: pulumi.Int(p.Port), TargetPort: pulumi.String(p.Name), Protocol: pulumi.String("TCP"),
+		})
+	}
+	labels := Labels(a.Name, ComponentServer)
+	return &corev1.ServiceArgs{
+		Metadata: Meta(a.Namespace, a.Name, labels),
+		Spec: &corev1.ServiceSpecArgs{
+			Type:     pulumi.String("ClusterIP"),
+			Selector: pulumi.ToStringMap(Selector(labels)),
+			Ports:    ports,
+		},
+	}
+}
+
+// cronJobParts is what batch/v1 and batch/v1beta1 CronJobs share: labels and the Job spec.
+func cronJobParts(a *Args, cj CronJob) (map[string]string, *batchv1.JobSpecArgs) {
+	labels := Labels(a.Name, ComponentCronJob, LabelCronJob, cj.Name)
+	c := derived(a.Container, cj.Command, cj.Args, cj.Resources)
+	o := a.Pod
+	o.RestartPolicy = "Never"
+	spec := &batchv1.JobSpecArgs{
+		BackoffLimit: pulumi.Int(cj.BackoffLimit),
+		Template:     PodTemplate(labels, c, "job", o),
+	}
+	if cj.ActiveDeadlineSeconds != nil {
+		spec.ActiveDeadlineSeconds = pulumi.Int(*cj.ActiveDeadlineSeconds)
+	}
+	return labels, spec
+}
+
+// CronJobArgs is a batch/v1 CronJob named <service>-<cron>.
+func CronJobArgs(a *Args, cj CronJob) *batchv1.CronJobArgs {
+	labels, job := cronJobParts(a, cj)
+	spec := &batchv1.CronJobSpecArgs{
+		Schedule:                   pulumi.String(cj.Schedule),
+		ConcurrencyPolicy:          pulumi.String(cj.ConcurrencyPolicy),
+		SuccessfulJobsHistoryLimit: pulumi.Int(cj.SuccessfulJobsHistoryLimit),
+		FailedJobsHistoryLimit:     pulumi.Int(cj.FailedJobsHistoryLimit),
+		Suspend:                    pulumi.Bool(cj.Suspend),
+		JobTemplate:                &batchv1.JobTemplateSpecArgs{Metadata: metaNoName(labels, nil), Spec: job},
+	}
+	if cj.TimeZone != "" {
+		spec.TimeZone = pulumi.String(cj.TimeZone)
+	}
+	if cj.StartingDeadlineSeconds != nil {
+		spec.StartingDeadlineSeconds = pulumi.Int(*cj.StartingDeadlineSeconds)
+	}
+	return &batchv1.CronJobArgs{Metadata: Meta(a.Namespace, a.Name+"-"+cj.Name, labels), Spec: spec}
+}
+
+// CronJobV1beta1Args is the same CronJob as batch/v1beta1, for clusters older than Kubernetes 1.21
+// (seed 002's GKE Autopilot). That version has no timeZone; validation refuses one there.
+func CronJobV1beta1Args(a *Args, cj CronJob) *batchv1beta1.CronJobArgs {
+	labels, job := cronJobParts(a, cj)
+	spec := &batchv1beta1.CronJobSpecArgs{
+		Schedule:                   pulumi.String(cj.Schedule),
+		ConcurrencyPolicy:          pulumi.String(cj.ConcurrencyPolicy),
+		SuccessfulJobsHistoryLimit: pulumi.Int(cj.SuccessfulJobsHistoryLimit),
+		FailedJobsHistoryLimit:     pulumi.Int(cj.FailedJobsHistoryLimit),
+		Suspend:                    pulumi.Bool(cj.Suspend),
+		JobTemplate:                &batchv1beta1.JobTemplateSpecArgs{Metadata: metaNoName(labels, nil), Spec: job},
+	}
+	if cj.StartingDeadlineSeconds != nil {
+		spec.StartingDeadlineSeconds = pulumi.Int(*cj.StartingDeadlineSeconds)
+	}
+	return &batchv1beta1.CronJobArgs{Metadata: Meta(a.Namespace, a.Name+"-"+cj.Name, labels), Spec: spec}
+}
+
+// Meta is an object's metadata: explicit name and namespace (never auto-named), labels.
+func Meta(ns, name string, labels map[string]string) *metav1.ObjectMetaArgs {
+	m := &metav1.ObjectMetaArgs{Name: pulumi.String(name), Namespace: pulumi.String(ns)}
+	if len(labels) > 0 {
+		m.Labels = pulumi.ToStringMap(labels)
+	}
+	return m
+}
+
+func metaNoName(labels, annotations map[string]string) *metav1.ObjectMetaArgs {
+	m := &metav1.ObjectMetaArgs{Labels: pulumi.ToStringMap(labels)}
+	if len(annotations) > 0 {
+		m.Annotations = pulumi.ToStringMap(annotations)
+	}
+	return m
+}

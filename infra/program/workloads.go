@@ -1,0 +1,273 @@
+package program
+
+import (
+	"sort"
+	"strings"
+
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/shoestring-dev/shoestring/components/backing"
+	"github.com/shoestring-dev/shoestring/components/environment"
+	"github.com/shoestring-dev/shoestring/components/release"
+	"github.com/shoestring-dev/shoestring/components/service"
+	"github.com/shoestring-dev/shoestring/stacks"
+)
+
+// WorkloadsPlan is the workloads section of a stack mapped to component arguments: pure data, the
+// same for every environment except where the stack's YAML differs.
+type WorkloadsPlan struct {
+	Environment *environment.Args
+	Backing     []*backing.Args
+	Services    []*service.Args
+	// Before and After are the release Jobs of each phase in the order they run.
+	Before, After []release.Job
+}
+
+// PlanWorkloads maps the stack's services, backing services and shared configuration to arguments.
+func PlanWorkloads(cfg *stacks.Config) *WorkloadsPlan {
+	w := &cfg.WorkloadsConfig
+	p := &WorkloadsPlan{Environment: &environment.Args{
+		Namespace: w.Namespace,
+		PodSecurity: environment.PodSecurity{
+			Enforce: w.PodSecurity.Enforce, Warn: w.PodSecurity.Warn, Audit: w.PodSecurity.Audit, Version: w.PodSecurity.Version,
+		},
+		CommonEnv: w.CommonEnv,
+	}}
+	env := p.Environment
+	for _, b := range w.Backing {
+		if b.Mode == stacks.BackingInCluster {
+			env.Configs = append(env.Configs, environment.Config{Owner: b.Name, Env: b.Env, Secrets: secretsOf(w, b.Name, b.SecretEnv)})
+		}
+	}
+	for _, s := range w.Services {
+		env.Configs = append(env.Configs, environment.Config{Owner: s.Name, Env: s.Env, Secrets: secretsOf(w, s.Name, s.SecretEnv)})
+	}
+	restricted := w.PodSecurity.Enforce == stacks.PodSecurityRestricted
+
+	for _, b := range w.Backing {
+		a := &backing.Args{Namespace: w.Namespace, Name: b.Name, Engine: b.Engine, Port: b.Port}
+		if b.Mode == stacks.BackingExternal {
+			a.External = &backing.ExternalArgs{Host: b.Host}
+		} else {
+			a.InCluster = &backing.InClusterArgs{
+				Image: b.Image, StorageSize: b.StorageSize, StorageClass: b.StorageClass,
+				EnvFrom:   environment.EnvFrom(env, b.Name, false),
+				Resources: resources(b.Resources), RunAsUser: b.RunAsUser,
+				// Official database images run as their own non-root user: restricted whenever the
+				// namespace enforces it, and also where it only warns.
+				Restricted: restricted || w.PodSecurity.Warn == stacks.PodSecurityRestricted,
+			}
+		}
+		p.Backing = append(p.Backing, a)
+	}
+
+	endpoints := w.Endpoints()
+	type ordered struct {
+		job        release.Job
+		order, svc int
+		idx        int
+	}
+	var before, after []ordered
+	for si, s := range w.Services {
+		a := &service.Args{
+			Namespace: w.Namespace, Name: s.Name, Replicas: *s.Replicas, BatchAPIVersion: w.BatchAPIVersion,
+			Container: service.Container{
+				Image: s.Image, Command: s.Command, Args: s.Args, Resources: resources(s.Resources),
+				Ports: ports(s.Ports), Readiness: probe(s.Readiness), Liveness: probe(s.Liveness),
+			},
+			Pod: podOptions(w, s, s.WaitFor, endpoints),
+		}
+		for _, wk := range s.Workers {
+			sw := service.Worker{Name: wk.Name, Command: wk.Command, Args: wk.Args, Replicas: *wk.Replicas}
+			if wk.Resources != nil {
+				r := resources(*wk.Resources)
+				sw.Resources = &r
+			}
+			a.Workers = append(a.Workers, sw)
+		}
+		for _, cj := range s.CronJobs {
+			sc := service.CronJob{
+				Name: cj.Name, Command: cj.Command, Args: cj.Args, Schedule: cj.Schedule, TimeZone: cj.TimeZone,
+				ConcurrencyPolicy: cj.ConcurrencyPolicy, SuccessfulJobsHistoryLimit: *cj.SuccessfulJobsHistoryLimit,
+				FailedJobsHistoryLimit: *cj.FailedJobsHistoryLimit, StartingDeadlineSeconds: cj.StartingDeadlineSeconds,
+				ActiveDeadlineSeconds: cj.ActiveDeadlineSeconds, BackoffLimit: *cj.BackoffLimit, Suspend: cj.Suspend,
+			}
+			if cj.Resources != nil {
+				r := resources(*cj.Resources)
+				sc.Resources = &r
+			}
+			a.CronJobs = append(a.CronJobs, sc)
+		}
+		p.Services = append(p.Services, a)
+
+		for ji, rj := range s.ReleaseJobs {
+			c := a.Container
+			c.Command, c.Args = rj.Command, rj.Args
+			c.Ports, c.Readiness, c.Liveness = nil, nil, nil
+			j := release.Job{
+				Service: s.Name, Name: rj.Name, Container: c, Pod: podOptions(w, s, rj.WaitFor, endpoints),
+				ActiveDeadlineSeconds: *rj.ActiveDeadlineSeconds, BackoffLimit: *rj.BackoffLimit,
+			}
+			switch rj.When {
+			case stacks.ReleaseBefore:
+				before = append(before, ordered{j, rj.Order, si, ji})
+			case stacks.ReleaseAfter:
+				after = append(after, ordered{j, rj.Order, si, ji})
+			}
+		}
+	}
+	for _, phase := range []struct {
+		in  []ordered
+		out *[]release.Job
+	}{{before, &p.Before}, {after, &p.After}} {
+		sort.SliceStable(phase.in, func(i, j int) bool {
+			a, b := phase.in[i], phase.in[j]
+			if a.order != b.order {
+				return a.order < b.order
+			}
+			if a.svc != b.svc {
+				return a.svc < b.svc
+			}
+			return a.idx < b.idx
+		})
+		for _, o := range phase.in {
+			*phase.out = append(*phase.out, o.job)
+		}
+	}
+	return p
+}
+
+func podOptions(w *stacks.WorkloadsConfig, s stacks.Service, waitFor []string, endpoints map[string]int) service.PodOptions {
+	o := service.PodOptions{
+		WaitForImage: w.WaitForImage,
+		Security: service.Security{
+			Restricted: s.Security.IsRestricted(), RunAsUser: s.Security.RunAsUser,
+			ReadOnlyRootFilesystem: s.Security.ReadOnlyRootFilesystem,
+		},
+	}
+	for _, t := range waitFor {
+		host, port, _ := stacks.WaitTarget(t, endpoints) // validated by stacks
+		o.WaitFor = append(o.WaitFor, service.Endpoint{Name: containerName(host), Host: host, Port: port})
+	}
+	return o
+}
+
+// containerName turns a host into part of an init container's name (a DNS label of at most 63).
+func containerName(host string) string {
+	n := strings.Trim(strings.ReplaceAll(strings.ToLower(host), ".", "-"), "-")
+	if len(n) > 50 {
+		n = strings.TrimRight(n[:50], "-")
+	}
+	return n
+}
+
+func secretsOf(w *stacks.WorkloadsConfig, group string, names []string) map[string]stacks.Secret {
+	if len(names) == 0 {
+		return nil
+	}
+	out := make(map[string]stacks.Secret, len(names))
+	for _, n := range names {
+		out[n] = w.Secrets[group][n]
+	}
+	return out
+}
+
+func resources(r stacks.Resources) service.Resources {
+	list := func(l stacks.ResourceList) map[string]string {
+		m := map[string]string{}
+		if l.CPU != "" {
+			m["cpu"] = l.CPU
+		}
+		if l.Memory != "" {
+			m["memory"] = l.Memory
+		}
+		return m
+	}
+	return service.Resources{Requests: list(r.Requests), Limits: list(r.Limits)}
+}
+
+func ports(ps []stacks.ServicePort) []service.Port {
+	var out []service.Port
+	for _, p := range ps {
+		out = append(out, service.Port{Name: p.Name, Port: p.Port})
+	}
+	return out
+}
+
+func probe(p *stacks.Probe) *service.Probe {
+	if p == nil {
+		return nil
+	}
+	return &service.Probe{
+		Command: p.Command, Path: p.Path, Port: p.Port, InitialDelaySeconds: p.InitialDelaySeconds,
+		PeriodSeconds: p.PeriodSeconds, TimeoutSeconds: p.TimeoutSeconds, FailureThreshold: p.FailureThreshold,
+	}
+}
+
+// Workloads is what deployWorkloads created, for the components that come after it.
+type Workloads struct {
+	Environment *environment.Environment
+	Services    []*service.Service
+	Before      *release.Release
+	After       *release.Release
+}
+
+// deployWorkloads creates, in this order: the namespace and every ConfigMap and Secret; the backing
+// services; the before-Jobs one after another; the Deployments, Services and CronJobs; the
+// after-Jobs one after another. Each step depends on the one before it.
+func deployWorkloads(ctx *pulumi.Context, p *WorkloadsPlan, provider *kubernetes.Provider) (*Workloads, error) {
+	opts := []pulumi.ResourceOption{pulumi.Provider(provider)}
+	w := &Workloads{}
+	env, err := environment.New(ctx, "environment", p.Environment, opts...)
+	if err != nil {
+		return nil, err
+	}
+	w.Environment = env
+	ready := env.Resources
+	for _, b := range p.Backing {
+		b.After = env.Resources
+		bk, err := backing.New(ctx, b.Name, b, opts...)
+		if err != nil {
+			return nil, err
+		}
+		ready = append(ready, bk.Ready)
+	}
+	w.Before, err = release.New(ctx, "release-before", &release.Args{Namespace: p.Environment.Namespace, Jobs: p.Before, After: ready}, opts...)
+	if err != nil {
+		return nil, err
+	}
+	var rolledOut []pulumi.Resource
+	for _, a := range p.Services {
+		a.After = env.Resources
+		for _, j := range w.Before.Jobs {
+			a.RolloutAfter = append(a.RolloutAfter, j)
+		}
+		s, err := service.New(ctx, a.Name, a, opts...)
+		if err != nil {
+			return nil, err
+		}
+		w.Services = append(w.Services, s)
+		for _, d := range s.Deployments {
+			rolledOut = append(rolledOut, d)
+		}
+	}
+	if len(rolledOut) == 0 {
+		rolledOut = ready
+	}
+	w.After, err = release.New(ctx, "release-after", &release.Args{Namespace: p.Environment.Namespace, Jobs: p.After, After: rolledOut}, opts...)
+	if err != nil {
+		return nil, err
+	}
+
+	// Where a failed release Job's output is: Pulumi reports the failure, this says how to read why.
+	logs := pulumi.StringMap{}
+	for _, phase := range [][]release.Job{p.Before, p.After} {
+		for _, j := range phase {
+			logs[j.Service+"-"+j.Name] = pulumi.String("kubectl -n " + p.Environment.Namespace + " logs job/" + release.JobName(j) + " --all-containers")
+		}
+	}
+	ctx.Export("namespace", env.Namespace.Metadata.Name())
+	ctx.Export("releaseJobLogs", logs)
+	return w, nil
+}
