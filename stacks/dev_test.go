@@ -127,6 +127,7 @@ func TestDevModeRefusedWhereForbidden(t *testing.T) {
 
 func TestDevModeAllowed(t *testing.T) {
 	c, errs := parseDev(t, map[string]string{
+		"shoestring:podSecurity": `{"enforce":"baseline"}`,
 		"shoestring:devMode": `{"allowed":true,"services":[{"name":"users","codePath":"/srv/app"},{"name":"gateway"}],` +
 			`"authorizedKeys":{"bob":"` + aliceKey + `","alice":"` + aliceKey + `"}}`,
 	})
@@ -137,6 +138,14 @@ func TestDevModeAllowed(t *testing.T) {
 	g, _ := c.DevMode.Enabled("gateway")
 	assert.Equal(t, "/app", g.CodePath, "default code path")
 	assert.Equal(t, []string{"alice", "bob"}, c.DevMode.Developers())
+
+	// The default (restricted) Pod Security level would reject the root sidecar: said at preview.
+	_, errs = parseDev(t, map[string]string{
+		"shoestring:devMode": `{"allowed":true,"services":[{"name":"users"}],"authorizedKeys":{"alice":"` + aliceKey + `"}}`,
+	})
+	require.Len(t, errs, 1)
+	assert.Equal(t, "shoestring:devMode.services", errs[0].Key)
+	assert.Contains(t, errs[0].Fix, `shoestring:podSecurity.enforce to "baseline"`)
 }
 
 func TestDevModeConfigErrors(t *testing.T) {
@@ -165,7 +174,8 @@ func TestDevModeConfigErrors(t *testing.T) {
 
 func TestLocalDev(t *testing.T) {
 	c, errs := parseDev(t, map[string]string{
-		"shoestring:localDev": `{"imagePullPolicy":"Never","codeMounts":[{"service":"users","hostPath":"/hosthome/alice/users","path":"/app"}]}`,
+		"shoestring:podSecurity": `{"enforce":"privileged"}`,
+		"shoestring:localDev":    `{"imagePullPolicy":"Never","codeMounts":[{"service":"users","hostPath":"/hosthome/alice/users","path":"/app"}]}`,
 	})
 	require.Empty(t, errs)
 	assert.Equal(t, "Never", c.LocalDev.ImagePullPolicy)
@@ -173,7 +183,7 @@ func TestLocalDev(t *testing.T) {
 		"shoestring:localDev": `{"imagePullPolicy":"never","codeMounts":[{"service":"nope","hostPath":"src","path":"/"}]}`,
 	})
 	got := strings.Join(keysOfErrs(errs), " ")
-	for _, k := range []string{"imagePullPolicy", "codeMounts[0].service", "codeMounts[0].hostPath", "codeMounts[0].path"} {
+	for _, k := range []string{"codeMounts", "imagePullPolicy", "codeMounts[0].service", "codeMounts[0].hostPath", "codeMounts[0].path"} {
 		assert.Contains(t, got, "shoestring:localDev."+k)
 	}
 }

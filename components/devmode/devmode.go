@@ -1,0 +1,200 @@
+// Package devmode is seed 000's dev mode done as a component: chosen services' pods get an SSH/SFTP
+// sidecar sharing the app's code folder (an emptyDir the app's own image fills at start), so
+// developers edit the running code from their IDE; the app's command stays unchanged. The
+// component holds the developers' authorized keys (a Secret); the pod parts are plain functions the
+// program adds through the workloads' PodOptions. Telepresence v2 commands are made here too.
+package devmode
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
+	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// TypeToken is the component's Pulumi type.
+const TypeToken = "shoestring:devmode:DevMode"
+
+// Names of the parts added to a dev-mode pod.
+const (
+	KeysSecret     = "dev-mode-authorized-keys"
+	CodeVolume     = "dev-code"
+	KeysVolume     = "dev-keys"
+	PrepareName    = "dev-prepare-code"
+	SidecarName    = "dev-sftp"
+	SidecarPort    = 2222 // linuxserver.io openssh-server listens here (no root port needed)
+	stagingPath    = "/dev-code"
+	keysMountPath  = "/dev-keys"
+	prepareCommand = "cp -a %q/. %s/ && chmod -R a+rwX %s"
+)
+
+// Args are the component's inputs.
+type Args struct {
+	Namespace string
+	// AuthorizedKeys maps each developer to an SSH public key.
+	AuthorizedKeys map[string]string
+	// After are what the Secret waits for (the namespace).
+	After []pulumi.Resource
+}
+
+// DevMode is the component: the Secret of authorized keys in the services' namespace.
+type DevMode struct {
+	pulumi.ResourceState
+
+	Secret *corev1.Secret
+}
+
+// New creates the authorized-keys Secret.
+func New(ctx *pulumi.Context, name string, a *Args, opts ...pulumi.ResourceOption) (*DevMode, error) {
+	d := &DevMode{}
+	if err := ctx.RegisterComponentResource(TypeToken, name, d, opts...); err != nil {
+		return nil, err
+	}
+	s, err := corev1.NewSecret(ctx, name+"-authorized-keys", SecretArgs(a), pulumi.Parent(d), pulumi.DependsOn(a.After))
+	if err != nil {
+		return nil, err
+	}
+	d.Secret = s
+	return d, ctx.RegisterResourceOutputs(d, pulumi.Map{"secret": s.Metadata.Name()})
+}
+
+// SecretArgs is the Secret of authorized keys: one file <developer>.pub per developer, the layout
+// the sidecar's PUBLIC_KEY_DIR reads. Public keys are not secret; a Secret keeps them out of
+// ConfigMaps that services read whole.
+func SecretArgs(a *Args) *corev1.SecretArgs {
+	data := pulumi.StringMap{}
+	for _, dev := range developers(a.AuthorizedKeys) {
+		data[dev+".pub"] = pulumi.String(a.AuthorizedKeys[dev] + "\n")
+	}
+	return &corev1.SecretArgs{
+		Metadata: &metav1.ObjectMetaArgs{
+			Name: pulumi.String(KeysSecret), Namespace: pulumi.String(a.Namespace),
+			Labels: pulumi.StringMap{"app.kubernetes.io/part-of": pulumi.String("shoestring"), "app.kubernetes.io/component": pulumi.String("dev-mode")},
+		},
+		Type:       pulumi.String("Opaque"),
+		StringData: data,
+	}
+}
+
+func developers(keys map[string]string) []string {
+	names := make([]string, 0, len(keys))
+	for n := range keys {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Pod describes one dev-mode pod.
+type Pod struct {
+	// AppImage is the service's image: the init container copies the code out of it.
+	AppImage string
+	// CodePath is the code's folder in the image; app and sidecar see the shared copy there.
+	CodePath     string
+	SidecarImage string
+	User         string
+	UID, GID     int
+}
+
+// Parts are what dev mode adds to a pod (service.PodOptions' fields of the same names).
+type Parts struct {
+	InitContainers  []corev1.ContainerArgs
+	Volumes         []corev1.VolumeArgs
+	AppVolumeMounts []corev1.VolumeMountArgs
+}
+
+// PodParts builds the parts: an emptyDir for the code; an init container, from the app's own image,
+// copying the image's code into it (so the app starts with exactly the released code); the app
+// mounting it over its code folder; and the SSH/SFTP sidecar mounting it at the same path, with the
+// developers' keys. The sidecar is a native sidecar (an init container with restartPolicy Always,
+// Kubernetes 1.29+): it runs beside the app, yet a CronJob's or Job's pod still completes when
+// the app exits, which an ordinary second container would prevent forever.
+func PodParts(p Pod) Parts {
+	codeMount := func(path string) corev1.VolumeMountArgs {
+		return corev1.VolumeMountArgs{Name: pulumi.String(CodeVolume), MountPath: pulumi.String(path)}
+	}
+	env := func(k, v string) corev1.EnvVarArgs {
+		return corev1.EnvVarArgs{Name: pulumi.String(k), Value: pulumi.String(v)}
+	}
+	return Parts{
+		Volumes: []corev1.VolumeArgs{
+			{Name: pulumi.String(CodeVolume), EmptyDir: &corev1.EmptyDirVolumeSourceArgs{}},
+			{Name: pulumi.String(KeysVolume), Secret: &corev1.SecretVolumeSourceArgs{SecretName: pulumi.String(KeysSecret), DefaultMode: pulumi.Int(0o444)}},
+		},
+		AppVolumeMounts: []corev1.VolumeMountArgs{codeMount(p.CodePath)},
+		InitContainers: []corev1.ContainerArgs{{
+			Name:         pulumi.String(PrepareName),
+			Image:        pulumi.String(p.AppImage),
+			Command:      pulumi.ToStringArray([]string{"sh", "-c", fmt.Sprintf(prepareCommand, p.CodePath, stagingPath, stagingPath)}),
+			VolumeMounts: corev1.VolumeMountArray{codeMount(stagingPath)},
+		}, {
+			Name:          pulumi.String(SidecarName),
+			Image:         pulumi.String(p.SidecarImage),
+			RestartPolicy: pulumi.String("Always"),
+			Env: corev1.EnvVarArray{
+				env("USER_NAME", p.User), env("PUID", strconv.Itoa(p.UID)), env("PGID", strconv.Itoa(p.GID)),
+				env("PUBLIC_KEY_DIR", keysMountPath), env("PASSWORD_ACCESS", "false"), env("SUDO_ACCESS", "false"),
+			},
+			Ports: corev1.ContainerPortArray{corev1.ContainerPortArgs{Name: pulumi.String("ssh"), ContainerPort: pulumi.Int(SidecarPort), Protocol: pulumi.String("TCP")}},
+			VolumeMounts: corev1.VolumeMountArray{
+				codeMount(p.CodePath),
+				corev1.VolumeMountArgs{Name: pulumi.String(KeysVolume), MountPath: pulumi.String(keysMountPath), ReadOnly: pulumi.Bool(true)},
+			},
+			Resources: &corev1.ResourceRequirementsArgs{
+				Requests: pulumi.StringMap{"cpu": pulumi.String("10m"), "memory": pulumi.String("16Mi")},
+				Limits:   pulumi.StringMap{"memory": pulumi.String("64Mi")},
+			},
+		}},
+	}
+}
+
+// Commands are the exact commands to reach one dev-mode service from a developer's machine.
+type Commands struct {
+	PortForward string `json:"portForward"`
+	SFTP        string `json:"sftp"`
+	SSH         string `json:"ssh"`
+	CodePath    string `json:"codePath"`
+}
+
+// AccessCommands: forward a local port to the sidecar, then sftp/ssh to it. localPort differs per
+// service so several can be open at once.
+func AccessCommands(namespace, service, user, codePath string, localPort int) Commands {
+	return Commands{
+		PortForward: fmt.Sprintf("kubectl --namespace %s port-forward deployment/%s %d:%d", namespace, service, localPort, SidecarPort),
+		SFTP:        fmt.Sprintf("sftp -P %d %s@127.0.0.1:%s", localPort, user, codePath),
+		SSH:         fmt.Sprintf("ssh -p %d %s@127.0.0.1", localPort, user),
+		CodePath:    codePath,
+	}
+}
+
+// Telepresence are the Telepresence v2 commands for one service: connect to the namespace, then
+// either intercept the service's traffic to a local process (keeping the pod) or replace the
+// container by a local one; both write the pod's environment to an env file.
+type Telepresence struct {
+	Connect   string `json:"connect"`
+	Intercept string `json:"intercept"`
+	Replace   string `json:"replace"`
+	EnvFile   string `json:"envFile"`
+	Leave     string `json:"leave"`
+	Quit      string `json:"quit"`
+}
+
+// TelepresenceCommands for a service whose Deployment is named service, whose main container is
+// container and whose first port is port (0: a service without ports, which can only be replaced).
+func TelepresenceCommands(namespace, service, container string, port int) Telepresence {
+	envFile := service + ".env"
+	t := Telepresence{
+		Connect: fmt.Sprintf("telepresence connect --namespace %s", namespace),
+		Replace: fmt.Sprintf("telepresence replace %s --container %s --env-file %s", service, container, envFile),
+		EnvFile: envFile,
+		Leave:   fmt.Sprintf("telepresence leave %s", service),
+		Quit:    "telepresence quit",
+	}
+	if port > 0 {
+		t.Intercept = fmt.Sprintf("telepresence intercept %s --port %d:%d --env-file %s", service, port, port, envFile)
+	}
+	return t
+}
