@@ -1,0 +1,41 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/shoestring-dev/shoestring/components/edge"
+	"github.com/shoestring-dev/shoestring/infra/program"
+	"github.com/shoestring-dev/shoestring/stacks"
+)
+
+func init() {
+	register("edge-conf", command{summary: "print the nginx.conf the edge runs for a stack (generated from its routes)", run: func(args []string) error {
+		return edgeConf(args, os.Stdout)
+	}})
+}
+
+func edgeConf(args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("edge-conf", flag.ContinueOnError)
+	stack := fs.String("stack", "dev", "stack whose Pulumi.<stack>.yaml to read")
+	file := fs.String("file", "", "stack file to read instead of Pulumi.<stack>.yaml")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	path := *file
+	if path == "" {
+		path = "Pulumi." + *stack + ".yaml"
+	}
+	cfg, err := stacks.LoadStackFile(path)
+	if err != nil {
+		return err
+	}
+	conf, err := edge.Conf(program.EdgeArgs(cfg))
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprint(out, conf)
+	return err
+}
