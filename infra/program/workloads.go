@@ -76,7 +76,7 @@ func PlanWorkloads(cfg *stacks.Config) *WorkloadsPlan {
 				Image: s.Image, Command: s.Command, Args: s.Args, Resources: resources(s.Resources),
 				Ports: ports(s.Ports), Readiness: probe(s.Readiness), Liveness: probe(s.Liveness),
 			},
-			Pod: podOptions(w, s, s.WaitFor, endpoints),
+			Pod: podOptions(w, env, s, s.WaitFor, endpoints),
 		}
 		for _, wk := range s.Workers {
 			sw := service.Worker{Name: wk.Name, Command: wk.Command, Args: wk.Args, Replicas: *wk.Replicas}
@@ -106,7 +106,7 @@ func PlanWorkloads(cfg *stacks.Config) *WorkloadsPlan {
 			c.Command, c.Args = rj.Command, rj.Args
 			c.Ports, c.Readiness, c.Liveness = nil, nil, nil
 			j := release.Job{
-				Service: s.Name, Name: rj.Name, Container: c, Pod: podOptions(w, s, rj.WaitFor, endpoints),
+				Service: s.Name, Name: rj.Name, Container: c, Pod: podOptions(w, env, s, rj.WaitFor, endpoints),
 				ActiveDeadlineSeconds: *rj.ActiveDeadlineSeconds, BackoffLimit: *rj.BackoffLimit,
 			}
 			switch rj.When {
@@ -138,8 +138,10 @@ func PlanWorkloads(cfg *stacks.Config) *WorkloadsPlan {
 	return p
 }
 
-func podOptions(w *stacks.WorkloadsConfig, s stacks.Service, waitFor []string, endpoints map[string]int) service.PodOptions {
+// podOptions are the pod settings a service's Deployments, CronJobs and release Jobs share.
+func podOptions(w *stacks.WorkloadsConfig, env *environment.Args, s stacks.Service, waitFor []string, endpoints map[string]int) service.PodOptions {
 	o := service.PodOptions{
+		EnvFrom:      environment.EnvFrom(env, s.Name, true),
 		WaitForImage: w.WaitForImage,
 		Security: service.Security{
 			Restricted: s.Security.IsRestricted(), RunAsUser: s.Security.RunAsUser,
