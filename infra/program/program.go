@@ -35,7 +35,17 @@ func Deploy(ctx *pulumi.Context, cfg *stacks.Config) error {
 
 	// 2. The workloads: namespace, shared and per-service configuration, backing services, release
 	// Jobs before and after the services' Deployments and CronJobs (see workloads.go).
-	if _, err := deployWorkloads(ctx, PlanWorkloads(cfg), k8s.Provider); err != nil {
+	// Dev tooling joins through the pods' options: playground DNS search path, local images and
+	// code mounts, dev-mode sidecars (see devtools.go).
+	plan := PlanWorkloads(cfg)
+	PlanDevTooling(cfg, plan)
+	workloads, err := deployWorkloads(ctx, plan, k8s.Provider)
+	if err != nil {
+		return err
+	}
+
+	// 3. Dev tooling: the dev-mode keys Secret, the developers' commands and the playground record.
+	if err := deployDevTooling(ctx, cfg, workloads, k8s.Provider); err != nil {
 		return err
 	}
 
