@@ -38,6 +38,15 @@ cost:
 # --- end local control plane ---
 
 # --- edge (issue 5) ---
+.PHONY: edge-conf edge-test
+## edge-conf: print the nginx.conf the edge runs for STACK, generated from its routes.
+edge-conf:
+	$(GO) run ./cmd/shoestring edge-conf --stack $(STACK)
+
+## edge-test: the edge's tests with real nginx (nginx -t of every stack, routing on loopback) and
+## its rollout on the local control plane (needs nginx: apt-get install -y nginx).
+edge-test: tools
+	SHOESTRING_E2E=1 $(GO) test -count=1 ./components/edge/... ./stacks/ ./infra/program/ ./cmd/shoestring/ -run 'Edge|Nginx|Hostname|Route'
 # --- end edge ---
 
 # --- dns sync (issue 7) ---
