@@ -310,6 +310,15 @@ func routeConflicts(routes []ResolvedRoute, playgroundDomain string) []FieldErro
 	if playgroundDomain != "" {
 		for _, r := range routes {
 			parent := r.Host[strings.Index(r.Host, ".")+1:]
+			// nginx prefers any wildcard name to the playgrounds' regex, and "*.example.com" also
+			// matches "x.play.example.com".
+			wildcardOver := strings.HasPrefix(r.Host, "*.") && (playgroundDomain == parent || strings.HasSuffix(playgroundDomain, "."+parent))
+			if wildcardOver {
+				errs = append(errs, fieldErr(r.Key+".host", r.Host,
+					"would take every <feature>."+playgroundDomain+" away from the playgrounds (nginx prefers wildcard names)",
+					"route the exact host names instead, or move edge.playgrounds.domain out from under it"))
+				continue
+			}
 			if parent == playgroundDomain {
 				errs = append(errs, fieldErr(r.Key+".host", r.Host,
 					"is inside shoestring:edge.playgrounds.domain, where each <feature>."+playgroundDomain+" is a playground",

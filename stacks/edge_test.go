@@ -84,7 +84,9 @@ func TestInvalidEdgeConfigurations(t *testing.T) {
 		{"route inside the playground domain", `,"routes":[{"host":"shop.play.example.com"}]`, `{"playgrounds":{"domain":"play.example.com"}}`,
 			`shoestring:services[0].routes[0].host: "shop.play.example.com" is inside shoestring:edge.playgrounds.domain, where each <feature>.play.example.com is a playground; route the service under another domain, or change edge.playgrounds.domain`},
 		{"wildcard over the playground domain", `,"routes":[{"host":"*.play.example.com"}]`, `{"playgrounds":{"domain":"play.example.com"}}`,
-			`"*.play.example.com" is inside shoestring:edge.playgrounds.domain`},
+			`shoestring:services[0].routes[0].host: "*.play.example.com" would take every <feature>.play.example.com away from the playgrounds (nginx prefers wildcard names); route the exact host names instead, or move edge.playgrounds.domain out from under it`},
+		{"wildcard over the playground domain's parent", `,"routes":[{"host":"*.example.com"}]`, `{"playgrounds":{"domain":"play.example.com"}}`,
+			`shoestring:services[0].routes[0].host: "*.example.com" would take every <feature>.play.example.com away from the playgrounds`},
 		{"wildcard playground domain", "", `{"playgrounds":{"domain":"*.example.com"}}`,
 			`shoestring:edge.playgrounds.domain: "*.example.com" is a wildcard; use the domain the playgrounds live under`},
 		{"playground gateway port", "", `{"playgrounds":{"domain":"play.example.com","gatewayPort":0}}`,
@@ -115,6 +117,11 @@ func TestInvalidEdgeConfigurations(t *testing.T) {
 			assert.Contains(t, err.Error(), tc.want)
 		})
 	}
+}
+
+func TestWildcardsBesideThePlaygroundsAreFine(t *testing.T) {
+	_, err := Parse(edgeStack(`,"routes":[{"host":"*.shop.example.com"},{"host":"*.play.example.org"}]`, `{"playgrounds":{"domain":"play.example.com"}}`), nil)
+	require.NoError(t, err)
 }
 
 func TestSameRouteTwiceIsNotAConflict(t *testing.T) {
