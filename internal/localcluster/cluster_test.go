@@ -13,6 +13,7 @@ import (
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
@@ -23,13 +24,13 @@ func TestKwokConfigHasEveryStage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"node-initialize", "node-heartbeat-with-lease", "pod-ready", "pod-complete", "pod-delete", "pod-simulate-fail"} {
+	for _, name := range []string{"node-initialize", "node-heartbeat-with-lease", "pod-ready", "pod-complete", "pod-delete", "pod-simulate-fail", "pv-bind", "pv-delete", "pvc-provision", "pvc-delete"} {
 		if !strings.Contains(string(cfg), "name: "+name+"\n") {
 			t.Errorf("kwok config lacks Stage %s", name)
 		}
 	}
-	if n := strings.Count(string(cfg), "---\n"); n != 6 {
-		t.Errorf("want 6 documents, got %d", n)
+	if n := strings.Count(string(cfg), "---\n"); n != 10 {
+		t.Errorf("want 10 documents, got %d", n)
 	}
 }
 
@@ -193,6 +194,30 @@ func TestKwokRunsJobsToCompletionOrFailure(t *testing.T) {
 			t.Errorf("node %s: ready=%v taints=%v", n.Name, nodeReady(&n), n.Spec.Taints)
 		}
 	}
+
+	// A claim without a class gets the default one, which kwok binds.
+	pvc := &corev1.PersistentVolumeClaim{
+		ObjectMeta: metav1.ObjectMeta{Name: "data", Namespace: "default"},
+		Spec: corev1.PersistentVolumeClaimSpec{
+			AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+			Resources:   corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")}},
+		},
+	}
+	if _, err := cs.CoreV1().PersistentVolumeClaims("default").Create(ctx, pvc, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+			got, err := cs.CoreV1().PersistentVolumeClaims("default").Get(ctx, "data", metav1.GetOptions{})
+			if err == nil && got.Status.Phase == corev1.ClaimBound {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Errorf("claim never bound: %v %+v", err, got.Status)
+				return
+			}
+		}
+	}()
 
 	job := func(name string, labels map[string]string) *batchv1.Job {
 		zero := int32(0)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	storagev1 "k8s.io/api/storage/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -65,6 +66,11 @@ func kwokConfig() ([]byte, error) {
 	return []byte(b.String()), nil
 }
 
+// KwokStorageClass is the default StorageClass on a kwok cluster; kwok binds its claims.
+const KwokStorageClass = "kwok-volume"
+
+func ptr[T any](v T) *T { return &v }
+
 // KwokNodeName is the name of simulated node i.
 func KwokNodeName(i int) string { return fmt.Sprintf("kwok-node-%d", i) }
 
@@ -91,6 +97,20 @@ func (c *Cluster) startKwok(ctx context.Context) error {
 	cs, err := c.clientset()
 	if err != nil {
 		return err
+	}
+	// The default StorageClass, served by kwok's volume stages: PersistentVolumeClaims (a
+	// StatefulSet's volumeClaimTemplates) bind as they would to GKE's default class.
+	sc := &storagev1.StorageClass{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:        KwokStorageClass,
+			Annotations: map[string]string{"storageclass.kubernetes.io/is-default-class": "true"},
+		},
+		Provisioner:       "kwok.x-k8s.io/volume",
+		ReclaimPolicy:     ptr(corev1.PersistentVolumeReclaimDelete),
+		VolumeBindingMode: ptr(storagev1.VolumeBindingImmediate),
+	}
+	if _, err := cs.StorageV1().StorageClasses().Create(ctx, sc, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("creating StorageClass %s: %w", KwokStorageClass, err)
 	}
 	for i := 0; i < c.opts.KwokNodes; i++ {
 		if err := createKwokNode(ctx, cs, i); err != nil {
