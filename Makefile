@@ -35,6 +35,42 @@ cost:
 	$(GO) run ./cmd/shoestring cost --stack $(STACK)
 
 # --- local control plane, render, make up (issue 3) ---
+# The local control plane (etcd, kube-apiserver, controllers, kwok with simulated nodes) lives in
+# CLUSTER_DIR; Pulumi.dev.yaml's kubeconfig points at $(CLUSTER_DIR)/kubeconfig.
+CLUSTER_DIR ?= .state/cluster
+RENDER_DIR ?= .state/render
+SHOESTRING := .state/bin/shoestring
+.PHONY: up down cluster-up cluster-down cluster-status render render-golden shoestring-cli
+
+shoestring-cli:
+	@mkdir -p $(dir $(SHOESTRING)) && $(GO) build -o $(SHOESTRING) ./cmd/shoestring
+
+## up: the dev stack on the local control plane: build what is missing, start it, render, apply, wait.
+up: cluster-up shoestring-cli
+	$(SHOESTRING) render --stack dev --out $(RENDER_DIR)/dev
+	$(SHOESTRING) apply --kubeconfig $(CLUSTER_DIR)/kubeconfig --dir $(RENDER_DIR)/dev --wait
+	@echo "make up: done. kubectl --kubeconfig $(CLUSTER_DIR)/kubeconfig get pods -A; make down removes it all."
+
+## down: stop the local control plane and remove its state and renders.
+down: cluster-down
+	rm -rf $(RENDER_DIR)
+
+cluster-up: tools shoestring-cli
+	$(SHOESTRING) cluster up --dir $(CLUSTER_DIR)
+
+cluster-down: shoestring-cli
+	$(SHOESTRING) cluster down --dir $(CLUSTER_DIR)
+
+cluster-status: shoestring-cli
+	$(SHOESTRING) cluster status --dir $(CLUSTER_DIR)
+
+## render: a stack's manifests, apply order and cloud summary in $(RENDER_DIR)/$(STACK).
+render: shoestring-cli
+	$(SHOESTRING) render --stack $(STACK) --out $(RENDER_DIR)/$(STACK)
+
+## render-golden: rewrite internal/render/testdata/golden after an intended change of the program's output.
+render-golden:
+	$(GO) test ./internal/render -run TestGoldenRenders -update
 # --- end local control plane ---
 
 # --- edge (issue 5) ---
