@@ -240,7 +240,8 @@ func playgroundDown(ctx context.Context, args []string) error {
 	common.register(fs)
 	branch := fs.String("branch", "", "the play/<feature> branch whose playground to remove")
 	stack := fs.String("stack", "", "or the playground stack's name (play-<feature>)")
-	_ = fs.String("kubeconfig", defaultKubeconfig(), "unused: the playground's provider settings are in its state (accepted for symmetry with up)")
+	ifExists := fs.Bool("if-exists", false, "succeed when the playground is already gone (a merged PR's branch is often deleted too: two events, one playground)")
+	_ = fs.String("kubeconfig", defaultKubeconfig(), "unused by the command: destroy uses the kubeconfig path recorded by up, which must exist (CI keeps it at ~/.kube/sandbox)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -263,6 +264,10 @@ func playgroundDown(ctx context.Context, args []string) error {
 		return err
 	}
 	if err := m.Down(ctx, name); err != nil {
+		if *ifExists && errors.Is(err, lifecycle.ErrNoSuchPlayground) {
+			fmt.Printf("playground %s is already gone\n", name)
+			return nil
+		}
 		return err
 	}
 	fmt.Printf("playground %s destroyed and its stack removed\n", name)
@@ -409,7 +414,7 @@ func playgroundReap(ctx context.Context, args []string) error {
 	remote := fs.String("branches-from", "origin", "git remote whose branches exist (git ls-remote --heads)")
 	branchList := fs.String("branches", "", "comma-separated existing branches, instead of asking the remote")
 	dryRun := fs.Bool("dry-run", false, "only print what would be removed")
-	_ = fs.String("kubeconfig", defaultKubeconfig(), "unused: each playground's provider settings are in its state")
+	_ = fs.String("kubeconfig", defaultKubeconfig(), "unused by the command: destroy uses the kubeconfig path each playground recorded at up, which must exist")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

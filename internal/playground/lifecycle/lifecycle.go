@@ -24,6 +24,9 @@ import (
 	"github.com/shoestring-dev/shoestring/internal/playground"
 )
 
+// ErrNoSuchPlayground is returned by Down for a playground that does not exist.
+var ErrNoSuchPlayground = errors.New("no such playground")
+
 // Options configure a Manager.
 type Options struct {
 	// ProjectDir holds Pulumi.yaml and the base stacks' Pulumi.<stack>.yaml (the repository root).
@@ -195,7 +198,7 @@ func (m *Manager) Down(ctx context.Context, stackName string) error {
 	stack, err := auto.SelectStack(ctx, stackName, ws)
 	if err != nil {
 		if auto.IsSelectStack404Error(err) {
-			return fmt.Errorf("playground %s does not exist (already removed?)", stackName)
+			return fmt.Errorf("playground %s does not exist (already removed?): %w", stackName, ErrNoSuchPlayground)
 		}
 		return err
 	}

@@ -168,5 +168,7 @@ func TestLifecycleWithThePulumiCLI(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, out, `"sandbox"`, "the base stack survives the reaper")
 
-	assert.ErrorContains(t, m.Down(ctx, "play-faster-users"), "does not exist")
+	err = m.Down(ctx, "play-faster-users")
+	assert.ErrorContains(t, err, "does not exist")
+	assert.ErrorIs(t, err, ErrNoSuchPlayground)
 }
