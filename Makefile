@@ -89,9 +89,9 @@ edge-test: tools
 # --- end dns sync ---
 
 # --- dev tooling (issue 6) ---
-# The Pulumi CLI (stack-lifecycle tests) and actionlint are pinned tools too; `make lint` (so `make
-# test`) checks every GitHub Actions workflow with actionlint.
-tools: dev-tools
+# The Pulumi CLI (stack-lifecycle tests) and actionlint are pinned tools too, built for `make test`
+# (not for `make up`); `make lint` (so `make test`) checks every GitHub Actions workflow.
+test: dev-tools
 lint: actionlint
 .PHONY: dev-tools actionlint playground-list playground-report
 dev-tools:
