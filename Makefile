@@ -40,7 +40,11 @@ cost:
 CLUSTER_DIR ?= .state/cluster
 RENDER_DIR ?= .state/render
 SHOESTRING := .state/bin/shoestring
-.PHONY: up down cluster-up cluster-down cluster-status render render-golden shoestring-cli
+.PHONY: up down cluster-up cluster-down cluster-status cluster-tools render render-golden shoestring-cli
+
+# Only the control plane's binaries: `make up` does not need the Pulumi CLI.
+cluster-tools:
+	scripts/tools.sh
 
 shoestring-cli:
 	@mkdir -p $(dir $(SHOESTRING)) && $(GO) build -o $(SHOESTRING) ./cmd/shoestring
@@ -49,13 +53,14 @@ shoestring-cli:
 up: cluster-up shoestring-cli
 	$(SHOESTRING) render --stack dev --out $(RENDER_DIR)/dev
 	$(SHOESTRING) apply --kubeconfig $(CLUSTER_DIR)/kubeconfig --dir $(RENDER_DIR)/dev --wait
-	@echo "make up: done. kubectl --kubeconfig $(CLUSTER_DIR)/kubeconfig get pods -A; make down removes it all."
+	@echo "make up: done. The nodes are kwok's simulations: objects, scheduling and status are real Kubernetes, no container runs."
+	@echo "make up: KUBECONFIG=$(CLUSTER_DIR)/kubeconfig kubectl get pods -A; make down removes it all."
 
 ## down: stop the local control plane and remove its state and renders.
 down: cluster-down
 	rm -rf $(RENDER_DIR)
 
-cluster-up: tools shoestring-cli
+cluster-up: cluster-tools shoestring-cli
 	$(SHOESTRING) cluster up --dir $(CLUSTER_DIR)
 
 cluster-down: shoestring-cli
