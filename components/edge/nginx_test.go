@@ -194,9 +194,13 @@ func testOptions(httpPort, healthPort int, dns string) ConfOptions {
 func TestNginxRoutesHostsPathsAndPlaygrounds(t *testing.T) {
 	edgetest.NginxBinary(t)
 	web, api, gateway := backend(t, "web"), backend(t, "api"), backend(t, "gateway")
+	blog := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "blog") }))
+	t.Cleanup(blog.Close)
+	blogPort, perr := strconv.Atoi(blog.URL[strings.LastIndex(blog.URL, ":")+1:])
+	require.NoError(t, perr)
 	closed := freePort(t) // nothing listens here: a Service whose pods are all down
 	dns := startDNS(t,
-		"web.apps.svc.cluster.local", "api.apps.svc.cluster.local", "down.apps.svc.cluster.local",
+		"web.apps.svc.cluster.local", "api.apps.svc.cluster.local", "down.apps.svc.cluster.local", "blog.apps.svc.cluster.local",
 		"gateway.play-alpha.svc.cluster.local")
 	httpPort, healthPort := freePort(t), freePort(t)
 	o := testOptions(httpPort, healthPort, dns.addr())
@@ -208,6 +212,7 @@ func TestNginxRoutesHostsPathsAndPlaygrounds(t *testing.T) {
 		{Host: "api.example.test", PathPrefix: "/v1/", Namespace: "apps", Service: "api", Port: api},
 		{Host: "down.example.test", PathPrefix: "/", Namespace: "apps", Service: "down", Port: closed},
 		{Host: "missing.example.test", PathPrefix: "/", Namespace: "apps", Service: "missing", Port: web},
+		{Host: "blog.example.test", PathPrefix: "/", Namespace: "apps", Service: "blog", Port: blogPort},
 	}, o)
 	require.NoError(t, err)
 	serveNginx(t, conf, healthPort)
@@ -243,6 +248,13 @@ func TestNginxRoutesHostsPathsAndPlaygrounds(t *testing.T) {
 	assert.True(t, dns.wasAsked("gateway.play-alpha.svc.cluster.local"), "alpha's gateway is looked up in namespace play-alpha")
 	assert.True(t, dns.wasAsked("gateway.play-beta.svc.cluster.local"), "beta's gateway is looked up in namespace play-beta")
 	assert.True(t, dns.wasAsked("missing.apps.svc.cluster.local"))
+
+	// An upstream that goes down while nginx runs fails only its own host.
+	assert.Equal(t, reply{200, "blog"}, get(t, httpPort, "blog.example.test", "/"))
+	blog.Close()
+	assert.Equal(t, 502, get(t, httpPort, "blog.example.test", "/").status)
+	assert.Equal(t, 200, get(t, httpPort, "shop.example.test", "/").status)
+	assert.Equal(t, 200, get(t, httpPort, "alpha.play.example.test", "/").status)
 
 	// The body limit applies (1k in this config).
 	req, err := http.NewRequest(http.MethodPost, fmt.Sprintf("http://127.0.0.1:%d/api/upload", httpPort), strings.NewReader(strings.Repeat("x", 4096)))
