@@ -12,6 +12,8 @@
 package release
 
 import (
+	"encoding/json"
+
 	batchv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/batch/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
@@ -78,10 +80,19 @@ func New(ctx *pulumi.Context, name string, a *Args, opts ...pulumi.ResourceOptio
 }
 
 // ID is the release id of a Job: a hash of its image, command, arguments, resources, the checksums of
-// the configuration it reads, what it waits for, its security settings and limits.
+// the configuration it reads, what it waits for, its security settings and limits, and the pod
+// extensions (init containers, sidecars, volumes, DNS settings) other code adds. A Job's pod template
+// cannot change in place, so everything in it must be in its name.
 func ID(j Job) string {
-	return service.ReleaseID(j.Container, j.Pod.EnvFrom, j.Pod.WaitFor, j.Pod.WaitForImage, j.Pod.Security,
-		j.ActiveDeadlineSeconds, j.BackoffLimit)
+	o := j.Pod
+	// Extensions are SDK args; built from plain values they hash like plain values. An extension
+	// holding a Pulumi output cannot be hashed (its value is not known yet) and is left out.
+	ext, err := json.Marshal([]any{o.InitContainers, o.Sidecars, o.Volumes, o.AppVolumeMounts, o.DNSConfig})
+	if err != nil {
+		ext = []byte("unhashable")
+	}
+	return service.ReleaseID(j.Container, o.EnvFrom, o.WaitFor, o.WaitForImage, o.Security,
+		j.ActiveDeadlineSeconds, j.BackoffLimit, string(ext))
 }
 
 // JobName is <service>-<job>-<release id>.
@@ -101,7 +112,8 @@ func JobArgs(ns string, j Job) *batchv1.JobArgs {
 		Spec: &batchv1.JobSpecArgs{
 			ActiveDeadlineSeconds: pulumi.Int(j.ActiveDeadlineSeconds),
 			BackoffLimit:          pulumi.Int(j.BackoffLimit),
-			// Keep finished Jobs (and their logs) until the next release replaces them.
+			// No ttlSecondsAfterFinished: a finished Job and its logs stay until the next release
+			// replaces it.
 			Template: service.PodTemplate(labels, j.Container, "job", o),
 		},
 	}
