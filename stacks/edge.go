@@ -58,10 +58,12 @@ type EdgeResources struct {
 
 // EdgePlaygrounds routes <feature>.<Domain> to the GatewayService of the playground namespace
 // playground.NamePrefix+<feature> (seed 001). An empty Domain turns playground routing off.
+// GatewayService is one of this stack's services (every playground deploys it); GatewayPort is one
+// of its ports, by name or number, like a route's port (default: its first port).
 type EdgePlaygrounds struct {
 	Domain         string `json:"domain"`
 	GatewayService string `json:"gatewayService"`
-	GatewayPort    int    `json:"gatewayPort"`
+	GatewayPort    string `json:"gatewayPort"`
 }
 
 // Route sends requests for Host (and PathPrefix) to a service's port. Declared per service
@@ -104,7 +106,7 @@ func (c *EdgeConfig) defaults() {
 		ClientMaxBodySize: "10m",
 		ClusterDomain:     "cluster.local",
 		HealthPort:        10254,
-		Playgrounds:       EdgePlaygrounds{GatewayService: "gateway", GatewayPort: 80},
+		Playgrounds:       EdgePlaygrounds{GatewayService: "gateway"},
 	}
 }
 
@@ -205,29 +207,53 @@ func (c *EdgeConfig) check(cfg *Config) []FieldError {
 		errs = append(errs, fieldErr(k+".healthPort", e.HealthPort, "is not a free port for the health endpoint",
 			"use a port from 1 to 65535 other than 80 and 443, e.g. 10254"))
 	}
-	errs = append(errs, e.Playgrounds.check(k+".playgrounds")...)
+	errs = append(errs, e.Playgrounds.check(k+".playgrounds", cfg)...)
 	_, routeErrs := cfg.resolveRoutes()
 	return append(errs, routeErrs...)
 }
 
-func (p *EdgePlaygrounds) check(k string) []FieldError {
+func (p *EdgePlaygrounds) check(k string, cfg *Config) []FieldError {
 	if p.Domain == "" {
 		return nil
 	}
 	var errs []FieldError
+	// A playground deploys the base stack's gateway service: it must be one of the services here,
+	// listening on gatewayPort. (In a playground stack the dev tooling checks it is deployed.)
+	var gw *Service
+	for i := range cfg.Services {
+		if cfg.Services[i].Name == p.GatewayService {
+			gw = &cfg.Services[i]
+		}
+	}
+	switch {
+	case gw == nil && !cfg.Playground.IsPlayground():
+		errs = append(errs, fieldErr(k+".gatewayService", p.GatewayService, "is not a service of this stack, so playgrounds would have no gateway",
+			"name the service <feature>."+p.Domain+" should reach: one of "+strings.Join(serviceNames(cfg.Services), ", ")))
+	case gw != nil:
+		if _, msg := servicePort(gw, p.GatewayPort); msg != "" {
+			errs = append(errs, fieldErr(k+".gatewayPort", p.GatewayPort, msg, portFix(gw)))
+		}
+	}
 	if msg := CheckHostname(p.Domain); msg != "" || strings.HasPrefix(p.Domain, "*") {
 		if msg == "" {
 			msg = "is a wildcard"
 		}
 		errs = append(errs, fieldErr(k+".domain", p.Domain, msg, "use the domain the playgrounds live under, e.g. \"play.example.com\" (<feature>.play.example.com reaches a playground)"))
 	}
-	if len(p.GatewayService) > 63 || !dnsLabelRe.MatchString(p.GatewayService) {
-		errs = append(errs, fieldErr(k+".gatewayService", p.GatewayService, "is not a Service name", "name the gateway Service every playground runs, e.g. \"gateway\""))
-	}
-	if p.GatewayPort < 1 || p.GatewayPort > 65535 {
-		errs = append(errs, fieldErr(k+".gatewayPort", p.GatewayPort, "is not a port", "use the gateway Service's port, 1 to 65535"))
-	}
 	return errs
+}
+
+// PlaygroundGatewayPort is the port the edge sends <feature>.<domain> to: edge.playgrounds.gatewayPort
+// of the gateway service (0 without playground routing or without the service in this stack).
+func (c *Config) PlaygroundGatewayPort() int {
+	p := &c.Edge.Playgrounds
+	for i := range c.Services {
+		if c.Services[i].Name == p.GatewayService {
+			port, _ := servicePort(&c.Services[i], p.GatewayPort)
+			return port
+		}
+	}
+	return 0
 }
 
 // EdgeRoutes are every edge route of the stack (services' routes first, then `shoestring:edge.routes`),

@@ -89,8 +89,10 @@ func TestInvalidEdgeConfigurations(t *testing.T) {
 			`shoestring:services[0].routes[0].host: "*.example.com" would take every <feature>.play.example.com away from the playgrounds`},
 		{"wildcard playground domain", "", `{"playgrounds":{"domain":"*.example.com"}}`,
 			`shoestring:edge.playgrounds.domain: "*.example.com" is a wildcard; use the domain the playgrounds live under`},
-		{"playground gateway port", "", `{"playgrounds":{"domain":"play.example.com","gatewayPort":0}}`,
-			`shoestring:edge.playgrounds.gatewayPort: "0" is not a port; use the gateway Service's port, 1 to 65535`},
+		{"playground gateway missing", "", `{"playgrounds":{"domain":"play.example.com"}}`,
+			`shoestring:edge.playgrounds.gatewayService: "gateway" is not a service of this stack, so playgrounds would have no gateway; name the service <feature>.play.example.com should reach: one of "web", "api"`},
+		{"playground gateway port", "", `{"playgrounds":{"domain":"play.example.com","gatewayService":"web","gatewayPort":80}}`,
+			`shoestring:edge.playgrounds.gatewayPort: "80" is not a port of service "web"; use one of its ports: "http" (8080), "admin" (9090), or leave port empty for the first`},
 		{"edge in the services' namespace", "", `{"namespace":"apps"}`,
 			`shoestring:edge.namespace: "apps" is the services' namespace, which must stay at the restricted Pod Security level`},
 		{"timeout without number", "", `{"readTimeout":"s"}`,
@@ -120,8 +122,9 @@ func TestInvalidEdgeConfigurations(t *testing.T) {
 }
 
 func TestWildcardsBesideThePlaygroundsAreFine(t *testing.T) {
-	_, err := Parse(edgeStack(`,"routes":[{"host":"*.shop.example.com"},{"host":"*.play.example.org"}]`, `{"playgrounds":{"domain":"play.example.com"}}`), nil)
+	c, err := Parse(edgeStack(`,"routes":[{"host":"*.shop.example.com"},{"host":"*.play.example.org"}]`, `{"playgrounds":{"domain":"play.example.com","gatewayService":"web","gatewayPort":"admin"}}`), nil)
 	require.NoError(t, err)
+	assert.Equal(t, 9090, c.PlaygroundGatewayPort())
 }
 
 func TestSameRouteTwiceIsNotAConflict(t *testing.T) {

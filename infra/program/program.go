@@ -73,7 +73,7 @@ func EdgeArgs(cfg *stacks.Config) *edge.Args {
 	if e.Playgrounds.Domain != "" {
 		pg = &edge.Playgrounds{
 			Domain: e.Playgrounds.Domain, NamespacePrefix: stacks.PlaygroundNamespace(""),
-			Service: e.Playgrounds.GatewayService, Port: e.Playgrounds.GatewayPort,
+			Service: e.Playgrounds.GatewayService, Port: cfg.PlaygroundGatewayPort(),
 		}
 	}
 	return &edge.Args{
