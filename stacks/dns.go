@@ -1,8 +1,215 @@
 package stacks
 
-// DNSConfig is the Cloudflare name the DNS-sync controller keeps pointed at the nodes (seed 004).
-// Owned by the DNS-sync work (issue 7).
-type DNSConfig struct{}
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
 
-func (c *DNSConfig) defaults()                  {}
-func (c *DNSConfig) check(*Config) []FieldError { return nil }
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/labels"
+)
+
+// DNSConfig is the Cloudflare name the DNS-sync controller keeps pointed at the nodes (seed 004):
+// `shoestring:dns` says which records, `shoestring:dnssync` how the controller runs. The API token
+// is the secret `shoestring:secrets.dns-sync.CLOUDFLARE_API_TOKEN`.
+// Owned by the DNS-sync work (issue 7).
+type DNSConfig struct {
+	DNS     DNS     `config:"dns"`
+	DNSSync DNSSync `config:"dnssync"`
+}
+
+// DNS is the `shoestring:dns` key.
+type DNS struct {
+	// ZoneID is the Cloudflare zone's id; Zone its name (the records' suffix). Zone is required,
+	// ZoneID optional (without it the controller looks the zone up by name, one request at start).
+	ZoneID string `json:"zoneId"`
+	Zone   string `json:"zone"`
+	// Name is the fully qualified name whose A/AAAA records follow the nodes, e.g. k.example.com.
+	Name string `json:"name"`
+	// Aliases become CNAME records to Name (e.g. www.example.com), made by Pulumi, not the
+	// controller; a relative alias ("www") is completed with Zone.
+	Aliases []string `json:"aliases"`
+	// TTL of the node records and aliases in seconds, 60-86400, or 1 for automatic.
+	TTL     int  `json:"ttl"`
+	Proxied bool `json:"proxied"`
+	// OwnerID marks the controller's records (in their comment); two clusters sharing a zone need
+	// two owner ids. Default: the cluster name.
+	OwnerID string `json:"ownerId"`
+}
+
+// DNSSync is the `shoestring:dnssync` key: the controller's Deployment.
+type DNSSync struct {
+	Enabled   bool   `json:"enabled"`
+	Image     string `json:"image"`
+	Namespace string `json:"namespace"`
+	// Replicas above 1 turn on leader election (a Lease), so only one writes.
+	Replicas int `json:"replicas"`
+	// NodeSelector is a label selector of the nodes to publish (empty: all).
+	NodeSelector string `json:"nodeSelector"`
+	// InternalIPFallback publishes a node's InternalIP when it has no ExternalIP.
+	InternalIPFallback bool `json:"internalIpFallback"`
+	// Resync is how often the records are listed again to repair drift (Go duration, >= 1m).
+	Resync string `json:"resync"`
+	DryRun bool   `json:"dryRun"`
+	// APIBaseURL overrides Cloudflare's API address (a test double); empty: the real API.
+	APIBaseURL string        `json:"apiBaseUrl"`
+	Resources  DNSSyncLimits `json:"resources"`
+}
+
+// DNSSyncLimits are the controller container's requests and memory limit.
+type DNSSyncLimits struct {
+	CPU         string `json:"cpu"`
+	Memory      string `json:"memory"`
+	MemoryLimit string `json:"memoryLimit"`
+}
+
+// DNSSyncSecretGroup and DNSSyncTokenName locate the Cloudflare API token under shoestring:secrets.
+const (
+	DNSSyncSecretGroup = "dns-sync"
+	DNSSyncTokenName   = "CLOUDFLARE_API_TOKEN"
+)
+
+func (c *DNSConfig) defaults() {
+	c.DNS = DNS{TTL: 120}
+	c.DNSSync = DNSSync{
+		Image:     "ghcr.io/shoestring-dev/dnssync:latest",
+		Namespace: "dns-sync",
+		Replicas:  1,
+		Resync:    "10m",
+		Resources: DNSSyncLimits{CPU: "5m", Memory: "24Mi", MemoryLimit: "48Mi"},
+	}
+}
+
+var (
+	dnsRecordNameRe = regexp.MustCompile(`^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`)
+	dnsAliasLabelRe = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
+	zoneIDRe        = regexp.MustCompile(`^[0-9a-f]{32}$`)
+	ownerIDRe       = regexp.MustCompile(`^[a-zA-Z0-9][-a-zA-Z0-9_.]{0,62}$`)
+	k8sNameRe       = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
+	imageRefRe      = regexp.MustCompile(`^[a-z0-9]+([._/-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*(:[\w][\w.-]{0,127})?(@sha256:[0-9a-f]{64})?$`)
+	httpURLRegex    = regexp.MustCompile(`^https?://[^\s/]+(/\S*)?$`)
+)
+
+// DNSOwnerID is the owner id in effect: the configured one or the cluster's name.
+func (c *Config) DNSOwnerID() string {
+	if c.DNS.OwnerID != "" {
+		return c.DNS.OwnerID
+	}
+	if c.Cluster.Mode == ClusterModeGKE {
+		return c.Cluster.GKE.Name
+	}
+	return "shoestring"
+}
+
+// FullAliases are the aliases as fully qualified names.
+func (d *DNS) FullAliases() []string {
+	out := make([]string, len(d.Aliases))
+	for i, a := range d.Aliases {
+		a = strings.ToLower(strings.TrimSuffix(a, "."))
+		if a != d.Zone && !strings.HasSuffix(a, "."+d.Zone) {
+			a += "." + d.Zone
+		}
+		out[i] = a
+	}
+	return out
+}
+
+func (c *DNSConfig) check(all *Config) []FieldError {
+	var errs []FieldError
+	const dk, sk = Namespace + ":dns", Namespace + ":dnssync"
+	d, s := &c.DNS, &c.DNSSync
+	used := s.Enabled || len(d.Aliases) > 0
+	d.Zone = strings.ToLower(strings.TrimSuffix(d.Zone, "."))
+	d.Name = strings.ToLower(strings.TrimSuffix(d.Name, "."))
+	if used {
+		if d.Zone == "" {
+			errs = append(errs, fieldErr(dk+".zone", nil, "is required when dnssync is enabled or aliases are set",
+				"name the Cloudflare zone, e.g. \"example.com\""))
+		} else if !dnsRecordNameRe.MatchString(d.Zone) {
+			errs = append(errs, fieldErr(dk+".zone", d.Zone, "is not a domain name", "write the zone's name, e.g. \"example.com\""))
+		}
+		if d.Name == "" {
+			errs = append(errs, fieldErr(dk+".name", nil, "is required when dnssync is enabled or aliases are set",
+				"name the record that points at the nodes, e.g. \"k.example.com\""))
+		}
+	}
+	if d.Name != "" {
+		if !dnsRecordNameRe.MatchString(d.Name) {
+			errs = append(errs, fieldErr(dk+".name", d.Name, "is not a fully qualified DNS name", "write e.g. \"k.example.com\""))
+		} else if d.Zone != "" && d.Name != d.Zone && !strings.HasSuffix(d.Name, "."+d.Zone) {
+			errs = append(errs, fieldErr(dk+".name", d.Name, "is not in the zone "+d.Zone, "use a name ending in ."+d.Zone))
+		}
+	}
+	if d.ZoneID != "" && !zoneIDRe.MatchString(d.ZoneID) {
+		errs = append(errs, fieldErr(dk+".zoneId", d.ZoneID, "is not a Cloudflare zone id",
+			"copy the 32 hex digits from the zone's overview page, or leave it out to look the zone up by name"))
+	}
+	for i, a := range d.Aliases {
+		key := fmt.Sprintf("%s.aliases[%d]", dk, i)
+		la := strings.ToLower(strings.TrimSuffix(a, "."))
+		if !dnsAliasLabelRe.MatchString(la) && !dnsRecordNameRe.MatchString(la) {
+			errs = append(errs, fieldErr(key, a, "is not a DNS name", "write a label such as \"www\" or a full name in the zone"))
+		} else if strings.Contains(la, ".") && d.Zone != "" && la != d.Zone && !strings.HasSuffix(la, "."+d.Zone) {
+			errs = append(errs, fieldErr(key, a, "is not in the zone "+d.Zone, "use a name ending in ."+d.Zone+" or a single label"))
+		} else if full := d.FullAliases()[i]; full == d.Name {
+			errs = append(errs, fieldErr(key, a, "is the synced name itself: a CNAME cannot share a name with A records", "remove it"))
+		}
+	}
+	if d.TTL != 1 && (d.TTL < 60 || d.TTL > 86400) {
+		errs = append(errs, fieldErr(dk+".ttl", d.TTL, "is out of range", "use 60 to 86400 seconds, or 1 for automatic (default 120)"))
+	} else if d.Proxied && d.TTL != 1 {
+		errs = append(errs, fieldErr(dk+".ttl", d.TTL, "is ignored by Cloudflare for proxied records", "set ttl: 1 together with proxied: true"))
+	}
+	if d.OwnerID != "" && !ownerIDRe.MatchString(d.OwnerID) {
+		errs = append(errs, fieldErr(dk+".ownerId", d.OwnerID, "is not a valid owner id",
+			"use 1-63 letters, digits, '-', '_' or '.', different for each cluster sharing the zone"))
+	}
+
+	if !imageRefRe.MatchString(s.Image) {
+		errs = append(errs, fieldErr(sk+".image", s.Image, "is not an image reference", "write e.g. \"ghcr.io/org/dnssync:1.0.0\""))
+	}
+	if !k8sNameRe.MatchString(s.Namespace) {
+		errs = append(errs, fieldErr(sk+".namespace", s.Namespace, "is not a namespace name", "use lowercase letters, digits and '-' (default \"dns-sync\")"))
+	}
+	if s.Replicas < 1 || s.Replicas > 5 {
+		errs = append(errs, fieldErr(sk+".replicas", s.Replicas, "is out of range", "use 1 to 5 (above 1 the replicas elect a leader)"))
+	}
+	if _, err := labels.Parse(s.NodeSelector); err != nil {
+		errs = append(errs, fieldErr(sk+".nodeSelector", s.NodeSelector, "is not a label selector", "write e.g. \"role=edge\""))
+	}
+	if problem := resyncProblem(s.Resync); problem != "" {
+		errs = append(errs, fieldErr(sk+".resync", s.Resync, problem, "write a Go duration of 1m or more, e.g. \"10m\" (\"0\" disables it)"))
+	}
+	if s.APIBaseURL != "" && !httpURLRegex.MatchString(s.APIBaseURL) {
+		errs = append(errs, fieldErr(sk+".apiBaseUrl", s.APIBaseURL, "is not an http(s) URL", "leave it empty for the real API"))
+	}
+	for _, q := range []struct{ key, v string }{{"cpu", s.Resources.CPU}, {"memory", s.Resources.Memory}, {"memoryLimit", s.Resources.MemoryLimit}} {
+		if _, err := resource.ParseQuantity(q.v); err != nil {
+			errs = append(errs, fieldErr(sk+".resources."+q.key, q.v, "is not a Kubernetes quantity", "write e.g. \"5m\" for CPU or \"24Mi\" for memory"))
+		}
+	}
+	if s.Enabled {
+		if _, ok := all.Secrets[DNSSyncSecretGroup][DNSSyncTokenName]; !ok {
+			errs = append(errs, fieldErr(fmt.Sprintf("%s:secrets.%s.%s", Namespace, DNSSyncSecretGroup, DNSSyncTokenName), nil,
+				"is required when dnssync is enabled",
+				fmt.Sprintf("pulumi config set --secret --path 'secrets.%s.%s' <token with Zone.DNS edit>", DNSSyncSecretGroup, DNSSyncTokenName)))
+		}
+	}
+	return errs
+}
+
+// resyncProblem accepts "0" or a Go duration of at least a minute.
+func resyncProblem(s string) string {
+	if s == "0" {
+		return ""
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return "is not a duration"
+	}
+	if d < time.Minute {
+		return "is shorter than 1m: each resync costs one Cloudflare request per name"
+	}
+	return ""
+}

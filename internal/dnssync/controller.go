@@ -180,8 +180,10 @@ func (c *Controller) Run(ctx context.Context, workers int, grace time.Duration) 
 
 // SyncOnce syncs every name once (for --once): nil only if all succeeded.
 func (c *Controller) SyncOnce(ctx context.Context) error {
-	c.factory.Start(ctx.Done())
-	defer c.factory.Shutdown()
+	informerCtx, stop := context.WithCancel(ctx)
+	c.factory.Start(informerCtx.Done())
+	defer c.factory.Shutdown() // runs after stop: Shutdown waits for the informers to end
+	defer stop()
 	if !cache.WaitForCacheSync(ctx.Done(), c.synced) {
 		return fmt.Errorf("node cache did not sync: %w", ctx.Err())
 	}

@@ -1,0 +1,228 @@
+package dnssync
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/fake"
+
+	"github.com/shoestring-dev/shoestring/internal/cfdouble"
+)
+
+// The issue's acceptance scenarios. They run against client-go's fake clientset here (fast, every
+// `go test`) and against a real kube-apiserver in e2e_test.go (SHOESTRING_E2E=1).
+var scenarios = []struct {
+	name string
+	run  func(t *testing.T, h *harness)
+}{
+	{"converge on 3 nodes", func(t *testing.T, h *harness) {
+		for i, ip := range ips("192.0.2.", 3) {
+			h.createNode(nodeName(i), true, ip, "internal:10.0.0.1")
+		}
+		h.start()
+		h.waitRecords(10*time.Second, a("192.0.2.1"), a("192.0.2.2"), a("192.0.2.3"))
+		h.quiet(time.Second)
+		assert.Equal(t, 3, h.cf.Writes(time.Time{}), "three creates")
+	}},
+	{"a node's IP replaced ten times: one write each", func(t *testing.T, h *harness) {
+		h.createNode("n0", true, "192.0.2.1")
+		h.createNode("n1", true, "192.0.2.2")
+		h.start()
+		h.waitRecords(10*time.Second, a("192.0.2.1"), a("192.0.2.2"))
+		for i := 0; i < 10; i++ {
+			since := time.Now()
+			ip := "198.51.100." + itoa(10+i)
+			h.setStatus("n1", true, ip)
+			h.waitRecords(10*time.Second, a("192.0.2.1"), a(ip))
+			c := h.cf.Counts(since)
+			assert.Equal(t, map[string]int{"PUT 200": 1}, c, "change %d: one in-place update, nothing else", i)
+		}
+		h.quiet(time.Second)
+	}},
+	{"a node NotReady and back", func(t *testing.T, h *harness) {
+		for i, ip := range ips("192.0.2.", 3) {
+			h.createNode(nodeName(i), true, ip)
+		}
+		h.start()
+		h.waitRecords(10*time.Second, a("192.0.2.1"), a("192.0.2.2"), a("192.0.2.3"))
+		h.setStatus("n1", false, "192.0.2.2")
+		h.waitRecords(10*time.Second, a("192.0.2.1"), a("192.0.2.3"))
+		h.setStatus("n1", true, "192.0.2.2")
+		h.waitRecords(10*time.Second, a("192.0.2.1"), a("192.0.2.2"), a("192.0.2.3"))
+	}},
+	{"all nodes gone: no record deleted", func(t *testing.T, h *harness) {
+		for i, ip := range ips("192.0.2.", 3) {
+			h.createNode(nodeName(i), true, ip)
+		}
+		h.start()
+		h.waitRecords(10*time.Second, a("192.0.2.1"), a("192.0.2.2"), a("192.0.2.3"))
+		since := time.Now()
+		held := value(h.metrics.Held.WithLabelValues("no_qualifying_nodes"))
+		for i := range 3 {
+			h.deleteNode(nodeName(i))
+		}
+		require.Eventually(t, func() bool {
+			return value(h.metrics.Held.WithLabelValues("no_qualifying_nodes")) > held
+		}, 10*time.Second, 20*time.Millisecond, "the hold is counted in dnssync_held_total")
+		h.quiet(time.Second)
+		assert.Zero(t, h.cf.Writes(since))
+		assert.Equal(t, []string{a("192.0.2.1"), a("192.0.2.2"), a("192.0.2.3")}, h.addrs(true))
+		assert.Zero(t, value(h.metrics.Qualifying))
+	}},
+	{"a foreign record of the same name untouched", func(t *testing.T, h *harness) {
+		foreign := h.cf.Put(h.zoneID, cfdouble.Record{Name: testName, Type: "A", Content: "203.0.113.7", TTL: 300, Comment: "made by hand"})
+		other := h.cf.Put(h.zoneID, cfdouble.Record{Name: testName, Type: "A", Content: "203.0.113.8", TTL: 120, Comment: OwnerComment("cluster-b")})
+		h.createNode("n0", true, "192.0.2.1")
+		h.start()
+		h.waitRecords(10*time.Second, a("192.0.2.1"))
+		h.setStatus("n0", true, "192.0.2.9")
+		h.waitRecords(10*time.Second, a("192.0.2.9"))
+		assert.Equal(t, []string{a("192.0.2.9"), a("203.0.113.7"), a("203.0.113.8")}, h.addrs(false))
+		for _, r := range h.cf.Records(h.zoneID) {
+			if r.ID == foreign.ID {
+				assert.Equal(t, foreign, r, "the hand-made record is unchanged")
+			}
+			if r.ID == other.ID {
+				assert.Equal(t, other, r, "another cluster's record is unchanged")
+			}
+		}
+		assert.Equal(t, 2.0, value(h.metrics.Records.WithLabelValues(testName, "foreign")), "foreign records are reported")
+	}},
+	{"IPv6 gives AAAA", func(t *testing.T, h *harness) {
+		h.createNode("n0", true, "192.0.2.1", "2001:db8::1")
+		h.createNode("n1", true, "2001:db8::2")
+		h.start()
+		h.waitRecords(10*time.Second, a("192.0.2.1"), aaaa("2001:db8::1"), aaaa("2001:db8::2"))
+	}},
+	{"5 x 500 then healed converges without new node events", func(t *testing.T, h *harness) {
+		h.createNode("n0", true, "192.0.2.1")
+		h.start()
+		h.waitRecords(10*time.Second, a("192.0.2.1"))
+		h.cf.Inject(cfdouble.Fault{Count: 5, Status: http.StatusInternalServerError})
+		since := time.Now()
+		h.setStatus("n0", true, "192.0.2.2") // the only node event
+		h.waitRecords(20*time.Second, a("192.0.2.2"))
+		var failed int
+		for _, r := range h.cf.Requests() {
+			if !r.At.Before(since) && r.Status == http.StatusInternalServerError {
+				failed++
+			}
+		}
+		assert.Equal(t, 5, failed, "every injected 500 was answered, then the retry succeeded")
+		assert.Equal(t, 1, h.cf.Writes(since), "one successful write")
+		assert.GreaterOrEqual(t, value(h.metrics.Syncs.WithLabelValues("error")), 5.0)
+	}},
+	{"429 honours Retry-After", func(t *testing.T, h *harness) {
+		h.createNode("n0", true, "192.0.2.1")
+		h.start()
+		h.waitRecords(10*time.Second, a("192.0.2.1"))
+		h.cf.Inject(cfdouble.Fault{Count: 1, Status: http.StatusTooManyRequests, RetryAfter: 2 * time.Second})
+		h.setStatus("n0", true, "192.0.2.2")
+		h.waitRecords(15*time.Second, a("192.0.2.2"))
+		var limitedAt time.Time
+		for _, r := range h.cf.Requests() {
+			if r.Status == http.StatusTooManyRequests {
+				limitedAt = r.At
+			} else if !limitedAt.IsZero() {
+				assert.GreaterOrEqual(t, r.At.Sub(limitedAt), 2*time.Second, "request %s %s came before Retry-After", r.Method, r.Path)
+				return
+			}
+		}
+		t.Fatal("no 429 was answered")
+	}},
+	{"resync repairs drift made by hand", func(t *testing.T, h *harness) {
+		h.cfg.Resync = 500 * time.Millisecond
+		h.createNode("n0", true, "192.0.2.1")
+		h.start()
+		h.waitRecords(10*time.Second, a("192.0.2.1"))
+		for _, r := range h.cf.Records(h.zoneID) {
+			require.True(t, h.cf.Remove(r.ID))
+		}
+		h.waitRecords(10*time.Second, a("192.0.2.1"))
+	}},
+	{"a burst of node events is coalesced", func(t *testing.T, h *harness) {
+		for i, ip := range ips("192.0.2.", 3) {
+			h.createNode(nodeName(i), true, ip)
+		}
+		h.start()
+		h.waitRecords(10*time.Second, a("192.0.2.1"), a("192.0.2.2"), a("192.0.2.3"))
+		since := time.Now()
+		for i := 0; i < 30; i++ {
+			h.setStatus(nodeName(i%3), true, "198.51.100."+itoa(i))
+		}
+		h.waitRecords(15*time.Second, a("198.51.100.27"), a("198.51.100.28"), a("198.51.100.29"))
+		h.quiet(500 * time.Millisecond)
+		assert.Less(t, h.cf.Writes(since), 30, "30 node changes in a burst cost fewer than 30 writes")
+	}},
+}
+
+func nodeName(i int) string { return "n" + itoa(i) }
+
+func itoa(i int) string { return strconv.Itoa(i) }
+
+func testLogger(t *testing.T) *slog.Logger {
+	if testing.Verbose() {
+		return slog.New(slog.NewTextHandler(testWriter{t}, nil))
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+func runScenarios(t *testing.T, newKube func(t *testing.T) kubernetes.Interface) {
+	for _, sc := range scenarios {
+		t.Run(sc.name, func(t *testing.T) {
+			h := newHarness(t, newKube(t), nil)
+			sc.run(t, h)
+		})
+	}
+}
+
+func TestScenariosFakeAPI(t *testing.T) {
+	runScenarios(t, func(t *testing.T) kubernetes.Interface { return fake.NewClientset() })
+}
+
+func TestDryRunWritesNothing(t *testing.T) {
+	h := newHarness(t, fake.NewClientset(), func(c *Config) { c.DryRun = true })
+	h.createNode("n0", true, "192.0.2.1")
+	h.start()
+	require.Eventually(t, func() bool { return value(h.metrics.Syncs.WithLabelValues("dry_run")) > 0 },
+		10*time.Second, 20*time.Millisecond)
+	assert.Zero(t, h.cf.Writes(time.Time{}))
+}
+
+func TestSyncOnce(t *testing.T) {
+	kube := fake.NewClientset(node("n0", true, "192.0.2.1"), node("n1", false, "192.0.2.2"))
+	h := newHarness(t, kube, nil)
+	p, err := NewCloudflare(context.Background(), CloudflareOptions{Token: testToken, BaseURL: h.cf.URL(), Zone: h.zoneID})
+	require.NoError(t, err)
+	c, err := NewController(NewNodeInformers(kube, ""), p, h.cfg, testLogger(t), h.metrics)
+	require.NoError(t, err)
+	require.NoError(t, c.SyncOnce(context.Background()))
+	assert.Equal(t, []string{a("192.0.2.1")}, h.addrs(true))
+
+	h.cf.Inject(cfdouble.Fault{Count: 1, Status: http.StatusBadGateway})
+	c2, err := NewController(NewNodeInformers(fake.NewClientset(node("n0", true, "192.0.2.5")), ""), p, h.cfg, testLogger(t), h.metrics)
+	require.NoError(t, err)
+	require.ErrorContains(t, c2.SyncOnce(context.Background()), "502", "--once reports a failed sync")
+}
+
+// value reads a counter or gauge.
+func value(m prometheus.Metric) float64 {
+	var out dto.Metric
+	if err := m.Write(&out); err != nil {
+		panic(err)
+	}
+	if out.Counter != nil {
+		return out.Counter.GetValue()
+	}
+	return out.Gauge.GetValue()
+}
