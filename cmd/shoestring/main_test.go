@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -28,5 +30,37 @@ func TestRunDispatchesAndListsCommands(t *testing.T) {
 	if code := run([]string{"nope"}, &stderr); code != 2 || !strings.Contains(stderr.String(), `unknown command "nope"`) ||
 		!strings.Contains(stderr.String(), "zz-test-ok") {
 		t.Fatalf("code %d stderr %q", code, stderr.String())
+	}
+}
+
+func TestRenderCommand(t *testing.T) {
+	out := t.TempDir()
+	if err := runRender([]string{"--stack", "dev", "--out", out, "--project-dir", "../.."}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(out, "order.json")); err != nil {
+		t.Fatal(err)
+	}
+	err := runRender([]string{"--stack", "nope", "--out", out, "--project-dir", "../.."})
+	if err == nil || !strings.Contains(err.Error(), "Pulumi.<stack>.yaml") {
+		t.Fatalf("unknown stack: %v", err)
+	}
+	if err := runRender([]string{"--stack", "dev"}); err == nil || !strings.Contains(err.Error(), "--out") {
+		t.Fatalf("missing --out: %v", err)
+	}
+}
+
+func TestApplyAndClusterRefuseBadInput(t *testing.T) {
+	if err := runApply([]string{"--kubeconfig", "x"}); err == nil || !strings.Contains(err.Error(), "--dir is required") {
+		t.Fatalf("apply without --dir: %v", err)
+	}
+	if err := runApply([]string{"--kubeconfig", filepath.Join(t.TempDir(), "missing"), "--dir", t.TempDir()}); err == nil || !strings.Contains(err.Error(), "--kubeconfig") {
+		t.Fatalf("apply with a missing kubeconfig: %v", err)
+	}
+	if err := runCluster([]string{"sideways"}); err == nil || !strings.Contains(err.Error(), "want up, down or status") {
+		t.Fatalf("cluster sideways: %v", err)
+	}
+	if err := runCluster([]string{"status", "--dir", t.TempDir()}); err == nil || !strings.Contains(err.Error(), "make cluster-up") {
+		t.Fatalf("status of no cluster: %v", err)
 	}
 }
