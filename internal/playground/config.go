@@ -32,6 +32,7 @@ const (
 	keyPlayground = "shoestring:playground"
 	keyCluster    = "shoestring:cluster"
 	keyEdge       = "shoestring:edge"
+	keyBacking    = "shoestring:backing"
 )
 
 // StackConfig derives a playground stack's config from its base stack's (both in the
@@ -128,6 +129,9 @@ func StackConfig(base map[string]ConfigEntry, spec Spec) (map[string]ConfigEntry
 	if err := setObject(out, keyServices, kept); err != nil {
 		return nil, nil, err
 	}
+	if err := shareBacking(out, base, baseNS); err != nil {
+		return nil, nil, err
+	}
 	ns := spec.Name.Namespace
 	out[keyNamespace] = ConfigEntry{Value: &ns}
 	cluster := map[string]any{"mode": "existing", "existing": map[string]any{"kubeconfig": spec.Kubeconfig}}
@@ -135,6 +139,47 @@ func StackConfig(base map[string]ConfigEntry, spec Spec) (map[string]ConfigEntry
 		return nil, nil, err
 	}
 	return out, keep, nil
+}
+
+// shareBacking makes a playground use its base's databases and caches instead of deploying its own
+// (seed 001: every playground works with the one database): each in-cluster backing service becomes
+// an external one whose host is the base namespace's Service, so the playground's pods, their
+// wait-for containers and their configuration reach it under the same short name.
+func shareBacking(out, base map[string]ConfigEntry, baseNS string) error {
+	e, ok := base[keyBacking]
+	if !ok {
+		return nil
+	}
+	list, ok := e.ObjectValue.([]any)
+	if !ok {
+		return fmt.Errorf("%s of the base stack is not a list", keyBacking)
+	}
+	domain := "cluster.local"
+	if edge, ok := base[keyEdge]; ok {
+		if m, ok := edge.ObjectValue.(map[string]any); ok {
+			if d, ok := m["clusterDomain"].(string); ok && d != "" {
+				domain = d
+			}
+		}
+	}
+	var shared []any
+	for i, item := range list {
+		b, ok := item.(map[string]any)
+		if !ok {
+			return fmt.Errorf("%s[%d] of the base stack is not a mapping", keyBacking, i)
+		}
+		if mode, _ := b["mode"].(string); mode == "external" {
+			shared = append(shared, b)
+			continue
+		}
+		name, _ := b["name"].(string)
+		ext := map[string]any{"name": name, "engine": b["engine"], "mode": "external", "host": name + "." + baseNS + ".svc." + domain}
+		if port, ok := b["port"]; ok {
+			ext["port"] = port
+		}
+		shared = append(shared, ext)
+	}
+	return setObject(out, keyBacking, shared)
 }
 
 func setObject(cfg map[string]ConfigEntry, key string, v any) error {

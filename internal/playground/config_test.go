@@ -16,6 +16,11 @@ const baseConfigJSON = `{
   "shoestring:playground": {"value": "{\"maxAge\":\"3d\"}", "objectValue": {"maxAge": "3d"}, "secret": false},
   "shoestring:edge": {"value": "{}", "objectValue": {"playgrounds": {"domain": "play.example.com", "gatewayService": "gateway"}}, "secret": false},
   "shoestring:secrets": {"value": "{\"users\":{\"DB_PASSWORD\":\"s3cret\"}}", "objectValue": {"users": {"DB_PASSWORD": "s3cret"}}, "secret": true},
+  "shoestring:backing": {"value": "[...]", "objectValue": [
+    {"name": "mysql", "engine": "mysql", "mode": "in-cluster", "storageSize": "5Gi", "secretEnv": ["MYSQL_PASSWORD"]},
+    {"name": "redis", "engine": "redis", "port": 6380},
+    {"name": "search", "engine": "postgresql", "mode": "external", "host": "db.example.com"}
+  ], "secret": false},
   "shoestring:services": {"value": "[...]", "objectValue": [
     {"name": "gateway", "image": "example/gateway:1"},
     {"name": "users", "image": "example/users:1"},
@@ -46,6 +51,11 @@ func TestStackConfig(t *testing.T) {
 		"created": "2026-11-23T11:00:00Z"}, out["shoestring:playground"].ObjectValue)
 	assert.Equal(t, map[string]any{"mode": "existing", "existing": map[string]any{"kubeconfig": "/tmp/kc"}}, out["shoestring:cluster"].ObjectValue)
 	assert.True(t, out["shoestring:secrets"].Secret, "secrets stay secrets")
+	assert.Equal(t, []any{
+		map[string]any{"name": "mysql", "engine": "mysql", "mode": "external", "host": "mysql.shop.svc.cluster.local"},
+		map[string]any{"name": "redis", "engine": "redis", "mode": "external", "host": "redis.shop.svc.cluster.local", "port": float64(6380)},
+		map[string]any{"name": "search", "engine": "postgresql", "mode": "external", "host": "db.example.com"},
+	}, out["shoestring:backing"].ObjectValue, "in-cluster backing services are the base's, shared")
 	assert.Equal(t, "shoestring-sandbox", *out["gcp:project"].Value)
 	// Value is the JSON form of ObjectValue, as `pulumi config --json` writes it.
 	var back any
