@@ -15,6 +15,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 )
@@ -269,4 +270,31 @@ func hasCondition(j *batchv1.Job, typ batchv1.JobConditionType) bool {
 		}
 	}
 	return false
+}
+
+// Tests that create bare Nodes (DNS sync) flip their conditions themselves: the control plane must
+// not taint them (TaintNodesByCondition at creation, node-lifecycle later) unless asked to.
+func TestBareNodesStayUntainted(t *testing.T) {
+	c := ForTest(t, Options{Controllers: true})
+	ctx := context.Background()
+	cs, err := kubernetes.NewForConfig(c.RESTConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "bare"}}
+	if _, err := cs.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	patch := `{"status":{"conditions":[{"type":"Ready","status":"False","reason":"Test","lastHeartbeatTime":"2020-01-01T00:00:00Z"}],"addresses":[{"type":"ExternalIP","address":"192.0.2.7"}]}}`
+	if _, err := cs.CoreV1().Nodes().Patch(ctx, "bare", types.MergePatchType, []byte(patch), metav1.PatchOptions{}, "status"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(3 * time.Second)
+	got, err := cs.CoreV1().Nodes().Get(ctx, "bare", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Spec.Taints) != 0 || nodeReady(got) {
+		t.Fatalf("bare node: taints %v ready %v", got.Spec.Taints, nodeReady(got))
+	}
 }
