@@ -140,8 +140,9 @@ func playgroundUp(ctx context.Context, args []string) error {
 	services := fs.String("services", "", "comma-separated services the branch changes (instead of --changed-from)")
 	changedFrom := fs.String("changed-from", "", "git ref to diff against (e.g. origin/main): changed files pick the services, by playground.sources")
 	kubeconfig := fs.String("kubeconfig", defaultKubeconfig(), "kubeconfig of the base stack's cluster")
-	var images listFlag
+	var images, devModeServices listFlag
 	fs.Var(&images, "image", "service=image built from the branch (repeatable)")
+	fs.Var(&devModeServices, "dev-mode", "run this deployed service in dev mode: service or service:/code/path (repeatable; the base stack must allow dev mode)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -197,7 +198,7 @@ func playgroundUp(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	res, err := m.Up(ctx, common.base, playground.Spec{Name: name, Changed: changed, Images: imageOf, Kubeconfig: kc, Created: time.Now()})
+	res, err := m.Up(ctx, common.base, playground.Spec{Name: name, Changed: changed, Images: imageOf, Kubeconfig: kc, Created: time.Now(), DevMode: devModeServices})
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -23,6 +24,9 @@ type Spec struct {
 	Images     map[string]string // service -> image built from the branch (others keep the base's)
 	Kubeconfig string            // kubeconfig of the base stack's cluster
 	Created    time.Time
+	// DevMode lists services to run in dev mode, as "name" or "name:/code/path" (they must be
+	// deployed, and the base stack must allow dev mode).
+	DevMode []string
 }
 
 // Config keys the playground stack's config is built around (see stacks/).
@@ -33,6 +37,8 @@ const (
 	keyCluster    = "shoestring:cluster"
 	keyEdge       = "shoestring:edge"
 	keyBacking    = "shoestring:backing"
+	keyDevMode    = "shoestring:devMode"
+	keyPodSec     = "shoestring:podSecurity"
 )
 
 // StackConfig derives a playground stack's config from its base stack's (both in the
@@ -132,6 +138,9 @@ func StackConfig(base map[string]ConfigEntry, spec Spec) (map[string]ConfigEntry
 	if err := shareBacking(out, base, baseNS); err != nil {
 		return nil, nil, err
 	}
+	if err := devMode(out, base, spec.DevMode, keep); err != nil {
+		return nil, nil, err
+	}
 	ns := spec.Name.Namespace
 	out[keyNamespace] = ConfigEntry{Value: &ns}
 	cluster := map[string]any{"mode": "existing", "existing": map[string]any{"kubeconfig": spec.Kubeconfig}}
@@ -139,6 +148,56 @@ func StackConfig(base map[string]ConfigEntry, spec Spec) (map[string]ConfigEntry
 		return nil, nil, err
 	}
 	return out, keep, nil
+}
+
+// devMode turns dev mode on for the given services of a playground. The base stack decides whether
+// dev mode is allowed at all (devMode.allowed), and its developers' keys apply. The SSH sidecar runs
+// as root, so a playground with dev mode enforces the "baseline" Pod Security level where its base
+// enforces "restricted" (warn and audit stay as they are).
+func devMode(out, base map[string]ConfigEntry, services, deployed []string) error {
+	if len(services) == 0 {
+		return nil
+	}
+	dm := map[string]any{}
+	if e, ok := base[keyDevMode]; ok {
+		if m, ok := e.ObjectValue.(map[string]any); ok {
+			for k, v := range m {
+				dm[k] = v
+			}
+		}
+	}
+	if allowed, _ := dm["allowed"].(bool); !allowed {
+		return fmt.Errorf("--dev-mode: the base stack does not allow dev mode (shoestring:devMode.allowed is not true in it)")
+	}
+	var list []any
+	for _, item := range services {
+		s, codePath, _ := strings.Cut(item, ":") // service or service:/code/path
+		if !contains(deployed, s) {
+			return fmt.Errorf("--dev-mode %s: the playground does not deploy it (deployed: %v)", s, deployed)
+		}
+		entry := map[string]any{"name": s}
+		if codePath != "" {
+			entry["codePath"] = codePath
+		}
+		list = append(list, entry)
+	}
+	dm["services"] = list
+	if err := setObject(out, keyDevMode, dm); err != nil {
+		return err
+	}
+	ps := map[string]any{}
+	if e, ok := base[keyPodSec]; ok {
+		if m, ok := e.ObjectValue.(map[string]any); ok {
+			for k, v := range m {
+				ps[k] = v
+			}
+		}
+	}
+	if enforce, _ := ps["enforce"].(string); enforce == "" || enforce == "restricted" {
+		ps["enforce"] = "baseline"
+		return setObject(out, keyPodSec, ps)
+	}
+	return nil
 }
 
 // shareBacking makes a playground use its base's databases and caches instead of deploying its own

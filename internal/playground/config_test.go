@@ -78,3 +78,21 @@ func TestStackConfigErrors(t *testing.T) {
 	_, _, err = StackConfig(pgBase, Spec{Name: n})
 	assert.ErrorContains(t, err, "itself a playground")
 }
+
+func TestStackConfigDevMode(t *testing.T) {
+	n, _ := ForBranch("play/x")
+	base := baseConfig(t)
+	_, _, err := StackConfig(base, Spec{Name: n, Changed: []string{"users"}, DevMode: []string{"users"}})
+	assert.ErrorContains(t, err, "does not allow dev mode")
+
+	v := `{}`
+	base["shoestring:devMode"] = ConfigEntry{Value: &v, ObjectValue: map[string]any{"allowed": true, "authorizedKeys": map[string]any{"alice": "ssh-ed25519 AAAA alice"}}}
+	out, _, err := StackConfig(base, Spec{Name: n, Changed: []string{"users"}, DevMode: []string{"users:/srv/app"}})
+	require.NoError(t, err)
+	assert.Equal(t, map[string]any{"allowed": true, "authorizedKeys": map[string]any{"alice": "ssh-ed25519 AAAA alice"},
+		"services": []any{map[string]any{"name": "users", "codePath": "/srv/app"}}}, out["shoestring:devMode"].ObjectValue)
+	assert.Equal(t, map[string]any{"enforce": "baseline"}, out["shoestring:podSecurity"].ObjectValue, "the root SSH sidecar needs baseline")
+
+	_, _, err = StackConfig(base, Spec{Name: n, DevMode: []string{"orders"}})
+	assert.ErrorContains(t, err, "does not deploy it")
+}
