@@ -72,26 +72,43 @@ func addCodeMounts(cfg *stacks.Config, svc string, o *service.PodOptions) {
 }
 
 // deployDevTooling creates the dev-mode Secret (when a service runs in dev mode) and exports the
-// commands developers use: per dev-mode service the port-forward, sftp and ssh commands, per
-// service the Telepresence v2 commands, and in a playground stack its record for the reaper.
+// commands developers use (DevToolingOutputs) and, in a playground stack, its record for the reaper.
 func deployDevTooling(ctx *pulumi.Context, cfg *stacks.Config, w *Workloads, provider *kubernetes.Provider) error {
-	ns := cfg.Namespace
 	if cfg.DevMode.Allowed && len(cfg.DevMode.Services) > 0 {
 		if _, err := devmode.New(ctx, "dev-mode", &devmode.Args{
-			Namespace: ns, AuthorizedKeys: cfg.DevMode.AuthorizedKeys, After: []pulumi.Resource{w.Environment.Namespace},
+			Namespace: cfg.Namespace, AuthorizedKeys: cfg.DevMode.AuthorizedKeys, After: []pulumi.Resource{w.Environment.Namespace},
 		}, pulumi.Provider(provider)); err != nil {
 			return err
 		}
-		access := pulumi.Map{}
+	}
+	out := DevToolingOutputs(cfg)
+	for _, key := range []string{"devMode", "telepresence"} {
+		if m, ok := out[key]; ok {
+			ctx.Export(key, toPulumiMap(m))
+		}
+	}
+	if cfg.Playground.IsPlayground() {
+		created, _ := time.Parse(time.RFC3339, cfg.Playground.Created) // validated by stacks
+		playground.Export(ctx, playground.Record{Branch: cfg.Playground.Branch, Namespace: cfg.Namespace, Host: cfg.PlaygroundHost(), Created: created})
+	}
+	return nil
+}
+
+// DevToolingOutputs are the stack outputs for developers: "devMode" (per dev-mode service the
+// port-forward, sftp and ssh commands and the code path) and "telepresence" (per service the
+// Telepresence v2 commands), both service -> name -> command.
+func DevToolingOutputs(cfg *stacks.Config) map[string]map[string]map[string]string {
+	ns := cfg.Namespace
+	out := map[string]map[string]map[string]string{}
+	if cfg.DevMode.Allowed && len(cfg.DevMode.Services) > 0 {
+		access := map[string]map[string]string{}
 		for i, s := range cfg.DevMode.Services {
 			c := devmode.AccessCommands(ns, s.Name, cfg.DevMode.User, s.CodePath, cfg.DevMode.LocalPortBase+i)
-			access[s.Name] = pulumi.ToStringMap(map[string]string{
-				"portForward": c.PortForward, "sftp": c.SFTP, "ssh": c.SSH, "codePath": c.CodePath,
-			})
+			access[s.Name] = map[string]string{"portForward": c.PortForward, "sftp": c.SFTP, "ssh": c.SSH, "codePath": c.CodePath}
 		}
-		ctx.Export("devMode", access)
+		out["devMode"] = access
 	}
-	tele := pulumi.Map{}
+	tele := map[string]map[string]string{}
 	for _, s := range cfg.Services {
 		port := 0
 		if len(s.Ports) > 0 {
@@ -102,16 +119,20 @@ func deployDevTooling(ctx *pulumi.Context, cfg *stacks.Config, w *Workloads, pro
 		if t.Intercept != "" {
 			m["intercept"], m["leave"] = t.Intercept, t.Leave
 		}
-		tele[s.Name] = pulumi.ToStringMap(m)
+		tele[s.Name] = m
 	}
 	if len(tele) > 0 {
-		ctx.Export("telepresence", tele)
+		out["telepresence"] = tele
 	}
-	if cfg.Playground.IsPlayground() {
-		created, _ := time.Parse(time.RFC3339, cfg.Playground.Created) // validated by stacks
-		playground.Export(ctx, playground.Record{Branch: cfg.Playground.Branch, Namespace: ns, Host: cfg.PlaygroundHost(), Created: created})
+	return out
+}
+
+func toPulumiMap(m map[string]map[string]string) pulumi.Map {
+	out := pulumi.Map{}
+	for k, v := range m {
+		out[k] = pulumi.ToStringMap(v)
 	}
-	return nil
+	return out
 }
 
 // AppContainerName is the name of a service's main container (components/service names it so).

@@ -103,3 +103,45 @@ func TestDevModePods(t *testing.T) {
 	}
 	assert.Equal(t, map[string]any{"alice.pub": devKey + "\n"}, keys)
 }
+
+func TestDevToolingOutputs(t *testing.T) {
+	cfg := playgroundConfig(t, map[string]string{
+		"shoestring:devMode": `{"allowed":true,"services":[{"name":"users","codePath":"/srv/app"},{"name":"gateway"}],"authorizedKeys":{"alice":"` + devKey + `"}}`,
+	})
+	out := DevToolingOutputs(cfg)
+	assert.Equal(t, map[string]string{
+		"portForward": "kubectl --namespace play-login port-forward deployment/users 2222:2222",
+		"sftp":        "sftp -P 2222 dev@127.0.0.1:/srv/app",
+		"ssh":         "ssh -p 2222 dev@127.0.0.1",
+		"codePath":    "/srv/app",
+	}, out["devMode"]["users"])
+	assert.Equal(t, "kubectl --namespace play-login port-forward deployment/gateway 2223:2222", out["devMode"]["gateway"]["portForward"], "one local port per service")
+	assert.Equal(t, map[string]string{
+		"connect":   "telepresence connect --namespace play-login",
+		"intercept": "telepresence intercept users --port 8080:8080 --env-file users.env",
+		"replace":   "telepresence replace users --container app --env-file users.env",
+		"envFile":   "users.env",
+		"leave":     "telepresence leave users",
+		"quit":      "telepresence quit",
+	}, out["telepresence"]["users"])
+
+	// Without dev mode there are no dev-mode commands, but Telepresence works everywhere.
+	out = DevToolingOutputs(playgroundConfig(t, nil))
+	assert.NotContains(t, out, "devMode")
+	assert.Len(t, out["telepresence"], 2)
+}
+
+func TestLocalDevImagesAndCodeMounts(t *testing.T) {
+	cfg := playgroundConfig(t, map[string]string{
+		"shoestring:podSecurity": `{"enforce":"privileged"}`,
+		"shoestring:localDev":    `{"imagePullPolicy":"Never","codeMounts":[{"service":"users","hostPath":"/hosthome/alice/users","path":"/app"}]}`,
+	})
+	rec, err := pulumimock.Run("dev", func(ctx *pulumi.Context) error { return Deploy(ctx, cfg) })
+	require.NoError(t, err)
+	spec := podSpec(deployment(t, rec, "users"))
+	app := spec["containers"].([]any)[0].(map[string]any)
+	assert.Equal(t, "Never", app["imagePullPolicy"])
+	assert.Equal(t, []any{map[string]any{"name": "host-code-0", "mountPath": "/app"}}, app["volumeMounts"])
+	assert.Contains(t, spec["volumes"], map[string]any{"name": "host-code-0", "hostPath": map[string]any{"path": "/hosthome/alice/users", "type": "Directory"}})
+	assert.Nil(t, podSpec(deployment(t, rec, "gateway"))["volumes"], "only the service named gets the mount")
+}
