@@ -106,6 +106,7 @@ func TestPlaygroundWorkflowFollowsTheBranchConvention(t *testing.T) {
 	assert.Contains(t, w.On, "delete")
 	assert.Contains(t, w.Jobs["down"].If, "startsWith(github.event.ref, '"+playground.BranchPrefix+"')")
 	assert.Contains(t, w.Jobs["down"].If, "github.event.pull_request.merged")
+	assert.Contains(t, w.Jobs["up"].If, "!github.event.deleted", "a deleted branch's push event must not bring its playground back")
 	assert.Contains(t, text, "playground up --branch")
 	assert.Contains(t, text, "playground down --branch")
 }
