@@ -289,13 +289,15 @@ func (c *WorkloadsConfig) check(*Config) []FieldError {
 		errs = append(errs, fieldErr(Namespace+":waitForImage", c.WaitForImage, "is not an image reference", "use an image with sh and nc, e.g. \"busybox:1.37\""))
 	}
 
-	names := map[string]string{} // object name -> key that declared it
-	claim := func(key, name, what string) {
-		if prev, ok := names[name]; ok {
-			errs = append(errs, fieldErr(key, name, fmt.Sprintf("%s name is already used by %s", what, prev), "choose a unique name"))
+	// Every object name this section derives, per kind, so that two declarations never make the
+	// same object (a service "common" would otherwise overwrite the ConfigMap "common-config").
+	names := map[string]string{"ConfigMap/common-config": "the common ConfigMap"}
+	claim := func(key, kind, name string) {
+		if prev, ok := names[kind+"/"+name]; ok {
+			errs = append(errs, fieldErr(key, name, fmt.Sprintf("makes the %s %q, which %s also makes", kind, name, prev), "choose another name"))
 			return
 		}
-		names[name] = key
+		names[kind+"/"+name] = key
 	}
 	// endpoints are what waitFor may name: backing services and services with ports.
 	endpoints := map[string]int{}
@@ -303,7 +305,9 @@ func (c *WorkloadsConfig) check(*Config) []FieldError {
 		b := &c.Backing[i]
 		key := fmt.Sprintf("%s:backing[%d]", Namespace, i)
 		errs = append(errs, b.check(key, c)...)
-		claim(key+".name", b.Name, "the backing service")
+		claim(key+".name", "Service", b.Name)
+		claim(key+".name", "ConfigMap", b.Name+"-config")
+		claim(key+".name", "Secret", b.Name+"-secrets")
 		endpoints[b.Name] = b.Port
 	}
 	for i := range c.Services {
@@ -316,9 +320,18 @@ func (c *WorkloadsConfig) check(*Config) []FieldError {
 		s := &c.Services[i]
 		key := fmt.Sprintf("%s:services[%d]", Namespace, i)
 		errs = append(errs, s.check(key, c, endpoints)...)
-		claim(key+".name", s.Name, "the service")
+		claim(key+".name", "Service", s.Name)
+		claim(key+".name", "Deployment", s.Name)
+		claim(key+".name", "ConfigMap", s.Name+"-config")
+		claim(key+".name", "Secret", s.Name+"-secrets")
 		for j, w := range s.Workers {
-			claim(fmt.Sprintf("%s.workers[%d].name", key, j), s.Name+"-"+w.Name, "the worker's Deployment")
+			claim(fmt.Sprintf("%s.workers[%d].name", key, j), "Deployment", s.Name+"-"+w.Name)
+		}
+		for j, cj := range s.CronJobs {
+			claim(fmt.Sprintf("%s.cronJobs[%d].name", key, j), "CronJob", s.Name+"-"+cj.Name)
+		}
+		for j, rj := range s.ReleaseJobs {
+			claim(fmt.Sprintf("%s.releaseJobs[%d].name", key, j), "release Job", s.Name+"-"+rj.Name)
 		}
 	}
 	return errs

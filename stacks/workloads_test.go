@@ -139,10 +139,21 @@ func TestWorkloadsValidation(t *testing.T) {
 			"shoestring:namespace", "namespace Kubernetes owns", ""},
 		{"duplicate service", func(svc, raw map[string]any) {
 			raw["shoestring:services"] = append(raw["shoestring:services"].([]any), map[string]any{"name": "api", "image": "a/b:1"})
-		}, "shoestring:services[1].name", "already used by shoestring:services[0].name", ""},
+		}, "shoestring:services[1].name", "which shoestring:services[0].name also makes", ""},
 		{"worker collides with service", func(svc, raw map[string]any) {
 			raw["shoestring:services"] = append(raw["shoestring:services"].([]any), map[string]any{"name": "api-queue", "image": "a/b:1"})
-		}, "shoestring:services[1].name", "already used by shoestring:services[0].workers[0].name", ""},
+		}, "shoestring:services[1].name", `makes the Deployment "api-queue", which shoestring:services[0].workers[0].name also makes`, ""},
+		{"service named common", func(svc, raw map[string]any) {
+			raw["shoestring:services"] = append(raw["shoestring:services"].([]any), map[string]any{"name": "common", "image": "a/b:1"})
+		}, "shoestring:services[1].name", `makes the ConfigMap "common-config", which the common ConfigMap also makes`, ""},
+		{"CronJobs of two services collide", func(svc, raw map[string]any) {
+			raw["shoestring:services"] = append(raw["shoestring:services"].([]any), map[string]any{"name": "api-x", "image": "a/b:1",
+				"cronJobs": []any{map[string]any{"name": "y", "schedule": "@daily", "command": []any{"y"}}}})
+			svc["cronJobs"] = append(svc["cronJobs"].([]any), map[string]any{"name": "x-y", "schedule": "@daily", "command": []any{"y"}})
+		}, "shoestring:services[1].cronJobs[0].name", `makes the CronJob "api-x-y"`, ""},
+		{"backing and service share a name", func(svc, raw map[string]any) {
+			raw["shoestring:services"] = append(raw["shoestring:services"].([]any), map[string]any{"name": "mysql", "image": "a/b:1"})
+		}, "shoestring:services[1].name", `makes the Service "mysql", which shoestring:backing[0].name also makes`, ""},
 		{"cron job name too long", func(svc, raw map[string]any) {
 			svc["cronJobs"].([]any)[0].(map[string]any)["name"] = strings.Repeat("x", 50)
 		}, "shoestring:services[0].cronJobs[0].name", "is not a valid name", "at most 52"},
