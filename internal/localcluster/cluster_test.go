@@ -151,6 +151,25 @@ func TestTwoClustersAtOnceAndCleanStop(t *testing.T) {
 		t.Fatalf("kubeconfig client: %v", err)
 	}
 
+	// ForTest hands out a running cluster named by ReuseEnv, never stopping or restarting it.
+	t.Run("reuse", func(t *testing.T) {
+		t.Setenv(ReuseEnv, clusters[1].KubeconfigPath())
+		reused := ForTest(t, Options{Kwok: true})
+		rc, _ := kubernetes.NewForConfig(reused.RESTConfig())
+		if _, err := rc.CoreV1().Namespaces().Get(ctx, "default", metav1.GetOptions{}); err != nil {
+			t.Fatalf("reused cluster: %v", err)
+		}
+		if err := reused.RestartAPIServer(ctx); err == nil || !strings.Contains(err.Error(), ReuseEnv) {
+			t.Fatalf("RestartAPIServer of a reused cluster: %v", err)
+		}
+		if err := reused.Stop(); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if _, err := b.CoreV1().Namespaces().Get(ctx, "default", metav1.GetOptions{}); err != nil {
+		t.Fatalf("stopping the reused handle stopped cluster b: %v", err)
+	}
+
 	// RestartAPIServer keeps etcd's data.
 	if err := clusters[0].RestartAPIServer(ctx); err != nil {
 		t.Fatal(err)
