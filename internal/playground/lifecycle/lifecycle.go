@@ -140,7 +140,11 @@ func (m *Manager) Up(ctx context.Context, base string, spec playground.Spec) (Up
 	}
 	owners := map[string]string{}
 	for _, s := range existing {
-		owners[s.Name] = s.Branch
+		// A stack without a record is one whose first update failed before finishing: retrying
+		// the same branch must work, so only recorded branches own a name.
+		if s.Branch != "" {
+			owners[s.Name] = s.Branch
+		}
 		if s.Name == spec.Name.Stack && s.Branch == spec.Name.Branch && !s.Created.IsZero() {
 			spec.Created = s.Created
 		}
