@@ -53,7 +53,10 @@ type DNSSync struct {
 	Resync string `json:"resync"`
 	DryRun bool   `json:"dryRun"`
 	// APIBaseURL overrides Cloudflare's API address (a test double); empty: the real API.
-	APIBaseURL string        `json:"apiBaseUrl"`
+	APIBaseURL string `json:"apiBaseUrl"`
+	// GoMemLimit is the Go runtime's soft memory limit (GOMEMLIMIT); keep it under
+	// resources.memoryLimit.
+	GoMemLimit string        `json:"goMemLimit"`
 	Resources  DNSSyncLimits `json:"resources"`
 }
 
@@ -73,11 +76,12 @@ const (
 func (c *DNSConfig) defaults() {
 	c.DNS = DNS{TTL: 120}
 	c.DNSSync = DNSSync{
-		Image:     "ghcr.io/shoestring-dev/dnssync:latest",
-		Namespace: "dns-sync",
-		Replicas:  1,
-		Resync:    "10m",
-		Resources: DNSSyncLimits{CPU: "5m", Memory: "24Mi", MemoryLimit: "48Mi"},
+		Image:      "ghcr.io/shoestring-dev/dnssync:latest",
+		Namespace:  "dns-sync",
+		Replicas:   1,
+		Resync:     "10m",
+		GoMemLimit: "20MiB",
+		Resources:  DNSSyncLimits{CPU: "5m", Memory: "24Mi", MemoryLimit: "48Mi"},
 	}
 }
 
@@ -88,6 +92,7 @@ var (
 	ownerIDRe       = regexp.MustCompile(`^[a-zA-Z0-9][-a-zA-Z0-9_.]{0,62}$`)
 	k8sNameRe       = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
 	imageRefRe      = regexp.MustCompile(`^[a-z0-9]+([._/-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*(:[\w][\w.-]{0,127})?(@sha256:[0-9a-f]{64})?$`)
+	goMemLimitRe    = regexp.MustCompile(`^[0-9]+(B|KiB|MiB|GiB)?$`)
 	httpURLRegex    = regexp.MustCompile(`^https?://[^\s/]+(/\S*)?$`)
 )
 
@@ -141,7 +146,10 @@ func (c *DNSConfig) check(all *Config) []FieldError {
 			errs = append(errs, fieldErr(dk+".name", d.Name, "is not in the zone "+d.Zone, "use a name ending in ."+d.Zone))
 		}
 	}
-	if d.ZoneID != "" && !zoneIDRe.MatchString(d.ZoneID) {
+	if len(d.Aliases) > 0 && d.ZoneID == "" {
+		errs = append(errs, fieldErr(dk+".zoneId", nil, "is required for aliases (Pulumi's CNAME records need the zone id)",
+			"copy the 32 hex digits from the zone's overview page in the Cloudflare dashboard"))
+	} else if d.ZoneID != "" && !zoneIDRe.MatchString(d.ZoneID) {
 		errs = append(errs, fieldErr(dk+".zoneId", d.ZoneID, "is not a Cloudflare zone id",
 			"copy the 32 hex digits from the zone's overview page, or leave it out to look the zone up by name"))
 	}
@@ -181,6 +189,9 @@ func (c *DNSConfig) check(all *Config) []FieldError {
 	if problem := resyncProblem(s.Resync); problem != "" {
 		errs = append(errs, fieldErr(sk+".resync", s.Resync, problem, "write a Go duration of 1m or more, e.g. \"10m\" (\"0\" disables it)"))
 	}
+	if s.GoMemLimit != "" && !goMemLimitRe.MatchString(s.GoMemLimit) {
+		errs = append(errs, fieldErr(sk+".goMemLimit", s.GoMemLimit, "is not a GOMEMLIMIT value", "write a byte count with a unit, e.g. \"20MiB\""))
+	}
 	if s.APIBaseURL != "" && !httpURLRegex.MatchString(s.APIBaseURL) {
 		errs = append(errs, fieldErr(sk+".apiBaseUrl", s.APIBaseURL, "is not an http(s) URL", "leave it empty for the real API"))
 	}
@@ -191,9 +202,7 @@ func (c *DNSConfig) check(all *Config) []FieldError {
 	}
 	if s.Enabled {
 		if _, ok := all.Secrets[DNSSyncSecretGroup][DNSSyncTokenName]; !ok {
-			errs = append(errs, fieldErr(fmt.Sprintf("%s:secrets.%s.%s", Namespace, DNSSyncSecretGroup, DNSSyncTokenName), nil,
-				"is required when dnssync is enabled",
-				fmt.Sprintf("pulumi config set --secret --path 'secrets.%s.%s' <token with Zone.DNS edit>", DNSSyncSecretGroup, DNSSyncTokenName)))
+			errs = append(errs, MissingSecret(DNSSyncSecretGroup, DNSSyncTokenName))
 		}
 	}
 	return errs

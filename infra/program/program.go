@@ -6,6 +6,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/shoestring-dev/shoestring/components/cluster"
+	"github.com/shoestring-dev/shoestring/components/dnssync"
 	"github.com/shoestring-dev/shoestring/components/edge"
 	"github.com/shoestring-dev/shoestring/internal/cost"
 	"github.com/shoestring-dev/shoestring/stacks"
@@ -59,7 +60,38 @@ func Deploy(ctx *pulumi.Context, cfg *stacks.Config) error {
 		}
 		ctx.Export("edgeNamespace", edgeNginx.Namespace)
 	}
+
+	// DNS sync: the controller keeping the Cloudflare name's A/AAAA records equal to the Ready
+	// nodes' addresses, and the aliases' CNAMEs. Off where the stack says so (no Cloudflare), and in
+	// playgrounds, whose base stack's controller already publishes the shared nodes.
+	if cfg.DNSSync.Enabled && !cfg.Playground.IsPlayground() {
+		sync, err := dnssync.New(ctx, "dnssync", DNSSyncArgs(cfg), pulumi.Provider(k8s.Provider))
+		if err != nil {
+			return err
+		}
+		ctx.Export("dnsName", pulumi.String(cfg.DNS.Name))
+		ctx.Export("dnsAliases", sync.Aliases)
+	}
 	return nil
+}
+
+// DNSSyncArgs maps shoestring:dns, shoestring:dnssync and the token secret to the component.
+func DNSSyncArgs(cfg *stacks.Config) *dnssync.Args {
+	d, s := &cfg.DNS, &cfg.DNSSync
+	zone := d.ZoneID
+	if zone == "" {
+		zone = d.Zone
+	}
+	return &dnssync.Args{
+		Namespace: s.Namespace, Image: s.Image, Replicas: s.Replicas,
+		Name: d.Name, Zone: zone, ZoneID: d.ZoneID, TTL: d.TTL, Proxied: d.Proxied, OwnerID: cfg.DNSOwnerID(),
+		NodeSelector: s.NodeSelector, InternalIPFallback: s.InternalIPFallback, Resync: s.Resync, DryRun: s.DryRun,
+		APIBaseURL: s.APIBaseURL,
+		Token:      cfg.Secrets[stacks.DNSSyncSecretGroup][stacks.DNSSyncTokenName].Output(),
+		CPURequest: s.Resources.CPU, MemoryRequest: s.Resources.Memory, MemoryLimit: s.Resources.MemoryLimit,
+		GoMemLimit: s.GoMemLimit,
+		Aliases:    d.FullAliases(),
+	}
 }
 
 // EdgeArgs maps the stack's edge section and its services' routes to the edge component.
