@@ -117,6 +117,7 @@ type applier struct {
 }
 
 func newApplier(cfg *rest.Config, opts ApplyOptions) (*applier, error) {
+	cfg = withRate(cfg)
 	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
 	if err != nil {
 		return nil, err
@@ -308,6 +309,17 @@ func (e *JobFailedError) Error() string {
 func IsJobFailed(err error) bool {
 	var j *JobFailedError
 	return errors.As(err, &j)
+}
+
+// withRate lifts client-go's default client-side limit (5 requests/s), which would make an apply
+// of a few dozen objects and its readiness polls wait on the client rather than the apiserver.
+func withRate(cfg *rest.Config) *rest.Config {
+	if cfg.QPS != 0 {
+		return cfg
+	}
+	cfg = rest.CopyConfig(cfg)
+	cfg.QPS, cfg.Burst = 50, 100
+	return cfg
 }
 
 func ptr[T any](v T) *T { return &v }

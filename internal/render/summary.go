@@ -17,7 +17,7 @@ import (
 // Summary writes what a render runs where on the cluster: each workload with its ready count and
 // the nodes its pods run on, then how to reach the Services and the host-network ports.
 func Summary(ctx context.Context, cfg *rest.Config, order *Order, w io.Writer) error {
-	cs, err := kubernetes.NewForConfig(cfg)
+	cs, err := kubernetes.NewForConfig(withRate(cfg))
 	if err != nil {
 		return err
 	}
