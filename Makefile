@@ -91,6 +91,20 @@ edge-test: tools
 # --- end edge ---
 
 # --- dns sync (issue 7) ---
+.PHONY: dnssync dnssync-fuzz dnssync-measure
+
+## dnssync: the controller as a static binary (bin/dnssync); the image is cmd/dnssync/Dockerfile
+## (`docker build -f cmd/dnssync/Dockerfile .` where a Docker engine runs).
+dnssync:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o bin/dnssync ./cmd/dnssync
+
+## dnssync-fuzz: explore the plan function beyond its seed corpus (FUZZTIME=1m by default).
+dnssync-fuzz:
+	$(GO) test ./internal/dnssync -run '^$$' -fuzz FuzzMakePlan -fuzztime $${FUZZTIME:-1m}
+
+## dnssync-measure: convergence time, requests, RSS and CPU of the controller (README "DNS sync").
+dnssync-measure: cluster-tools
+	scripts/measure-dnssync.sh -gomemlimit 16MiB -gogc 50
 # --- end dns sync ---
 
 # --- dev tooling (issue 6) ---

@@ -28,6 +28,11 @@ type Config struct {
 	// between resyncs the controller makes no request at all. 0 disables it.
 	Resync time.Duration
 	DryRun bool
+	// DeleteDelay holds back deletions until node events have been quiet that long, so nodes
+	// vanishing together (all of them, most often an API or informer problem) count as one change:
+	// when none is left, the plan is held instead of shrinking the name record by record. Creates
+	// and updates are never delayed. Default 1s; negative disables.
+	DeleteDelay time.Duration
 	// RetryBase and RetryMax bound the exponential backoff of failed syncs (defaults 100ms, 5m).
 	RetryBase, RetryMax time.Duration
 }
@@ -51,6 +56,15 @@ type Controller struct {
 	known map[string][]Existing
 
 	ready atomic.Bool
+	// lastNodeEvent is the UnixNano time of the last relevant node event (see DeleteDelay).
+	lastNodeEvent atomic.Int64
+}
+
+// waitError asks the queue to come back after a delay without counting a failure.
+type waitError struct{ wait time.Duration }
+
+func (e *waitError) Error() string {
+	return fmt.Sprintf("deletions held for %s until node events settle", e.wait)
 }
 
 // NewNodeInformers is a shared informer factory for Nodes: optionally label-selected, and with a
@@ -89,6 +103,9 @@ func NewController(factory informers.SharedInformerFactory, p Provider, cfg Conf
 	if cfg.RetryBase == 0 {
 		cfg.RetryBase = 100 * time.Millisecond
 	}
+	if cfg.DeleteDelay == 0 {
+		cfg.DeleteDelay = time.Second
+	}
 	if cfg.RetryMax == 0 {
 		cfg.RetryMax = 5 * time.Minute
 	}
@@ -105,19 +122,25 @@ func NewController(factory informers.SharedInformerFactory, p Provider, cfg Conf
 	_, err := inf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc: func(obj any) {
 			if n, ok := obj.(*corev1.Node); ok && cfg.Selection.Fingerprint(n) != "" {
-				c.enqueueAll()
+				c.nodeEvent()
 			}
 		},
 		UpdateFunc: func(oldObj, newObj any) {
 			o, _ := oldObj.(*corev1.Node)
 			n, _ := newObj.(*corev1.Node)
 			if cfg.Selection.Fingerprint(o) != cfg.Selection.Fingerprint(n) {
-				c.enqueueAll()
+				c.nodeEvent()
 			}
 		},
-		DeleteFunc: func(any) { c.enqueueAll() },
+		DeleteFunc: func(any) { c.nodeEvent() },
 	})
 	return c, err
+}
+
+// nodeEvent records a relevant node change and enqueues every name.
+func (c *Controller) nodeEvent() {
+	c.lastNodeEvent.Store(time.Now().UnixNano())
+	c.enqueueAll()
 }
 
 func (c *Controller) enqueueAll() {
@@ -204,9 +227,12 @@ func (c *Controller) processNext(ctx context.Context) bool {
 	defer c.queue.Done(name)
 	err := c.Sync(ctx, name)
 	var ra *RetryAfterError
+	var we *waitError
 	switch {
 	case err == nil:
 		c.queue.Forget(name)
+	case errors.As(err, &we):
+		c.queue.AddAfter(name, we.wait)
 	case errors.As(err, &ra):
 		c.log.Warn("rate limited by Cloudflare; waiting as told", "name", name, "retryAfter", ra.Wait)
 		c.queue.AddAfter(name, ra.Wait)
@@ -222,7 +248,10 @@ func (c *Controller) Sync(ctx context.Context, name string) (err error) {
 	start := time.Now()
 	result := "success"
 	defer func() {
-		if err != nil {
+		var we *waitError
+		if errors.As(err, &we) {
+			result = "deferred"
+		} else if err != nil {
 			result = "error"
 			c.mu.Lock()
 			delete(c.known, name) // list again next time: the write may or may not have happened
@@ -306,6 +335,13 @@ func (c *Controller) Sync(ctx context.Context, name string) (err error) {
 		c.log.Info("created", "name", name, "type", r.Type, "content", r.Content)
 		state = append(state, e)
 	}
+	var deferred error
+	if len(plan.Deletes) > 0 && c.cfg.DeleteDelay > 0 {
+		if quiet := time.Since(time.Unix(0, c.lastNodeEvent.Load())); quiet < c.cfg.DeleteDelay {
+			deferred = &waitError{wait: c.cfg.DeleteDelay - quiet}
+			plan.Deletes = nil
+		}
+	}
 	for _, d := range plan.Deletes {
 		if err := c.provider.Delete(ctx, d.ID); err != nil {
 			var nf *NotFoundError
@@ -320,6 +356,9 @@ func (c *Controller) Sync(ctx context.Context, name string) (err error) {
 	c.mu.Lock()
 	c.known[name] = state
 	c.mu.Unlock()
+	if deferred != nil {
+		return deferred
+	}
 	managed := 0
 	for _, e := range state {
 		if c.cfg.Settings.Owned(e) {

@@ -40,6 +40,7 @@ type Options struct {
 	LeaseNS       string
 	LogFormat     string
 	ShutdownGrace time.Duration
+	DeleteDelay   time.Duration
 
 	// Token is read from CLOUDFLARE_API_TOKEN or the file named by --token-file (never a flag
 	// value, which `ps` would show).
@@ -118,6 +119,7 @@ func ParseOptions(args []string, getenv func(string) string, readFile func(strin
 	str(&o.LeaseName, "lease-name", "dnssync", "name of the Lease")
 	str(&o.LeaseNS, "lease-namespace", getenv("POD_NAMESPACE"), "namespace of the Lease (env also POD_NAMESPACE)")
 	str(&o.LogFormat, "log-format", "json", "json or text")
+	duration(&o.DeleteDelay, "delete-delay", time.Second, "hold deletions until node events have been quiet this long (nodes vanishing together never shrink the name to nothing)")
 	duration(&o.ShutdownGrace, "shutdown-grace", 10*time.Second, "how long syncs in flight may finish after SIGTERM")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -198,6 +200,9 @@ func (o *Options) validate() []error {
 	if o.LeaderElect && o.LeaseNS == "" {
 		bad("lease-namespace", "", "is required with --leader-elect", "set it or POD_NAMESPACE (the Downward API's metadata.namespace)")
 	}
+	if o.DeleteDelay < 0 || o.DeleteDelay > time.Minute {
+		bad("delete-delay", o.DeleteDelay.String(), "is out of range", "use 0 (off) to 1m (default 1s)")
+	}
 	if o.LogFormat != "json" && o.LogFormat != "text" {
 		bad("log-format", o.LogFormat, "is not a log format", `use "json" or "text"`)
 	}
@@ -231,11 +236,16 @@ func OSOptions(stderr io.Writer) (*Options, error) {
 
 // Config maps the options to the controller's configuration.
 func (o *Options) Config() Config {
+	deleteDelay := o.DeleteDelay
+	if deleteDelay == 0 {
+		deleteDelay = -1 // off (Config's zero value means the default)
+	}
 	return Config{
-		Names:     o.Names,
-		Settings:  Settings{TTL: o.TTL, Proxied: o.Proxied, Owner: o.OwnerID},
-		Selection: Selection{RequireReady: o.RequireReady, RequireSchedulable: o.Schedulable, InternalFallback: o.InternalIPs},
-		Resync:    o.Resync,
-		DryRun:    o.DryRun,
+		Names:       o.Names,
+		Settings:    Settings{TTL: o.TTL, Proxied: o.Proxied, Owner: o.OwnerID},
+		Selection:   Selection{RequireReady: o.RequireReady, RequireSchedulable: o.Schedulable, InternalFallback: o.InternalIPs},
+		Resync:      o.Resync,
+		DryRun:      o.DryRun,
+		DeleteDelay: deleteDelay,
 	}
 }
