@@ -203,6 +203,8 @@ func (c *Controller) Run(ctx context.Context, workers int, grace time.Duration) 
 
 // SyncOnce syncs every name once (for --once): nil only if all succeeded.
 func (c *Controller) SyncOnce(ctx context.Context) error {
+	// A one-shot run plans against a complete node list; nothing to wait for before deleting.
+	c.cfg.DeleteDelay = -1
 	informerCtx, stop := context.WithCancel(ctx)
 	c.factory.Start(informerCtx.Done())
 	defer c.factory.Shutdown() // runs after stop: Shutdown waits for the informers to end

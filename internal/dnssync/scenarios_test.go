@@ -206,8 +206,10 @@ func TestSyncOnce(t *testing.T) {
 	require.NoError(t, err)
 	c, err := NewController(NewNodeInformers(kube, ""), p, h.cfg, testLogger(t), h.metrics)
 	require.NoError(t, err)
+	h.cf.Put(h.zoneID, cfdouble.Record{Name: testName, Type: "A", Content: "192.0.2.99", TTL: 120, Comment: OwnerComment(testOwner)})
+	h.cf.Put(h.zoneID, cfdouble.Record{Name: testName, Type: "A", Content: "192.0.2.98", TTL: 120, Comment: OwnerComment(testOwner)})
 	require.NoError(t, c.SyncOnce(context.Background()))
-	assert.Equal(t, []string{a("192.0.2.1")}, h.addrs(true))
+	assert.Equal(t, []string{a("192.0.2.1")}, h.addrs(true), "one update in place, the stale record deleted at once")
 
 	h.cf.Inject(cfdouble.Fault{Count: 1, Status: http.StatusBadGateway})
 	c2, err := NewController(NewNodeInformers(fake.NewClientset(node("n0", true, "192.0.2.5")), ""), p, h.cfg, testLogger(t), h.metrics)
