@@ -10,7 +10,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cloudflare/cloudflare-go/v6"
 	"github.com/cloudflare/cloudflare-go/v6/dns"
 	"github.com/cloudflare/cloudflare-go/v6/option"
 	"github.com/cloudflare/cloudflare-go/v6/zones"
@@ -44,10 +43,14 @@ type NotFoundError struct{ Err error }
 func (e *NotFoundError) Error() string { return e.Err.Error() }
 func (e *NotFoundError) Unwrap() error { return e.Err }
 
-// Cloudflare is the Provider for one zone through the official SDK.
+// Cloudflare is the Provider for one zone through the official SDK. It uses the SDK's dns and
+// zones services directly, not cloudflare.NewClient: the root package links every one of the
+// SDK's ~100 services, which measured 66 MiB resident for the controller (156 MB binary) against
+// the figures in the README with these two alone.
 type Cloudflare struct {
-	client *cloudflare.Client
-	zoneID string
+	records *dns.RecordService
+	zones   *zones.ZoneService
+	zoneID  string
 }
 
 // CloudflareOptions configure the adapter.
@@ -69,6 +72,7 @@ func IsZoneID(s string) bool { return zoneIDRe.MatchString(s) }
 // to ten attempts): the controller's queue retries with backoff and honours Retry-After itself.
 func NewCloudflare(ctx context.Context, o CloudflareOptions) (*Cloudflare, error) {
 	opts := []option.RequestOption{
+		option.WithEnvironmentProduction(),
 		option.WithAPIToken(o.Token),
 		option.WithMaxRetries(0),
 		option.WithHTTPClient(&http.Client{Transport: o.Transport, Timeout: 30 * time.Second}),
@@ -76,9 +80,11 @@ func NewCloudflare(ctx context.Context, o CloudflareOptions) (*Cloudflare, error
 	if o.BaseURL != "" {
 		opts = append(opts, option.WithBaseURL(o.BaseURL))
 	}
-	c := &Cloudflare{client: cloudflare.NewClient(opts...), zoneID: o.Zone}
+	c := &Cloudflare{records: dns.NewRecordService(opts...), zones: zones.NewZoneService(opts...), zoneID: o.Zone}
 	if !IsZoneID(o.Zone) {
-		page, err := c.client.Zones.List(ctx, zones.ZoneListParams{Name: cloudflare.F(o.Zone)})
+		var q zones.ZoneListParams
+		q.Name.Value, q.Name.Present = o.Zone, true
+		page, err := c.zones.List(ctx, q)
 		if err != nil {
 			return nil, fmt.Errorf("looking up zone %q: %w", o.Zone, classify(err))
 		}
@@ -101,12 +107,14 @@ const listPageSize = 100
 func (c *Cloudflare) List(ctx context.Context, name string) ([]Existing, error) {
 	var out []Existing
 	for page := 1; ; page++ {
-		res, err := c.client.DNS.Records.List(ctx, dns.RecordListParams{
-			ZoneID:  cloudflare.F(c.zoneID),
-			Name:    cloudflare.F(dns.RecordListParamsName{Exact: cloudflare.F(name)}),
-			Page:    cloudflare.F(float64(page)),
-			PerPage: cloudflare.F(float64(listPageSize)),
-		})
+		var q dns.RecordListParams
+		var exact dns.RecordListParamsName
+		exact.Exact.Value, exact.Exact.Present = name, true
+		q.ZoneID.Value, q.ZoneID.Present = c.zoneID, true
+		q.Name.Value, q.Name.Present = exact, true
+		q.Page.Value, q.Page.Present = float64(page), true
+		q.PerPage.Value, q.PerPage.Present = float64(listPageSize), true
+		res, err := c.records.List(ctx, q)
 		if err != nil {
 			return nil, classify(err)
 		}
@@ -124,16 +132,28 @@ func existing(r dns.RecordResponse) Existing {
 		TTL: int(r.TTL), Proxied: r.Proxied, Comment: r.Comment}
 }
 
+// The SDK's request fields are param.Field values from an internal package; their exported
+// Value and Present fields are set directly (cloudflare.F lives in the root package, see above).
 func (s Settings) body(r Record) (dns.RecordNewParamsBodyUnion, error) {
 	switch r.Type {
 	case "A":
-		return dns.ARecordParam{Name: cloudflare.F(r.Name), Type: cloudflare.F(dns.ARecordTypeA),
-			Content: cloudflare.F(r.Content), TTL: cloudflare.F(dns.TTL(s.TTL)), Proxied: cloudflare.F(s.Proxied),
-			Comment: cloudflare.F(OwnerComment(s.Owner))}, nil
+		var b dns.ARecordParam
+		b.Name.Value, b.Name.Present = r.Name, true
+		b.Type.Value, b.Type.Present = dns.ARecordTypeA, true
+		b.Content.Value, b.Content.Present = r.Content, true
+		b.TTL.Value, b.TTL.Present = dns.TTL(s.TTL), true
+		b.Proxied.Value, b.Proxied.Present = s.Proxied, true
+		b.Comment.Value, b.Comment.Present = OwnerComment(s.Owner), true
+		return b, nil
 	case "AAAA":
-		return dns.AAAARecordParam{Name: cloudflare.F(r.Name), Type: cloudflare.F(dns.AAAARecordTypeAAAA),
-			Content: cloudflare.F(r.Content), TTL: cloudflare.F(dns.TTL(s.TTL)), Proxied: cloudflare.F(s.Proxied),
-			Comment: cloudflare.F(OwnerComment(s.Owner))}, nil
+		var b dns.AAAARecordParam
+		b.Name.Value, b.Name.Present = r.Name, true
+		b.Type.Value, b.Type.Present = dns.AAAARecordTypeAAAA, true
+		b.Content.Value, b.Content.Present = r.Content, true
+		b.TTL.Value, b.TTL.Present = dns.TTL(s.TTL), true
+		b.Proxied.Value, b.Proxied.Present = s.Proxied, true
+		b.Comment.Value, b.Comment.Present = OwnerComment(s.Owner), true
+		return b, nil
 	}
 	return nil, fmt.Errorf("record type %q is not managed", r.Type)
 }
@@ -143,7 +163,10 @@ func (c *Cloudflare) Create(ctx context.Context, r Record, s Settings) (Existing
 	if err != nil {
 		return Existing{}, err
 	}
-	res, err := c.client.DNS.Records.New(ctx, dns.RecordNewParams{ZoneID: cloudflare.F(c.zoneID), Body: body})
+	var p dns.RecordNewParams
+	p.ZoneID.Value, p.ZoneID.Present = c.zoneID, true
+	p.Body = body
+	res, err := c.records.New(ctx, p)
 	if err != nil {
 		return Existing{}, classify(err)
 	}
@@ -156,8 +179,10 @@ func (c *Cloudflare) Update(ctx context.Context, id string, r Record, s Settings
 	if err != nil {
 		return Existing{}, err
 	}
-	res, err := c.client.DNS.Records.Update(ctx, id, dns.RecordUpdateParams{ZoneID: cloudflare.F(c.zoneID),
-		Body: body.(dns.RecordUpdateParamsBodyUnion)})
+	var p dns.RecordUpdateParams
+	p.ZoneID.Value, p.ZoneID.Present = c.zoneID, true
+	p.Body = body.(dns.RecordUpdateParamsBodyUnion)
+	res, err := c.records.Update(ctx, id, p)
 	if err != nil {
 		return Existing{}, classify(err)
 	}
@@ -165,13 +190,15 @@ func (c *Cloudflare) Update(ctx context.Context, id string, r Record, s Settings
 }
 
 func (c *Cloudflare) Delete(ctx context.Context, id string) error {
-	_, err := c.client.DNS.Records.Delete(ctx, id, dns.RecordDeleteParams{ZoneID: cloudflare.F(c.zoneID)})
+	var p dns.RecordDeleteParams
+	p.ZoneID.Value, p.ZoneID.Present = c.zoneID, true
+	_, err := c.records.Delete(ctx, id, p)
 	return classify(err)
 }
 
 // classify turns the SDK's API errors into the cases the controller treats differently.
 func classify(err error) error {
-	var apiErr *cloudflare.Error
+	var apiErr *dns.Error
 	if err == nil || !errors.As(err, &apiErr) {
 		return err
 	}
