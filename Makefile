@@ -23,7 +23,8 @@ lint:
 tools:
 	scripts/tools.sh
 
-## preview / up-stack: real Pulumi against real clouds, for users with the Pulumi CLI installed.
+## preview / `up STACK=x`: real Pulumi against real clouds, for users with the Pulumi CLI installed.
+## `make up` without STACK is the local dev flow below (render + apply on the local control plane).
 preview:
 	pulumi preview --stack $(STACK) --diff
 
@@ -50,7 +51,15 @@ shoestring-cli:
 	@mkdir -p $(dir $(SHOESTRING)) && $(GO) build -o $(SHOESTRING) ./cmd/shoestring
 
 ## up: the dev stack on the local control plane: build what is missing, start it, render, apply, wait.
-up: cluster-up shoestring-cli
+## `make up STACK=sandbox` (STACK given on the command line or in the environment) runs the real
+## `pulumi up` of that stack instead.
+ifneq ($(filter command line environment,$(origin STACK)),)
+up: up-stack
+else
+up: local-up
+endif
+.PHONY: local-up
+local-up: cluster-up shoestring-cli
 	$(SHOESTRING) render --stack dev --out $(RENDER_DIR)/dev
 	$(SHOESTRING) apply --kubeconfig $(CLUSTER_DIR)/kubeconfig --dir $(RENDER_DIR)/dev --wait
 	@echo "make up: done. The nodes are kwok's simulations: objects, scheduling and status are real Kubernetes, no container runs."
