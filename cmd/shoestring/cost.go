@@ -16,17 +16,13 @@ func init() {
 
 func runCost(args []string) error {
 	fs := flag.NewFlagSet("cost", flag.ContinueOnError)
-	stack := fs.String("stack", "dev", "stack whose Pulumi.<stack>.yaml to price")
-	file := fs.String("file", "", "stack file to read instead of Pulumi.<stack>.yaml")
+	stackFile := addStackFileFlags(fs, "price")
 	asJSON := fs.Bool("json", false, "print the estimate as JSON")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	path := *file
-	if path == "" {
-		path = "Pulumi." + *stack + ".yaml"
-	}
-	cfg, err := stacks.LoadStackFile(path)
+	path := stackFile.path()
+	cfg, err := stackFile.load()
 	if err != nil {
 		return err
 	}

@@ -8,7 +8,6 @@ import (
 
 	"github.com/shoestring-dev/shoestring/components/edge"
 	"github.com/shoestring-dev/shoestring/infra/program"
-	"github.com/shoestring-dev/shoestring/stacks"
 )
 
 func init() {
@@ -19,16 +18,11 @@ func init() {
 
 func edgeConf(args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("edge-conf", flag.ContinueOnError)
-	stack := fs.String("stack", "dev", "stack whose Pulumi.<stack>.yaml to read")
-	file := fs.String("file", "", "stack file to read instead of Pulumi.<stack>.yaml")
+	stackFile := addStackFileFlags(fs, "read")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	path := *file
-	if path == "" {
-		path = "Pulumi." + *stack + ".yaml"
-	}
-	cfg, err := stacks.LoadStackFile(path)
+	cfg, err := stackFile.load()
 	if err != nil {
 		return err
 	}
