@@ -81,7 +81,7 @@ func (c *DNSConfig) defaults() {
 		Replicas:   1,
 		Resync:     "10m",
 		GoMemLimit: "20MiB",
-		Resources:  DNSSyncLimits{CPU: "5m", Memory: "48Mi", MemoryLimit: "96Mi"},
+		Resources:  DNSSyncLimits{CPU: "5m", Memory: "24Mi", MemoryLimit: "48Mi"},
 	}
 }
 

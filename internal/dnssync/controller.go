@@ -12,8 +12,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/client-go/informers"
-	"k8s.io/client-go/kubernetes"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/workqueue"
@@ -45,7 +43,7 @@ type Controller struct {
 	log      *slog.Logger
 	metrics  *Metrics
 
-	factory informers.SharedInformerFactory
+	factory *NodeInformers
 	nodes   corelisters.NodeLister
 	synced  cache.InformerSynced
 	queue   workqueue.TypedRateLimitingInterface[string]
@@ -65,14 +63,6 @@ type waitError struct{ wait time.Duration }
 
 func (e *waitError) Error() string {
 	return fmt.Sprintf("deletions held for %s until node events settle", e.wait)
-}
-
-// NewNodeInformers is a shared informer factory for Nodes: optionally label-selected, and with a
-// transform that keeps only what DNS needs, so the cache of a large cluster stays small.
-func NewNodeInformers(client kubernetes.Interface, labelSelector string) informers.SharedInformerFactory {
-	return informers.NewSharedInformerFactoryWithOptions(client, 0,
-		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = labelSelector }),
-		informers.WithTransform(StripNode))
 }
 
 // StripNode drops every node field DNS does not read (images, managed fields, capacity, heartbeat
@@ -96,7 +86,7 @@ func StripNode(obj any) (any, error) {
 }
 
 // NewController wires the controller to the factory's node informer. Start the factory with Run.
-func NewController(factory informers.SharedInformerFactory, p Provider, cfg Config, log *slog.Logger, m *Metrics) (*Controller, error) {
+func NewController(factory *NodeInformers, p Provider, cfg Config, log *slog.Logger, m *Metrics) (*Controller, error) {
 	if len(cfg.Names) == 0 {
 		return nil, errors.New("dnssync: no names to keep in sync")
 	}
@@ -116,10 +106,9 @@ func NewController(factory informers.SharedInformerFactory, p Provider, cfg Conf
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
 			workqueue.NewTypedItemExponentialFailureRateLimiter[string](cfg.RetryBase, cfg.RetryMax),
 			workqueue.TypedRateLimitingQueueConfig[string]{Name: "dnssync"})}
-	inf := factory.Core().V1().Nodes()
-	c.nodes = inf.Lister()
-	c.synced = inf.Informer().HasSynced
-	_, err := inf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+	c.nodes = factory.Lister
+	c.synced = factory.Informer.HasSynced
+	_, err := factory.Informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc: func(obj any) {
 			if n, ok := obj.(*corev1.Node); ok && cfg.Selection.Fingerprint(n) != "" {
 				c.nodeEvent()

@@ -68,7 +68,7 @@ func (h *harness) start() {
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(testWriter{h.t}, nil))
 	}
-	h.ctrl, err = NewController(NewNodeInformers(h.kube, ""), p, h.cfg, log, h.metrics)
+	h.ctrl, err = NewController(NewNodeInformers(h.kube.CoreV1().Nodes(), ""), p, h.cfg, log, h.metrics)
 	require.NoError(h.t, err)
 	h.cancel, h.done = cancel, make(chan error, 1)
 	go func() { h.done <- h.ctrl.Run(ctx, 1, 5*time.Second) }()

@@ -2,7 +2,6 @@ package dnssync
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -11,12 +10,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
-	"k8s.io/client-go/tools/leaderelection"
-	"k8s.io/client-go/tools/leaderelection/resourcelock"
 )
 
 // RESTConfig is the in-cluster config, or the kubeconfig's when one is given.
@@ -35,7 +30,7 @@ func Run(ctx context.Context, o *Options, log *slog.Logger) error {
 		return fmt.Errorf("kubernetes client config: %w", err)
 	}
 	restCfg.UserAgent = "shoestring-dnssync"
-	client, err := kubernetes.NewForConfig(restCfg)
+	client, err := NewKubeClients(restCfg)
 	if err != nil {
 		return err
 	}
@@ -45,7 +40,7 @@ func Run(ctx context.Context, o *Options, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	c, err := NewController(NewNodeInformers(client, o.NodeSelector), cf, o.Config(), log, m)
+	c, err := NewController(NewNodeInformers(client.Nodes, o.NodeSelector), cf, o.Config(), log, m)
 	if err != nil {
 		return err
 	}
@@ -85,32 +80,12 @@ func Run(ctx context.Context, o *Options, log *slog.Logger) error {
 		return c.Run(ctx, 1, o.ShutdownGrace)
 	}
 	id, _ := os.Hostname()
-	lock := &resourcelock.LeaseLock{
-		LeaseMeta:  metaName(o.LeaseName, o.LeaseNS),
-		Client:     client.CoordinationV1(),
-		LockConfig: resourcelock.ResourceLockConfig{Identity: id},
+	le := &LeaderElection{
+		Leases: client.Leases, Namespace: o.LeaseNS, Name: o.LeaseName, Identity: id,
+		LeaseDuration: 15 * time.Second, RenewDeadline: 10 * time.Second, RetryPeriod: 2 * time.Second,
+		Log: log,
 	}
-	var runErr error
-	leaderelection.RunOrDie(ctx, leaderelection.LeaderElectionConfig{
-		Lock:            lock,
-		LeaseDuration:   15 * time.Second,
-		RenewDeadline:   10 * time.Second,
-		RetryPeriod:     2 * time.Second,
-		ReleaseOnCancel: true,
-		Name:            o.LeaseName,
-		Callbacks: leaderelection.LeaderCallbacks{
-			OnStartedLeading: func(lctx context.Context) {
-				log.Info("leading", "lease", o.LeaseNS+"/"+o.LeaseName, "identity", id)
-				runErr = c.Run(lctx, 1, o.ShutdownGrace)
-			},
-			OnStoppedLeading: func() { log.Info("stopped leading", "identity", id) },
-		},
-	})
-	if runErr == nil && ctx.Err() == nil {
-		// Lost the lease without being asked to stop: exit so the pod restarts as a standby.
-		return errors.New("lost the leader lease")
-	}
-	return runErr
+	return le.Run(ctx, func(lctx context.Context) error { return c.Run(lctx, 1, o.ShutdownGrace) })
 }
 
 // NewLogger is the process's structured logger.
@@ -119,8 +94,4 @@ func NewLogger(format string) *slog.Logger {
 		return slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
 	return slog.New(slog.NewJSONHandler(os.Stderr, nil))
-}
-
-func metaName(name, namespace string) metav1.ObjectMeta {
-	return metav1.ObjectMeta{Name: name, Namespace: namespace}
 }

@@ -204,7 +204,7 @@ func TestSyncOnce(t *testing.T) {
 	h := newHarness(t, kube, nil)
 	p, err := NewCloudflare(context.Background(), CloudflareOptions{Token: testToken, BaseURL: h.cf.URL(), Zone: h.zoneID})
 	require.NoError(t, err)
-	c, err := NewController(NewNodeInformers(kube, ""), p, h.cfg, testLogger(t), h.metrics)
+	c, err := NewController(NewNodeInformers(kube.CoreV1().Nodes(), ""), p, h.cfg, testLogger(t), h.metrics)
 	require.NoError(t, err)
 	h.cf.Put(h.zoneID, cfdouble.Record{Name: testName, Type: "A", Content: "192.0.2.99", TTL: 120, Comment: OwnerComment(testOwner)})
 	h.cf.Put(h.zoneID, cfdouble.Record{Name: testName, Type: "A", Content: "192.0.2.98", TTL: 120, Comment: OwnerComment(testOwner)})
@@ -212,7 +212,7 @@ func TestSyncOnce(t *testing.T) {
 	assert.Equal(t, []string{a("192.0.2.1")}, h.addrs(true), "one update in place, the stale record deleted at once")
 
 	h.cf.Inject(cfdouble.Fault{Count: 1, Status: http.StatusBadGateway})
-	c2, err := NewController(NewNodeInformers(fake.NewClientset(node("n0", true, "192.0.2.5")), ""), p, h.cfg, testLogger(t), h.metrics)
+	c2, err := NewController(NewNodeInformers(fake.NewClientset(node("n0", true, "192.0.2.5")).CoreV1().Nodes(), ""), p, h.cfg, testLogger(t), h.metrics)
 	require.NoError(t, err)
 	require.ErrorContains(t, c2.SyncOnce(context.Background()), "502", "--once reports a failed sync")
 }
