@@ -14,6 +14,8 @@ import (
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	rbacv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/rbac/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/shoestring-dev/shoestring/components/internal/podsecurity"
 )
 
 // TypeToken is the component's Pulumi type.
@@ -161,15 +163,7 @@ func labels() pulumi.StringMap {
 
 // NamespaceArgs is the controller's own namespace, enforcing the restricted Pod Security level.
 func NamespaceArgs(namespace string) *corev1.NamespaceArgs {
-	return &corev1.NamespaceArgs{Metadata: &metav1.ObjectMetaArgs{
-		Name: pulumi.String(namespace),
-		Labels: pulumi.StringMap{
-			"pod-security.kubernetes.io/enforce": pulumi.String("restricted"),
-			"pod-security.kubernetes.io/warn":    pulumi.String("restricted"),
-			"pod-security.kubernetes.io/audit":   pulumi.String("restricted"),
-			"app.kubernetes.io/part-of":          pulumi.String("shoestring"),
-		},
-	}}
+	return podsecurity.NamespaceArgs(namespace, "restricted")
 }
 
 // ClusterRoleArgs: Nodes, read only. Nothing else cluster-wide.

@@ -12,6 +12,8 @@ import (
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/shoestring-dev/shoestring/components/internal/podsecurity"
 )
 
 // TypeToken is the component's Pulumi type.
@@ -124,15 +126,7 @@ func labels() pulumi.StringMap {
 // NamespaceArgs is the edge's own namespace: the only one at the privileged Pod Security level,
 // which host networking and host ports need (baseline forbids both).
 func NamespaceArgs(namespace string) *corev1.NamespaceArgs {
-	return &corev1.NamespaceArgs{Metadata: &metav1.ObjectMetaArgs{
-		Name: pulumi.String(namespace),
-		Labels: pulumi.StringMap{
-			"pod-security.kubernetes.io/enforce": pulumi.String("privileged"),
-			"pod-security.kubernetes.io/warn":    pulumi.String("privileged"),
-			"pod-security.kubernetes.io/audit":   pulumi.String("privileged"),
-			"app.kubernetes.io/part-of":          pulumi.String("shoestring"),
-		},
-	}}
+	return podsecurity.NamespaceArgs(namespace, "privileged")
 }
 
 func ConfigMapArgs(namespace, conf string) *corev1.ConfigMapArgs {
