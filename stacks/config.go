@@ -107,22 +107,34 @@ func Parse(raw map[string]string, secretKeys []string) (*Config, error) {
 	return c, nil
 }
 
-// Load reads the current stack's configuration from the Pulumi engine. The engine hands a program
-// its config in PULUMI_CONFIG (the SDK reads the same variable); the key list comes from there so
-// that unknown keys are caught, and every value is read through ctx.
+// Load reads the current stack's configuration from the engine, the same way under every launcher
+// (the Go language host, an Automation API inline program, mocks): every key the schema defines is
+// read through ctx, which holds the config the engine sent with the run. The engine has no call that
+// lists the keys a stack sets, so keys the schema does not know (typos) are found in the list the
+// language host also passes in PULUMI_CONFIG when there is one; launchers without it (the inline
+// programs of internal/engine) check the stack file with LoadStackFile before the engine runs.
 func Load(ctx *pulumi.Context) (*Config, error) {
-	var all map[string]string
+	keys := map[string]bool{}
+	for name := range fieldsByKey(reflect.TypeOf(Config{})) {
+		keys[Namespace+":"+name] = true
+	}
 	if env := os.Getenv("PULUMI_CONFIG"); env != "" {
+		var all map[string]string
 		if err := json.Unmarshal([]byte(env), &all); err != nil {
 			return nil, fmt.Errorf("reading PULUMI_CONFIG: %w", err)
+		}
+		for k := range all {
+			keys[k] = true
 		}
 	}
 	raw := map[string]string{}
 	var secret []string
-	for k := range all {
-		if v, ok := ctx.GetConfig(k); ok {
-			raw[k] = v
+	for k := range keys {
+		v, ok := ctx.GetConfig(k)
+		if !ok {
+			continue
 		}
+		raw[k] = v
 		if ctx.IsConfigSecret(k) {
 			secret = append(secret, k)
 		}
