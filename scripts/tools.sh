@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# Builds the pinned tools of the local control plane (and the Pulumi CLI) from Go modules into a
-# cache outside the repo. Each tool module under tools/ is keyed by the hash of its go.mod and go.sum,
-# so a tool is rebuilt only when its pinned version changes.
+# Builds the pinned tools from Go modules into a cache outside the repo: the local control plane
+# (etcd, kube-apiserver, controller-manager, scheduler, kwok), the Pulumi CLI, the Pulumi Kubernetes
+# provider (installed as the CLI's plugin) and actionlint. Each tool module under tools/ is keyed by
+# the hash of its files, so a tool is rebuilt only when its pinned version changes.
 #
-#   scripts/tools.sh [kube|etcd|kwok|pulumi|actionlint ...]   (default: the control-plane tools)
+#   scripts/tools.sh [etcd|kwok|kube|pulumi|kubernetes-provider|actionlint ...]
+#   (default: what `make up` needs: etcd kwok kube pulumi kubernetes-provider)
 #
+# A Pulumi CLI on PATH, and a kubernetes plugin of the version the program's SDK asks for already
+# installed, are used as they are (set SHOESTRING_BUILD_PULUMI=1 to build the pinned ones anyway).
 # SHOESTRING_TOOLS overrides the cache folder; its bin/ holds the current binaries.
 set -euo pipefail
 
@@ -23,31 +27,70 @@ pulumi_pkgs="github.com/pulumi/pulumi/pkg/v3/cmd/pulumi"
 pulumi_ldflags="-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v3.259.0"
 actionlint_pkgs="github.com/rhysd/actionlint/cmd/actionlint"
 actionlint_ldflags="-X github.com/rhysd/actionlint.version=v1.7.12"
+provider_module="github.com/pulumi/pulumi-kubernetes/provider/v4"
 
-# binary name of a package path: etcd's main is the module root.
+# bin_name is the binary of a package path: etcd's main is the module root, the provider's is
+# the wrapper module's main.
 bin_name() {
   case "$1" in
     go.etcd.io/etcd/server/v3) echo etcd ;;
+    .) echo pulumi-resource-kubernetes ;;
     *) basename "$1" ;;
   esac
 }
 
+# go_build runs one `go build`, printing how long it has run every 30 s (a cold build of the
+# apiserver or the provider takes many minutes on a small machine).
+go_build() {
+  local what=$1 dir=$2; shift 2
+  local start=$SECONDS
+  (cd "$dir" && CGO_ENABLED=0 go build -trimpath "$@") &
+  local pid=$! next=$((SECONDS + 30))
+  while kill -0 "$pid" 2>/dev/null; do
+    sleep 1
+    if [ "$SECONDS" -ge "$next" ]; then
+      echo "tools:   still building $what: $((SECONDS - start))s so far"
+      next=$((SECONDS + 30))
+    fi
+  done
+  wait "$pid"
+}
+
 build() {
-  local name=$1 pkgs ldflags key dir
+  local what=$1 dir=$2; shift 2
+  local start=$SECONDS
+  (cd "$dir" && CGO_ENABLED=0 go build -trimpath "$@") &
+  local pid=$! next=$((SECONDS + 30))
+  while kill -0 "$pid" 2>/dev/null; do
+    sleep 1
+    if [ "$SECONDS" -ge "$next" ]; then
+      echo "tools:   still building $what: $((SECONDS - start))s so far"
+      next=$((SECONDS + 30))
+    fi
+  done
+  wait "$pid"
+}
+
+# key is the cache key of a tool module: the hash of its files and extra words.
+key() {
+  local name=$1; shift
+  (cd "$repo/tools/$name" && cat $(git -C "$repo" ls-files -- "tools/$name" 2>/dev/null | sed "s|^tools/$name/||" || ls) "$@" 2>/dev/null; echo "$*") | sha256sum | cut -c1-12
+}
+
+build() {
+  local name=$1 pkgs ldflags dir
   pkgs=${name}_pkgs; pkgs=${!pkgs}
   ldflags=${name}_ldflags; ldflags=${!ldflags}
-  key=$(cat "$repo/tools/$name/go.mod" "$repo/tools/$name/go.sum" | sha256sum | cut -c1-12)
-  dir="$cache/$name-$key"
+  dir="$cache/$name-$(cat "$repo/tools/$name/go.mod" "$repo/tools/$name/go.sum" | sha256sum | cut -c1-12)"
   if [ -f "$dir/.done" ]; then
     echo "tools: $name is up to date ($dir)"
   else
-    echo "tools: building $name (first build takes minutes; see recipes in README)"
+    echo "tools: building $name (a first build takes minutes; figures in README)"
     local start=$SECONDS
     rm -rf "$dir.tmp" && mkdir -p "$dir.tmp"
     for pkg in $pkgs; do
       echo "tools:   go build $pkg"
-      (cd "$repo/tools/$name" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w $ldflags" \
-        -o "$dir.tmp/$(bin_name "$pkg")" "$pkg")
+      go_build "$(bin_name "$pkg")" "$repo/tools/$name" -ldflags "-s -w $ldflags" -o "$dir.tmp/$(bin_name "$pkg")" "$pkg"
     done
     touch "$dir.tmp/.done"
     rm -rf "$dir" && mv "$dir.tmp" "$dir"
@@ -58,12 +101,72 @@ build() {
   done
 }
 
+# pulumi_cli prints the CLI to use: one on PATH (not our own link), else the pinned build.
+pulumi_cli() {
+  local p
+  p=$(PATH=$(echo "$PATH" | tr ':' '\n' | grep -vxF "$cache/bin" | paste -sd:) command -v pulumi 2>/dev/null || true)
+  if [ -n "$p" ] && [ -z "${SHOESTRING_BUILD_PULUMI:-}" ]; then echo "$p"; else echo "$cache/bin/pulumi"; fi
+}
+
+pulumi_tool() {
+  local cli
+  cli=$(pulumi_cli)
+  if [ "$cli" != "$cache/bin/pulumi" ]; then
+    echo "tools: using the Pulumi CLI on PATH: $cli ($("$cli" version 2>/dev/null))"
+    return
+  fi
+  build pulumi
+}
+
+# The Kubernetes provider, at the plugin version the program's SDK (go.mod) asks for.
+provider_tool() {
+  local version cli dir modver
+  version=$(cd "$repo" && go list -m -f '{{.Version}}' github.com/pulumi/pulumi-kubernetes/sdk/v4)
+  version=${version#v}
+  cli=$(pulumi_cli)
+  [ -x "$cli" ] || pulumi_tool
+  cli=$(pulumi_cli)
+  if PULUMI_SKIP_UPDATE_CHECK=true "$cli" plugin ls --json 2>/dev/null | tr -d ' \n' |
+      grep -q "\"name\":\"kubernetes\",\"kind\":\"resource\",\"version\":\"$version\""; then
+    echo "tools: the kubernetes plugin v$version is installed ($cli plugin ls)"
+    return
+  fi
+  dir="$cache/kubernetes-provider-$(cat "$repo"/tools/kubernetes-provider/{go.mod,go.sum,main.go,gen.go} | { cat; echo "$version"; } | sha256sum | cut -c1-12)"
+  if [ -f "$dir/.done" ]; then
+    echo "tools: kubernetes-provider v$version is up to date ($dir)"
+  else
+    echo "tools: building kubernetes-provider v$version (a first build takes about 11 minutes on 2 cores)"
+    local start=$SECONDS src="$dir.tmp/src"
+    rm -rf "$dir.tmp" && mkdir -p "$src"
+    cp "$repo"/tools/kubernetes-provider/{go.mod,go.sum,main.go,gen.go} "$src/"
+    modver=$(cd "$src" && go list -m -f '{{.Dir}}' "$provider_module")
+    if [ -z "$modver" ]; then
+      (cd "$src" && go mod download "$provider_module")
+      modver=$(cd "$src" && go list -m -f '{{.Dir}}' "$provider_module")
+    fi
+    # The provider embeds its schema (with the version set) and terraform mapping, which its
+    # module ships only as sources for its own generate step.
+    (cd "$src" && go run gen.go "$modver" "$version")
+    go_build pulumi-resource-kubernetes "$src" \
+      -ldflags "-s -w -X $provider_module/pkg/version.Version=$version" -o "$dir.tmp/pulumi-resource-kubernetes" .
+    rm -rf "$src"
+    touch "$dir.tmp/.done"
+    rm -rf "$dir" && mv "$dir.tmp" "$dir"
+    echo "tools: built kubernetes-provider in $((SECONDS - start))s"
+  fi
+  ln -sfn "$dir/pulumi-resource-kubernetes" "$cache/bin/pulumi-resource-kubernetes"
+  echo "tools: installing it as the CLI's kubernetes plugin v$version"
+  PULUMI_SKIP_UPDATE_CHECK=true "$cli" plugin install resource kubernetes "v$version" --file "$dir/pulumi-resource-kubernetes"
+}
+
 names=("$@")
-[ ${#names[@]} -gt 0 ] || names=(etcd kwok kube)
+[ ${#names[@]} -gt 0 ] || names=(etcd kwok kube pulumi kubernetes-provider)
 for n in "${names[@]}"; do
   case "$n" in
-    kube|etcd|kwok|pulumi|actionlint) build "$n" ;;
-    *) echo "tools: unknown tool '$n' (want kube, etcd, kwok, pulumi or actionlint)" >&2; exit 2 ;;
+    kube|etcd|kwok|actionlint) build "$n" ;;
+    pulumi) pulumi_tool ;;
+    kubernetes-provider) provider_tool ;;
+    *) echo "tools: unknown tool '$n' (want etcd, kwok, kube, pulumi, kubernetes-provider or actionlint)" >&2; exit 2 ;;
   esac
 done
 echo "tools: binaries in $cache/bin"
