@@ -1,0 +1,56 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/shoestring-dev/shoestring/stacks"
+)
+
+// ErrClusterDown is returned by Open when a stack's existing cluster does not answer.
+var ErrClusterDown = errors.New("the cluster does not answer")
+
+// clusterReachable checks, for a stack on an existing cluster, that its apiserver answers, so a
+// stopped local control plane is one line instead of the provider's failure on every object.
+func clusterReachable(cfg *stacks.Config) error {
+	if cfg.Cluster.Mode != stacks.ClusterModeExisting {
+		return nil
+	}
+	path := cfg.Cluster.Existing.Kubeconfig
+	if err := ping(path, cfg.Cluster.Existing.Context); err != nil {
+		hint := "start it, or point shoestring:cluster.existing.kubeconfig at a running cluster"
+		if filepath.Base(filepath.Dir(path)) == "cluster" && strings.Contains(path, ".state") {
+			hint = "start the local control plane with `make cluster-up` (or `make up`)"
+		}
+		return fmt.Errorf("%w: %s (%v): %s", ErrClusterDown, path, firstLine(err), hint)
+	}
+	return nil
+}
+
+// ping asks the apiserver of a kubeconfig for its version, briefly.
+func ping(kubeconfig, kubeContext string) error {
+	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(
+		&clientcmd.ClientConfigLoadingRules{ExplicitPath: kubeconfig},
+		&clientcmd.ConfigOverrides{CurrentContext: kubeContext}).ClientConfig()
+	if err != nil {
+		return err
+	}
+	cfg.Timeout = 3 * time.Second
+	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	_, err = dc.ServerVersion()
+	return err
+}
+
+func firstLine(err error) string {
+	s, _, _ := strings.Cut(err.Error(), "\n")
+	return s
+}

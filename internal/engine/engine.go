@@ -1,0 +1,304 @@
+// Package engine runs the shoestring program under the real Pulumi engine, through the Automation
+// API with an inline program: the program runs in this process, the Pulumi CLI's engine and the
+// real providers do the rest (diff, ordering, awaiting readiness, replacing, deleting, state).
+//
+// A stack run this way keeps its state on this machine: a file backend and a passphrase under the
+// state folder (by default <project>/.state/pulumi). The user's Pulumi.<stack>.yaml is never written
+// to: the engine works on a copy in a work folder, where secrets the stack needs but the file does
+// not set are generated once and kept encrypted, so a local stack comes up without anyone typing
+// a password and no secret value reaches the repository.
+package engine
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/shoestring-dev/shoestring/stacks"
+)
+
+// Plugin is a resource plugin a stack needs, at the version the program's SDK asks for.
+type Plugin struct {
+	Name    string
+	Version string
+}
+
+// Options configure a run.
+type Options struct {
+	// ProjectDir holds Pulumi.yaml and Pulumi.<Stack>.yaml.
+	ProjectDir string
+	// Stack is the stack's name; its file is Pulumi.<Stack>.yaml in ProjectDir.
+	Stack string
+	// StateDir holds the backend, the passphrase and the work folders; "" is <ProjectDir>/.state/pulumi.
+	StateDir string
+	// ExistingCluster, when set, retargets the stack's Kubernetes side at this kubeconfig: the
+	// cluster becomes `existing` (no GKE resource) and nothing talks to Cloudflare (no DNS-sync
+	// controller, no alias records), since a copy on another cluster must never rewrite the
+	// stack's real DNS name. The stack file is not edited.
+	ExistingCluster string
+	// Program is the inline program (the shoestring program: it reads its config with stacks.Load).
+	Program pulumi.RunFunc
+	// Plugins lists the resource plugins a configuration needs (the program knows what it creates).
+	Plugins func(*stacks.Config) []Plugin
+	// PulumiRoot is a folder whose bin/pulumi is the CLI; "" uses pulumi from PATH.
+	PulumiRoot string
+	// Progress receives the engine's progress as it goes; nil discards it.
+	Progress io.Writer
+}
+
+// Stack is a prepared stack: config checked, plugins present, workspace ready.
+type Stack struct {
+	opts     Options
+	stack    auto.Stack
+	config   *stacks.Config
+	workDir  string
+	generate []string // secrets generated for this run's stack (config paths), reported once
+}
+
+// Open checks the stack's configuration (the same messages as preview, before anything is
+// touched) and the plugins it needs, then prepares its local workspace and state.
+func Open(ctx context.Context, opts Options) (*Stack, error) {
+	if opts.Program == nil {
+		return nil, errors.New("engine: no program")
+	}
+	if opts.Progress == nil {
+		opts.Progress = io.Discard
+	}
+	projectDir, err := filepath.Abs(opts.ProjectDir)
+	if err != nil {
+		return nil, err
+	}
+	opts.ProjectDir = projectDir
+	if opts.StateDir == "" {
+		opts.StateDir = filepath.Join(projectDir, ".state", "pulumi")
+	}
+	if opts.StateDir, err = filepath.Abs(opts.StateDir); err != nil {
+		return nil, err
+	}
+	proj, err := workspace.LoadProject(filepath.Join(projectDir, "Pulumi.yaml"))
+	if err != nil {
+		return nil, fmt.Errorf("reading the project: %w (run from the folder with Pulumi.yaml, or pass --project)", err)
+	}
+	userFile := filepath.Join(projectDir, "Pulumi."+opts.Stack+".yaml")
+	if _, err := os.Stat(userFile); err != nil {
+		return nil, fmt.Errorf("stack %q has no stack file: %w (create Pulumi.%s.yaml, or pick one of the project's stacks)", opts.Stack, err, opts.Stack)
+	}
+
+	workDir := WorkDir(opts.StateDir, opts.Stack)
+	if err := os.MkdirAll(workDir, 0o700); err != nil {
+		return nil, err
+	}
+	workFile := filepath.Join(workDir, "Pulumi."+opts.Stack+".yaml")
+	if err := writeWorkFile(userFile, workFile, projectDir, opts.ExistingCluster); err != nil {
+		return nil, err
+	}
+	// The configuration as the program will see it: invalid input stops here, before the engine
+	// starts, with the messages preview gives. Missing secrets are the ones generated below.
+	cfg, missing, err := stacks.LoadStackFileWithPlaceholders(workFile)
+	if err != nil {
+		return nil, fmt.Errorf("stack %s: %w", opts.Stack, err)
+	}
+
+	if err := clusterReachable(cfg); err != nil {
+		return nil, err
+	}
+
+	cmd, err := auto.NewPulumiCommand(&auto.PulumiCommandOptions{Root: opts.PulumiRoot, SkipVersionCheck: true})
+	if err != nil {
+		return nil, fmt.Errorf("finding the Pulumi CLI: %w (install it, or run scripts/tools.sh pulumi)", err)
+	}
+	env, err := LocalEnv(opts.StateDir)
+	if err != nil {
+		return nil, err
+	}
+	ws, err := auto.NewLocalWorkspace(ctx, auto.WorkDir(workDir), auto.Program(opts.Program),
+		auto.Project(workspace.Project{Name: proj.Name, Runtime: workspace.NewProjectRuntimeInfo("go", nil),
+			Description: proj.Description}),
+		auto.Pulumi(cmd), auto.EnvVars(env))
+	if err != nil {
+		return nil, err
+	}
+	if opts.Plugins != nil {
+		if err := checkPlugins(ctx, ws, opts.Stack, opts.Plugins(cfg)); err != nil {
+			return nil, err
+		}
+	}
+	if err := recoverLocks(opts.StateDir, proj.Name.String(), opts.Stack, opts.Progress); err != nil {
+		return nil, err
+	}
+	st, err := auto.UpsertStack(ctx, opts.Stack, ws)
+	if err != nil {
+		return nil, fmt.Errorf("creating stack %s in %s: %w", opts.Stack, env["PULUMI_BACKEND_URL"], err)
+	}
+	s := &Stack{opts: opts, stack: st, config: cfg, workDir: workDir}
+	if err := s.generateSecrets(ctx, missing); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Config is the stack's checked configuration.
+func (s *Stack) Config() *stacks.Config { return s.config }
+
+// GeneratedSecrets are the secrets this Open generated (config paths such as
+// shoestring:secrets.api.DB_PASSWORD); later runs reuse them.
+func (s *Stack) GeneratedSecrets() []string { return s.generate }
+
+// Name is the stack's name.
+func (s *Stack) Name() string { return s.opts.Stack }
+
+// WorkDir is the work folder of a local stack: Pulumi.yaml and the engine's copy of its stack file
+// (what `pulumi config --stack S` run there reads, e.g. for a playground made from a local base).
+func WorkDir(stateDir, stack string) string { return filepath.Join(stateDir, "work", stack) }
+
+// LocalEnv is the CLI's environment for a local stack: the file backend and passphrase under
+// stateDir, no update check, and no plugin download (a missing plugin is reported by Open instead
+// of five failing download attempts). A passphrase the user set is kept.
+func LocalEnv(stateDir string) (map[string]string, error) {
+	backend := filepath.Join(stateDir, "backend")
+	if err := os.MkdirAll(backend, 0o700); err != nil {
+		return nil, err
+	}
+	env := map[string]string{
+		"PULUMI_BACKEND_URL":                          "file://" + backend,
+		"PULUMI_SKIP_UPDATE_CHECK":                    "true",
+		"PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
+		"PULUMI_DIY_BACKEND_NO_LEGACY_WARNING":        "true",
+	}
+	if p, ok := os.LookupEnv("PULUMI_CONFIG_PASSPHRASE"); ok {
+		env["PULUMI_CONFIG_PASSPHRASE"] = p
+		return env, nil
+	}
+	if p := os.Getenv("PULUMI_CONFIG_PASSPHRASE_FILE"); p != "" {
+		env["PULUMI_CONFIG_PASSPHRASE_FILE"] = p
+		return env, nil
+	}
+	file, err := PassphraseFile(stateDir)
+	if err != nil {
+		return nil, err
+	}
+	env["PULUMI_CONFIG_PASSPHRASE_FILE"] = file
+	return env, nil
+}
+
+// PassphraseFile is the local stacks' secrets passphrase (<stateDir>/passphrase), made on first
+// use from 32 random bytes and readable by its owner only. Losing it loses the local stacks'
+// secrets, nothing else: `make down` and a new `make up` start over.
+func PassphraseFile(stateDir string) (string, error) {
+	file := filepath.Join(stateDir, "passphrase")
+	if _, err := os.Stat(file); err == nil {
+		return file, nil
+	}
+	if err := os.MkdirAll(stateDir, 0o700); err != nil {
+		return "", err
+	}
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(file, []byte(hex.EncodeToString(b)+"\n"), 0o600); err != nil {
+		return "", err
+	}
+	return file, nil
+}
+
+// checkPlugins fails at once, naming each missing plugin and what to do, instead of letting the
+// engine fail on the first resource (or try to download).
+func checkPlugins(ctx context.Context, ws auto.Workspace, stack string, need []Plugin) error {
+	if len(need) == 0 {
+		return nil
+	}
+	have, err := ws.ListPlugins(ctx)
+	if err != nil {
+		return fmt.Errorf("listing the installed Pulumi plugins: %w", err)
+	}
+	installed := map[string]bool{}
+	for _, p := range have {
+		if p.Kind == "resource" && p.Version != nil {
+			installed[p.Name+"@"+p.Version.String()] = true
+		}
+	}
+	var missing []string
+	for _, p := range need {
+		if !installed[p.Name+"@"+p.Version] {
+			missing = append(missing, fmt.Sprintf("%s v%s", p.Name, p.Version))
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	return &MissingPluginsError{Stack: stack, Missing: missing}
+}
+
+// MissingPluginsError names the resource plugins a stack needs that are not installed.
+type MissingPluginsError struct {
+	Stack   string
+	Missing []string
+}
+
+func (e *MissingPluginsError) Error() string {
+	var fixes []string
+	for _, m := range e.Missing {
+		name, version, _ := strings.Cut(m, " ")
+		fixes = append(fixes, fmt.Sprintf("`pulumi plugin install resource %s %s`", name, version))
+	}
+	msg := fmt.Sprintf("stack %s needs the resource plugin(s) %s, which are not installed: install them with %s",
+		e.Stack, strings.Join(e.Missing, ", "), strings.Join(fixes, " and "))
+	if mentions(e.Missing, "kubernetes") {
+		msg += "; the kubernetes plugin is built here by `scripts/tools.sh kubernetes-provider`"
+	}
+	if mentions(e.Missing, "gcp") || mentions(e.Missing, "cloudflare") {
+		msg += "; where they cannot be downloaded, deploy the stack's Kubernetes side on an existing cluster with --existing-cluster KUBECONFIG"
+	}
+	return msg
+}
+
+func mentions(list []string, name string) bool {
+	for _, m := range list {
+		if strings.HasPrefix(m, name+" ") {
+			return true
+		}
+	}
+	return false
+}
+
+// secretPath turns shoestring:secrets.<group>.<NAME> into a config path whose parts may hold any
+// character (groups such as dns-sync have dashes).
+func secretPath(key string) string {
+	rest := strings.TrimPrefix(key, stacks.Namespace+":secrets.")
+	group, name, _ := strings.Cut(rest, ".")
+	return fmt.Sprintf("%s:secrets[%q][%q]", stacks.Namespace, group, name)
+}
+
+// generateSecrets sets each missing secret to a random value, encrypted in the work folder's stack
+// file (never the user's), so later runs keep it.
+func (s *Stack) generateSecrets(ctx context.Context, missing []string) error {
+	if len(missing) == 0 {
+		return nil
+	}
+	sort.Strings(missing)
+	values := auto.ConfigMap{}
+	for _, key := range missing {
+		b := make([]byte, 18)
+		if _, err := rand.Read(b); err != nil {
+			return err
+		}
+		values[secretPath(key)] = auto.ConfigValue{Value: hex.EncodeToString(b), Secret: true}
+	}
+	if err := s.stack.SetAllConfigWithOptions(ctx, values, &auto.ConfigOptions{Path: true}); err != nil {
+		return fmt.Errorf("setting generated secrets of %s: %w", s.opts.Stack, err)
+	}
+	s.generate = missing
+	return nil
+}

@@ -1,0 +1,154 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/shoestring-dev/shoestring/stacks"
+)
+
+// stackFile is the part of a Pulumi.<stack>.yaml the work copy carries.
+type stackFile struct {
+	EncryptionSalt string         `json:"encryptionsalt,omitempty"`
+	Config         map[string]any `json:"config,omitempty"`
+}
+
+// writeWorkFile writes the engine's copy of a stack file: the user's config as it is now (so an
+// edit or a removed key takes effect), with
+//   - the local passphrase's salt and the secrets generated earlier, from the previous copy;
+//   - values encrypted for another secrets provider (a team's KMS key) left out, since this
+//     passphrase cannot read them: they become missing secrets, generated locally;
+//   - a relative cluster.existing.kubeconfig made absolute against the project folder, where the
+//     user wrote it relative to (the engine and its providers run in the work folder);
+//   - when retargeted, the cluster and Cloudflare keys replaced (see Options.ExistingCluster).
+func writeWorkFile(userPath, workPath, projectDir, existingCluster string) error {
+	user, err := readStackFile(userPath)
+	if err != nil {
+		return err
+	}
+	prev, err := readStackFile(workPath)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	out := stackFile{EncryptionSalt: prev.EncryptionSalt, Config: map[string]any{}}
+	for k, v := range user.Config {
+		if v, keep := withoutSecure(v); keep {
+			out.Config[k] = v
+		}
+	}
+	secretsKey := stacks.Namespace + ":secrets"
+	if old, ok := prev.Config[secretsKey].(map[string]any); ok {
+		merged, _ := out.Config[secretsKey].(map[string]any)
+		if merged == nil {
+			merged = map[string]any{}
+		}
+		for group, names := range old {
+			names, ok := names.(map[string]any)
+			if !ok {
+				continue
+			}
+			m, _ := merged[group].(map[string]any)
+			if m == nil {
+				m = map[string]any{}
+			}
+			for name, v := range names {
+				if _, set := m[name]; !set && isSecure(v) {
+					m[name] = v
+				}
+			}
+			if len(m) > 0 {
+				merged[group] = m
+			}
+		}
+		if len(merged) > 0 {
+			out.Config[secretsKey] = merged
+		}
+	}
+
+	clusterKey := stacks.Namespace + ":cluster"
+	if existingCluster != "" {
+		abs, err := filepath.Abs(existingCluster)
+		if err != nil {
+			return err
+		}
+		out.Config[clusterKey] = map[string]any{"mode": "existing", "existing": map[string]any{"kubeconfig": abs}}
+		dnssync, _ := out.Config[stacks.Namespace+":dnssync"].(map[string]any)
+		if dnssync == nil {
+			dnssync = map[string]any{}
+		}
+		dnssync["enabled"] = false
+		out.Config[stacks.Namespace+":dnssync"] = dnssync
+		if dns, ok := out.Config[stacks.Namespace+":dns"].(map[string]any); ok {
+			delete(dns, "aliases")
+		}
+	}
+	if cl, ok := out.Config[clusterKey].(map[string]any); ok {
+		if ex, ok := cl["existing"].(map[string]any); ok {
+			if p, ok := ex["kubeconfig"].(string); ok && p != "" && !filepath.IsAbs(p) && p[0] != '~' {
+				ex["kubeconfig"] = filepath.Join(projectDir, p)
+			}
+		}
+	}
+
+	b, err := yaml.Marshal(out)
+	if err != nil {
+		return err
+	}
+	header := fmt.Sprintf("# Written by shoestring from %s for the local engine: edit that file, not this one.\n", userPath)
+	return os.WriteFile(workPath, append([]byte(header), b...), 0o600)
+}
+
+func readStackFile(path string) (stackFile, error) {
+	var f stackFile
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return f, err
+	}
+	if err := yaml.Unmarshal(b, &f); err != nil {
+		return f, fmt.Errorf("%s: %w", path, err)
+	}
+	return f, nil
+}
+
+func isSecure(v any) bool {
+	m, ok := v.(map[string]any)
+	if !ok || len(m) != 1 {
+		return false
+	}
+	_, ok = m["secure"]
+	return ok
+}
+
+// withoutSecure drops every {secure: ...} value (reporting false when nothing is left).
+func withoutSecure(v any) (any, bool) {
+	if isSecure(v) {
+		return nil, false
+	}
+	switch t := v.(type) {
+	case map[string]any:
+		out := map[string]any{}
+		for k, item := range t {
+			if item, keep := withoutSecure(item); keep {
+				out[k] = item
+			}
+		}
+		if len(out) == 0 && len(t) > 0 {
+			return nil, false
+		}
+		return out, true
+	case []any:
+		out := make([]any, 0, len(t))
+		for _, item := range t {
+			if item, keep := withoutSecure(item); keep {
+				out = append(out, item)
+			}
+		}
+		return out, true
+	}
+	return v, true
+}
