@@ -22,6 +22,7 @@ import (
 
 	"github.com/shoestring-dev/shoestring/infra/program"
 	"github.com/shoestring-dev/shoestring/internal/cost"
+	"github.com/shoestring-dev/shoestring/internal/engine"
 	"github.com/shoestring-dev/shoestring/internal/playground"
 	"github.com/shoestring-dev/shoestring/internal/playground/lifecycle"
 	"github.com/shoestring-dev/shoestring/stacks"
@@ -76,17 +77,30 @@ type commonFlags struct {
 	project    string
 	base       string
 	pulumiRoot string
+	local      bool
+	state      string
 }
 
 func (c *commonFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.project, "project", ".", "folder with Pulumi.yaml and the base stack's Pulumi.<base>.yaml")
 	fs.StringVar(&c.base, "base", "sandbox", "the base stack playgrounds are made from (its cluster, services and config)")
 	fs.StringVar(&c.pulumiRoot, "pulumi-root", "", "folder whose bin/pulumi to use (default: pulumi on PATH, else $SHOESTRING_TOOLS)")
+	fs.BoolVar(&c.local, "local", false, "the base is a local stack (`make up`'s dev, or `shoestring up --stack S`): use its state under --state")
+	fs.StringVar(&c.state, "state", ".state/pulumi", "with --local: the local stacks' state folder")
+}
+
+// baseDir is the folder holding Pulumi.yaml and the base's stack file: the project, or for a local
+// base the engine's work copy (which also carries the base's local secrets).
+func (c *commonFlags) baseDir() string {
+	if c.local {
+		return engine.WorkDir(c.state, c.base)
+	}
+	return c.project
 }
 
 // baseConfig reads the base stack's file (secrets as placeholders: only settings are read here).
 func (c *commonFlags) baseConfig() (*stacks.Config, error) {
-	cfg, err := stacks.LoadStackFile(filepath.Join(c.project, "Pulumi."+c.base+".yaml"))
+	cfg, err := stacks.LoadStackFile(filepath.Join(c.baseDir(), "Pulumi."+c.base+".yaml"))
 	if err != nil {
 		return nil, fmt.Errorf("base stack %q: %w", c.base, err)
 	}
@@ -100,10 +114,18 @@ func (c *commonFlags) manager() (*lifecycle.Manager, error) {
 			root = toolsDir()
 		}
 	}
-	return lifecycle.New(lifecycle.Options{
-		ProjectDir: c.project, Program: playgroundProgram, PulumiRoot: root,
+	opts := lifecycle.Options{
+		ProjectDir: c.baseDir(), Program: playgroundProgram, PulumiRoot: root,
 		SecretsProvider: os.Getenv("SHOESTRING_SECRETS_PROVIDER"), Progress: os.Stderr,
-	})
+	}
+	if c.local {
+		env, err := engine.LocalEnv(c.state)
+		if err != nil {
+			return nil, err
+		}
+		opts.Env = env
+	}
+	return lifecycle.New(opts)
 }
 
 func toolsDir() string {
@@ -114,18 +136,9 @@ func toolsDir() string {
 	return filepath.Join(home, ".cache", "shoestring", "tools")
 }
 
-// playgroundProgram is the shoestring program fed with the playground stack's config (an inline
-// program does not receive PULUMI_CONFIG, so stacks.Load cannot list the keys itself).
-func playgroundProgram(cfg map[string]playground.ConfigEntry) pulumi.RunFunc {
-	raw, secret := playground.RawConfig(cfg)
-	return func(ctx *pulumi.Context) error {
-		c, err := stacks.Parse(raw, secret)
-		if err != nil {
-			return err
-		}
-		return program.Deploy(ctx, c)
-	}
-}
+// playgroundProgram is the shoestring program: it reads the playground stack's config through
+// the engine like every stack (stacks.Load).
+func playgroundProgram(map[string]playground.ConfigEntry) pulumi.RunFunc { return program.Run }
 
 type listFlag []string
 
