@@ -1,82 +1,114 @@
-# shoestring: the README's two commands are `make up` and `make test`.
+# shoestring: the README's two commands are `make up` and `make test`; `make help` lists the rest.
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
-STACK ?= dev
-# Pinned tools (etcd, kube-apiserver, ..., pulumi) are built once into this cache, outside the repo.
-export SHOESTRING_TOOLS ?= $(HOME)/.cache/shoestring/tools
+.DEFAULT_GOAL := help
 GO ?= go
+# Pinned tools (etcd, kube-apiserver, ..., the Pulumi CLI and Kubernetes provider) are built once
+# into this cache, outside the repo (scripts/tools.sh).
+export SHOESTRING_TOOLS ?= $(HOME)/.cache/shoestring/tools
+# The local control plane lives in CLUSTER_DIR; Pulumi.dev.yaml's kubeconfig points at
+# $(CLUSTER_DIR)/kubeconfig. Local stacks keep their state under STATE_DIR.
+CLUSTER_DIR ?= .state/cluster
+STATE_DIR ?= .state/pulumi
+RENDER_DIR ?= .state/render
+SHOESTRING := .state/bin/shoestring
+STACK ?= dev
 
-.PHONY: test unit lint tools preview up-stack cost
+.PHONY: help
+## help: this list.
+help:
+	@awk '/^## [a-z-]+: / {d = $$0; sub(/^## /, "", d); n = d; sub(/: .*/, "", n); sub(/^[a-z-]+: /, "", d); printf "  %-18s %s\n", n, d}' $(MAKEFILE_LIST)
 
-## test: everything CI runs — builds missing tools, then unit, render and end-to-end tests.
-test: tools lint
-	SHOESTRING_E2E=1 $(GO) test -count=1 ./...
+# --- The two commands -----------------------------------------------------------------------------
+.PHONY: up down test
+
+## up: the dev stack on the local control plane with the real Pulumi engine (`make up STACK=x`: pulumi up -s x).
+ifneq ($(filter command line environment,$(origin STACK)),)
+up:
+	pulumi up --stack $(STACK)
+else
+up: cluster-up
+	$(SHOESTRING) up --stack dev --state $(STATE_DIR)
+endif
+
+## down: destroy the dev stack (when its cluster runs), then stop and remove the local control plane.
+down: shoestring-cli
+	if $(SHOESTRING) cluster status --dir $(CLUSTER_DIR) >/dev/null 2>&1; then \
+	  $(SHOESTRING) destroy --stack dev --state $(STATE_DIR); fi
+	$(SHOESTRING) cluster down --dir $(CLUSTER_DIR)
+	rm -rf $(RENDER_DIR)
+
+## test: everything CI runs: set-up (tools, nginx), gofmt, vet, actionlint, unit and end-to-end tests.
+test: test-setup lint
+	SHOESTRING_E2E=1 $(GO) test -count=1 -timeout 45m ./...
+
+# --- Tests ------------------------------------------------------------------------------------------
+.PHONY: unit lint test-setup edge-test
 
 ## unit: the fast tests only (Pulumi mocks, pure functions); no tools needed.
 unit:
 	$(GO) test ./...
 
-lint:
+## lint: gofmt, go vet and actionlint on the workflows.
+lint: tools-test
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(SHOESTRING_TOOLS)/bin/actionlint -color=false
 
+## test-setup: install what the tests use for real and is missing (nginx from Debian; needs root).
+test-setup: tools-test
+	scripts/test-setup.sh
+
+## edge-test: the edge's tests with real nginx and its rollout on the local control plane.
+edge-test: test-setup
+	SHOESTRING_E2E=1 $(GO) test -count=1 ./components/edge/... ./stacks/ ./infra/program/ ./cmd/shoestring/ -run 'Edge|Nginx|Hostname|Route'
+
+# --- Tools --------------------------------------------------------------------------------------------
+.PHONY: tools tools-test shoestring-cli
+
+## tools: build what `make up` needs and is missing: control plane, Pulumi CLI, Kubernetes provider.
 tools:
 	scripts/tools.sh
 
-## preview / `up STACK=x`: real Pulumi against real clouds, for users with the Pulumi CLI installed.
-## `make up` without STACK is the local dev flow below (render + apply on the local control plane).
-preview:
-	pulumi preview --stack $(STACK) --diff
-
-up-stack:
-	pulumi up --stack $(STACK)
-
-## cost: the monthly cost estimate of a stack, from the price table in the repo.
-cost:
-	$(GO) run ./cmd/shoestring cost --stack $(STACK)
-
-# --- local control plane, render, make up (issue 3) ---
-# The local control plane (etcd, kube-apiserver, controllers, kwok with simulated nodes) lives in
-# CLUSTER_DIR; Pulumi.dev.yaml's kubeconfig points at $(CLUSTER_DIR)/kubeconfig.
-CLUSTER_DIR ?= .state/cluster
-RENDER_DIR ?= .state/render
-SHOESTRING := .state/bin/shoestring
-.PHONY: up down cluster-up cluster-down cluster-status cluster-tools render render-golden shoestring-cli
-
-# Only the control plane's binaries: `make up` does not need the Pulumi CLI.
-cluster-tools:
-	scripts/tools.sh
+## tools-test: tools plus actionlint, for `make test`.
+tools-test:
+	scripts/tools.sh etcd kwok kube pulumi kubernetes-provider actionlint
 
 shoestring-cli:
 	@mkdir -p $(dir $(SHOESTRING)) && $(GO) build -o $(SHOESTRING) ./cmd/shoestring
 
-## up: the dev stack on the local control plane: build what is missing, start it, render, apply, wait.
-## `make up STACK=sandbox` (STACK given on the command line or in the environment) runs the real
-## `pulumi up` of that stack instead.
-ifneq ($(filter command line environment,$(origin STACK)),)
-up: up-stack
-else
-up: local-up
-endif
-.PHONY: local-up
-local-up: cluster-up shoestring-cli
-	$(SHOESTRING) render --stack dev --out $(RENDER_DIR)/dev
-	$(SHOESTRING) apply --kubeconfig $(CLUSTER_DIR)/kubeconfig --dir $(RENDER_DIR)/dev --wait
-	@echo "make up: done. The nodes are kwok's simulations: objects, scheduling and status are real Kubernetes, no container runs."
-	@echo "make up: KUBECONFIG=$(CLUSTER_DIR)/kubeconfig kubectl get pods -A; make down removes it all."
+# --- Local control plane and local stacks ---------------------------------------------------------
+.PHONY: cluster-up cluster-down cluster-status preview-local destroy-local
 
-## down: stop the local control plane and remove its state and renders.
-down: cluster-down
-	rm -rf $(RENDER_DIR)
-
-cluster-up: cluster-tools shoestring-cli
+## cluster-up: start the local control plane (etcd, apiserver, controllers, kwok with 3 nodes).
+cluster-up: tools shoestring-cli
 	$(SHOESTRING) cluster up --dir $(CLUSTER_DIR)
 
+## cluster-down: stop the local control plane and remove its state.
 cluster-down: shoestring-cli
 	$(SHOESTRING) cluster down --dir $(CLUSTER_DIR)
 
+## cluster-status: whether the local control plane runs, and its processes.
 cluster-status: shoestring-cli
 	$(SHOESTRING) cluster status --dir $(CLUSTER_DIR)
+
+## preview-local: what `make up` would change in the dev stack (STACK=x with EXISTING=kubeconfig: x's Kubernetes side there).
+preview-local: tools shoestring-cli
+	$(SHOESTRING) preview --stack $(STACK) --state $(STATE_DIR) $(if $(EXISTING),--existing-cluster $(EXISTING))
+
+# --- Real stacks (users with the Pulumi CLI, plugins and cloud credentials) -------------------------
+.PHONY: preview cost
+
+## preview: pulumi preview --diff of STACK (e.g. make preview STACK=sandbox).
+preview:
+	pulumi preview --stack $(STACK) --diff
+
+## cost: the monthly cost estimate of STACK from the price table in the repo.
+cost:
+	$(GO) run ./cmd/shoestring cost --stack $(STACK)
+
+# --- Renders, edge, DNS sync, playgrounds -------------------------------------------------------------
+.PHONY: render render-golden edge-conf dnssync dnssync-fuzz dnssync-measure playground-list playground-report
 
 ## render: a stack's manifests, apply order and cloud summary in $(RENDER_DIR)/$(STACK).
 render: shoestring-cli
@@ -85,52 +117,34 @@ render: shoestring-cli
 ## render-golden: rewrite internal/render/testdata/golden after an intended change of the program's output.
 render-golden:
 	$(GO) test ./internal/render -run TestGoldenRenders -update
-# --- end local control plane ---
 
-# --- edge (issue 5) ---
-.PHONY: edge-conf edge-test
 ## edge-conf: print the nginx.conf the edge runs for STACK, generated from its routes.
 edge-conf:
 	$(GO) run ./cmd/shoestring edge-conf --stack $(STACK)
 
-## edge-test: the edge's tests with real nginx (nginx -t of every stack, routing on loopback) and
-## its rollout on the local control plane (needs nginx: apt-get install -y nginx).
-edge-test: tools
-	SHOESTRING_E2E=1 $(GO) test -count=1 ./components/edge/... ./stacks/ ./infra/program/ ./cmd/shoestring/ -run 'Edge|Nginx|Hostname|Route'
-# --- end edge ---
-
-# --- dns sync (issue 7) ---
-.PHONY: dnssync dnssync-fuzz dnssync-measure
-
-## dnssync: the controller as a static binary (bin/dnssync); the image is cmd/dnssync/Dockerfile
-## (`docker build -f cmd/dnssync/Dockerfile .` where a Docker engine runs).
+## dnssync: the DNS-sync controller as a static binary (bin/dnssync); its image is cmd/dnssync/Dockerfile.
 dnssync:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o bin/dnssync ./cmd/dnssync
 
-## dnssync-fuzz: explore the plan function beyond its seed corpus (FUZZTIME=1m by default).
+## dnssync-fuzz: explore the DNS plan function beyond its seed corpus (FUZZTIME=1m by default).
 dnssync-fuzz:
 	$(GO) test ./internal/dnssync -run '^$$' -fuzz FuzzMakePlan -fuzztime $${FUZZTIME:-1m}
 
-## dnssync-measure: convergence time, requests, RSS and CPU of the controller (README "DNS sync").
-dnssync-measure: cluster-tools
+## dnssync-measure: convergence time, requests, RSS and CPU of the DNS-sync controller.
+dnssync-measure: tools
 	scripts/measure-dnssync.sh -gomemlimit 16MiB -gogc 50
-# --- end dns sync ---
 
-# --- dev tooling (issue 6) ---
-# The Pulumi CLI (stack-lifecycle tests) and actionlint are pinned tools too, built for `make test`
-# (not for `make up`); `make lint` (so `make test`) checks every GitHub Actions workflow.
-test: dev-tools
-lint: actionlint
-.PHONY: dev-tools actionlint playground-list playground-report
-dev-tools:
-	scripts/tools.sh pulumi actionlint
-actionlint:
-	scripts/tools.sh actionlint >/dev/null
-	$(SHOESTRING_TOOLS)/bin/actionlint -color=false
-## playground-list / playground-report: the playgrounds of BASE (default sandbox), with age and cost.
 BASE ?= sandbox
+## playground-list: the playgrounds of BASE (default sandbox), with their age.
 playground-list:
 	$(GO) run ./cmd/shoestring playground list --base $(BASE)
+
+## playground-report: the playgrounds of BASE with their cost.
 playground-report:
 	$(GO) run ./cmd/shoestring playground report --base $(BASE)
-# --- end dev tooling ---
+
+# --- Measurements -----------------------------------------------------------------------------------
+.PHONY: measure-local
+## measure-local: cold tool builds (--cold), warm and no-op `make up`, engine and provider memory.
+measure-local:
+	scripts/measure-local.sh

@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
-# Measures the local default: the pinned tools' cold build time, a warm `make up` (tools built,
-# no cluster running), an idempotent second `make up`, and the control plane's resident memory.
+# Measures the local default: the pinned tools' cold build times, a warm `make up` (tools built, no
+# cluster running) to every workload ready, a no-op second `make up`, `make down`, and the resident
+# memory of the engine (shoestring + the Pulumi CLI) and the Kubernetes provider during an up.
 #
 #   scripts/measure-local.sh [--cold] [--keep]
 #
-#   --cold  also build the control-plane tools from scratch into a temp SHOESTRING_TOOLS with an
-#           empty Go build cache (takes about 15 minutes on 2 cores); without it, the cold figures
-#           are the ones scripts/tools.sh printed into $TOOLS_LOG (default /tmp/tools-build.log).
-#   --keep  leave the cluster running afterwards (default: make down).
+#   --cold  also build every tool `make up` needs from scratch into a temp SHOESTRING_TOOLS with an
+#           empty Go build cache (about 30 minutes on 2 cores); without it, the cold figures are the
+#           ones scripts/tools.sh printed into $TOOLS_LOG (default /tmp/tools-build.log).
+#   --keep  leave the cluster and the dev stack running afterwards (default: make down).
 #
-# Prints one "measure: ..." line per figure; paste them into the README's local section.
+# Prints one "measure: ..." line per figure; the README's figures come from its output.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,15 +23,13 @@ for a in "$@"; do
   esac
 done
 
-cluster_dir=${CLUSTER_DIR:-.state/cluster}
 echo "measure: $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores, $(awk '/MemTotal/ {printf "%.1f GB", $2/1048576}' /proc/meminfo) RAM, load $(cut -d' ' -f1-3 /proc/loadavg)"
 
 if $cold; then
   tmp=$(mktemp -d)
   trap 'rm -rf "$tmp"' EXIT
-  start=$SECONDS
-  SHOESTRING_TOOLS="$tmp/tools" GOCACHE="$tmp/gocache" scripts/tools.sh | sed 's/^/  /'
-  echo "measure: cold build of etcd, kwok, kube-apiserver/controller-manager/scheduler: $((SECONDS - start)) s (empty tools folder and Go build cache)"
+  SHOESTRING_TOOLS="$tmp/tools" GOCACHE="$tmp/gocache" PULUMI_HOME="$tmp/pulumi-home" SHOESTRING_BUILD_PULUMI=1 \
+    scripts/tools.sh | grep "tools: built" | sed 's/^tools: /measure: cold build (empty tools folder and Go build cache): /'
 else
   log=${TOOLS_LOG:-/tmp/tools-build.log}
   if [ -f "$log" ] && grep -q "tools: built" "$log"; then
@@ -40,36 +39,68 @@ else
   fi
 fi
 
-make down >/dev/null 2>&1 || true
-make cluster-tools shoestring-cli >/dev/null
 ms() { echo $(($(date +%s%N) / 1000000)); }
 secs() { printf '%d.%d' $(($1 / 1000)) $((($1 % 1000) / 100)); }
+
+# peak_rss FILE: samples, until FILE exists, the summed RSS of the engine's processes (this
+# shoestring, the pulumi CLI, the kubernetes provider) and prints the peak in MB.
+peak_rss() {
+  local stop=$1 peak=0 cli=0 prov=0
+  while [ ! -e "$stop" ]; do
+    local sum=0 c=0 p=0
+    for pid in $(pgrep -f 'shoestring up|bin/pulumi |pulumi-resource-kubernetes' || true); do
+      local rss
+      rss=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
+      sum=$((sum + rss))
+      case "$(tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null)" in
+        *pulumi-resource-kubernetes*) p=$((p + rss)) ;;
+        *shoestring\ up*) ;;
+        *) c=$((c + rss)) ;;
+      esac
+    done
+    [ "$sum" -gt "$peak" ] && peak=$sum
+    [ "$c" -gt "$cli" ] && cli=$c
+    [ "$p" -gt "$prov" ] && prov=$p
+    sleep 0.2
+  done
+  echo "$((peak / 1024)) $((cli / 1024)) $((prov / 1024))"
+}
+
+make down >/dev/null 2>&1 || true
+make tools shoestring-cli >/dev/null
 start=$(ms)
 make up >/tmp/measure-up.log 2>&1 || { tail -30 /tmp/measure-up.log; exit 1; }
-echo "measure: warm make up (tools built, no cluster): $(secs $(($(ms) - start))) s"
+echo "measure: warm make up (tools built, no cluster) to every workload ready: $(secs $(($(ms) - start))) s"
+grep -E "^up dev:" /tmp/measure-up.log | sed 's/^/measure:   /'
 start=$(ms)
 make up >/tmp/measure-up2.log 2>&1 || { tail -30 /tmp/measure-up2.log; exit 1; }
-echo "measure: second make up (idempotent, cluster running): $(secs $(($(ms) - start))) s"
+echo "measure: second make up (no change): $(secs $(($(ms) - start))) s"
+grep -E "^up dev:" /tmp/measure-up2.log | sed 's/^/measure:   /'
 
-# The same steps without make and the CLI's (re)build, one by one.
+# The steps one by one, with the engine's memory sampled during an up from empty.
 bin=.state/bin/shoestring
-make down >/dev/null
-start=$(ms); $bin cluster up --dir "$cluster_dir" 2>/dev/null
+start=$(ms); make down >/dev/null 2>&1
+echo "measure: make down (destroy, stop the control plane): $(secs $(($(ms) - start))) s"
+start=$(ms); $bin cluster up --dir .state/cluster 2>/dev/null
 echo "measure:   step cluster up (etcd, apiserver, controllers, kwok, 3 nodes Ready): $(secs $(($(ms) - start))) s"
-start=$(ms); $bin render --stack dev --out .state/render/dev 2>/dev/null
-echo "measure:   step render dev: $(secs $(($(ms) - start))) s"
-start=$(ms); $bin apply --kubeconfig "$cluster_dir/kubeconfig" --dir .state/render/dev --wait >/dev/null 2>&1
-echo "measure:   step apply --wait (every workload ready): $(secs $(($(ms) - start))) s"
-start=$(ms); $bin apply --kubeconfig "$cluster_dir/kubeconfig" --dir .state/render/dev --wait >/dev/null 2>&1
-echo "measure:   step apply --wait again (nothing changes): $(secs $(($(ms) - start))) s"
+stop=$(mktemp -u)
+peak_rss "$stop" >/tmp/measure-rss &
+sampler=$!
+start=$(ms); $bin up --stack dev >/dev/null 2>&1
+echo "measure:   step shoestring up --stack dev (engine, from empty): $(secs $(($(ms) - start))) s"
+touch "$stop"; wait "$sampler"
+read -r peak cli prov < /tmp/measure-rss
+echo "measure: peak resident memory during up: engine + provider $peak MB (pulumi CLI $cli MB, kubernetes provider $prov MB, rest: this CLI's inline program)"
+rm -f "$stop"
+start=$(ms); $bin preview --stack dev >/dev/null 2>&1
+echo "measure:   step shoestring preview --stack dev (no change): $(secs $(($(ms) - start))) s"
 
 # Resident memory of every control-plane process, from the pids the cluster recorded.
 total=0
 while read -r name pid; do
   rss=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
   total=$((total + rss))
-  printf 'measure:   %-24s %6d MB\n' "$name" $((rss / 1024))
-done < <(.state/bin/shoestring cluster status --dir "$cluster_dir" | awk '$2 == "pid" && $4 == "running" {print $1, $3}')
-echo "measure: control plane resident memory (sum of RSS, dev stack applied): $((total / 1024)) MB"
+done < <($bin cluster status --dir .state/cluster | awk '$2 == "pid" && $4 == "running" {print $1, $3}')
+echo "measure: control plane resident memory (sum of RSS, dev stack up): $((total / 1024)) MB"
 
 $keep || make down >/dev/null
