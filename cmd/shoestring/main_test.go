@@ -50,13 +50,7 @@ func TestRenderCommand(t *testing.T) {
 	}
 }
 
-func TestApplyAndClusterRefuseBadInput(t *testing.T) {
-	if err := runApply([]string{"--kubeconfig", "x"}); err == nil || !strings.Contains(err.Error(), "--dir is required") {
-		t.Fatalf("apply without --dir: %v", err)
-	}
-	if err := runApply([]string{"--kubeconfig", filepath.Join(t.TempDir(), "missing"), "--dir", t.TempDir()}); err == nil || !strings.Contains(err.Error(), "--kubeconfig") {
-		t.Fatalf("apply with a missing kubeconfig: %v", err)
-	}
+func TestClusterRefusesBadInput(t *testing.T) {
 	if err := runCluster([]string{"sideways"}); err == nil || !strings.Contains(err.Error(), "want up, down or status") {
 		t.Fatalf("cluster sideways: %v", err)
 	}
