@@ -31,9 +31,8 @@ var ErrNoSuchPlayground = errors.New("no such playground")
 type Options struct {
 	// ProjectDir holds Pulumi.yaml and the base stacks' Pulumi.<stack>.yaml (the repository root).
 	ProjectDir string
-	// Program returns what a playground stack runs given the stack's config: the shoestring program
-	// fed with that config (an inline program does not see PULUMI_CONFIG, so the config is handed
-	// over here); tests pass a small one.
+	// Program returns what a playground stack runs given the stack's config: the shoestring
+	// program (which reads that config through the engine); tests pass a small one.
 	Program func(cfg map[string]playground.ConfigEntry) pulumi.RunFunc
 	// PulumiRoot is a folder whose bin/pulumi is the CLI to drive; "" uses pulumi from PATH.
 	PulumiRoot string
