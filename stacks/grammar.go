@@ -101,37 +101,12 @@ func isServerAddress(s string) bool {
 	return isHostname(host)
 }
 
-// parseImage parses an image reference the way container runtimes do ("busybox:1.37" is
-// docker.io/library/busybox:1.37); the error says what is wrong, e.g. "repository name must be
-// lowercase".
-func parseImage(image string) (reference.Named, error) {
-	return reference.ParseNormalizedNamed(image)
-}
-
-// imageProblem is what is wrong with an image reference, or "".
+// imageProblem is what is wrong with an image reference, or "". It is parsed the way container
+// runtimes do ("busybox:1.37" is docker.io/library/busybox:1.37), and the library's error says
+// what is wrong, e.g. "repository name must be lowercase".
 func imageProblem(image string) string {
-	if _, err := parseImage(image); err != nil {
+	if _, err := reference.ParseNormalizedNamed(image); err != nil {
 		return "is not an image reference (" + err.Error() + ")"
-	}
-	return ""
-}
-
-// pinnedImageProblem is imageProblem plus the rule for services' images: a tag other than latest,
-// or a digest, so every environment runs the same code.
-func pinnedImageProblem(image string) string {
-	named, err := parseImage(image)
-	if err != nil {
-		return "is not an image reference (" + err.Error() + ")"
-	}
-	if _, digested := named.(reference.Digested); digested {
-		return ""
-	}
-	tagged, ok := named.(reference.Tagged)
-	if !ok {
-		return "has no tag or digest: environments could run different code"
-	}
-	if tagged.Tag() == "latest" {
-		return "uses the moving tag latest: environments could run different code"
 	}
 	return ""
 }

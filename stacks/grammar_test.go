@@ -14,16 +14,24 @@ func TestImageReferences(t *testing.T) {
 	for _, ok := range []string{"busybox:1.37", "nginx:1.27.3-alpine", "ghcr.io/acme/api:1.4.2", "localhost:5000/acme/api:V1.2",
 		"acme/api@sha256:" + strings.Repeat("a", 64), "ghcr.io/acme/api:1.4.2@sha256:" + strings.Repeat("0", 64)} {
 		assert.Empty(t, imageProblem(ok), ok)
-		assert.Empty(t, pinnedImageProblem(ok), ok)
+		assert.Empty(t, checkImage("k", ok), ok)
 	}
 	for _, bad := range []string{"", "ghcr.io/Acme/api:1.0", "acme//api:1.0", "acme/api:", "acme/api:-x", "acme/api@sha256:abc", "acme api:1"} {
 		assert.Contains(t, imageProblem(bad), "is not an image reference (", bad)
 	}
 	assert.Equal(t, "is not an image reference (invalid reference format: repository name (acme/Api) must be lowercase)", imageProblem("acme/Api:1"),
 		"the library says what is wrong")
-	assert.Contains(t, pinnedImageProblem("ghcr.io/acme/api"), "has no tag or digest")
-	assert.Contains(t, pinnedImageProblem("localhost:5000/acme/api"), "has no tag or digest", "a registry port is not a tag")
-	assert.Contains(t, pinnedImageProblem("acme/api:latest"), "moving tag latest")
+	problem := func(image string) string {
+		errs := checkImage("k", image)
+		if len(errs) != 1 {
+			return ""
+		}
+		return errs[0].Problem
+	}
+	assert.Contains(t, problem("ghcr.io/acme/api"), "has no tag or digest")
+	assert.Contains(t, problem("localhost:5000/acme/api"), "has no tag or digest", "a registry port is not a tag")
+	assert.Contains(t, problem("acme/api:latest"), "moving tag latest")
+	assert.Contains(t, problem("acme//api:1"), "is not an image reference")
 }
 
 func TestNamesAndAddresses(t *testing.T) {

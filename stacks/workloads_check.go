@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/distribution/reference"
 	"k8s.io/apimachinery/pkg/api/resource"
 )
 
@@ -389,20 +390,27 @@ func checkName(key, name string, max int) []FieldError {
 	return nil
 }
 
+// checkImage checks a service's image: a reference with a tag other than latest, or a digest, so
+// that every environment runs the same code.
 func checkImage(key, image string) []FieldError {
 	if image == "" {
 		return []FieldError{fieldErr(key, nil, "is required", "give an image with a tag or digest, e.g. \"ghcr.io/acme/api:1.4.2\"")}
 	}
-	switch problem := pinnedImageProblem(image); {
-	case problem == "":
-		return nil
-	case strings.HasPrefix(problem, "has no tag"):
-		return []FieldError{fieldErr(key, image, problem, "pin a tag or digest, e.g. \""+image+":1.4.2\"")}
-	case strings.Contains(problem, "latest"):
-		return []FieldError{fieldErr(key, image, problem, "pin a release tag or a digest")}
-	default:
+	if problem := imageProblem(image); problem != "" {
 		return []FieldError{fieldErr(key, image, problem, "write e.g. \"ghcr.io/acme/api:1.4.2\" or \"...@sha256:<digest>\"")}
 	}
+	named, _ := reference.ParseNormalizedNamed(image)
+	if _, digested := named.(reference.Digested); digested {
+		return nil
+	}
+	tagged, ok := named.(reference.Tagged)
+	if !ok {
+		return []FieldError{fieldErr(key, image, "has no tag or digest: environments could run different code", "pin a tag or digest, e.g. \""+image+":1.4.2\"")}
+	}
+	if tagged.Tag() == "latest" {
+		return []FieldError{fieldErr(key, image, "uses the moving tag latest: environments could run different code", "pin a release tag or a digest")}
+	}
+	return nil
 }
 
 func intPtr(v int) *int { return &v }
