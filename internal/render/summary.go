@@ -12,6 +12,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	"maps"
+	"slices"
 )
 
 // Summary writes what a render runs where on the cluster: each workload with its ready count and
@@ -172,10 +174,5 @@ func joinKeys(m map[string]bool) string {
 	if len(m) == 0 {
 		return "-"
 	}
-	var ks []string
-	for k := range m {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	return strings.Join(ks, ",")
+	return strings.Join(slices.Sorted(maps.Keys(m)), ",")
 }
