@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -94,16 +95,24 @@ func (c *ClusterConfig) defaults() {
 	}
 }
 
+// Zone, region and machine type names are GCP's naming conventions, which no Go library
+// defines (the API only answers whether one exists, which needs credentials): these shapes catch
+// typos and a region given as a zone at preview.
 var (
 	zoneRe        = regexp.MustCompile(`^[a-z]+-[a-z]+[0-9]+-[a-z]$`)
 	regionRe      = regexp.MustCompile(`^[a-z]+-[a-z]+[0-9]+$`)
 	machineTypeRe = regexp.MustCompile(`^[a-z][a-z0-9]*-[a-z0-9-]+$`)
-	gceNameRe     = regexp.MustCompile(`^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$`)
 	releaseChans  = []string{"RAPID", "REGULAR", "STABLE", "UNSPECIFIED"}
 	diskTypes     = []string{"pd-standard", "pd-balanced", "pd-ssd"}
 )
 
-func (c *ClusterConfig) check(*Config) []FieldError {
+// GKE limits cluster names to 40 characters; network tags may have 63 (both RFC 1035 labels).
+const (
+	maxGKEClusterName = 40
+	maxNetworkTag     = 63
+)
+
+func (c *ClusterConfig) checkAndFillDefaults(*Config) []FieldError {
 	const k = Namespace + ":cluster"
 	cl := &c.Cluster
 	var errs []FieldError
@@ -123,7 +132,7 @@ func (c *ClusterConfig) check(*Config) []FieldError {
 
 func (g *GKECluster) check(k string) []FieldError {
 	var errs []FieldError
-	if !gceNameRe.MatchString(g.Name) {
+	if !isGCEName(g.Name, maxGKEClusterName) {
 		errs = append(errs, fieldErr(k+".name", g.Name, "is not a valid GKE cluster name",
 			"use 1-40 lowercase letters, digits and hyphens, starting with a letter"))
 	}
@@ -154,10 +163,10 @@ func (g *GKECluster) check(k string) []FieldError {
 	if g.DiskSizeGB < 10 || g.DiskSizeGB > 65536 {
 		errs = append(errs, fieldErr(k+".diskSizeGb", g.DiskSizeGB, "is out of range", "GKE needs at least 10 GB (the default)"))
 	}
-	if !contains(diskTypes, g.DiskType) {
+	if !slices.Contains(diskTypes, g.DiskType) {
 		errs = append(errs, fieldErr(k+".diskType", g.DiskType, "is not a node disk type", oneOf(diskTypes...)))
 	}
-	if !gceNameRe.MatchString(g.NodeTag) {
+	if !isGCEName(g.NodeTag, maxNetworkTag) {
 		errs = append(errs, fieldErr(k+".nodeTag", g.NodeTag, "is not a valid network tag",
 			"use lowercase letters, digits and hyphens, starting with a letter"))
 	}
@@ -170,7 +179,7 @@ func (g *GKECluster) check(k string) []FieldError {
 				"write the full URL, e.g. \"https://www.googleapis.com/auth/devstorage.read_only\""))
 		}
 	}
-	if !contains(releaseChans, g.ReleaseChannel) {
+	if !slices.Contains(releaseChans, g.ReleaseChannel) {
 		errs = append(errs, fieldErr(k+".releaseChannel", g.ReleaseChannel, "is not a release channel", oneOf(releaseChans...)))
 	}
 	if len(g.FirewallSourceRanges) == 0 {
@@ -189,12 +198,3 @@ func (g *GKECluster) check(k string) []FieldError {
 // Preemptible and Spot say which GKE node flag the provisioning model sets.
 func (g *GKECluster) Preemptible() bool { return g.Provisioning == ProvisioningPreemptible }
 func (g *GKECluster) Spot() bool        { return g.Provisioning == ProvisioningSpot }
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}

@@ -6,10 +6,10 @@ package stacks
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"reflect"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -32,9 +32,10 @@ type Config struct {
 type section interface {
 	// defaults sets the values used where the stack says nothing.
 	defaults()
-	// check validates the section once all of Config is decoded (it may look at other sections)
-	// and fills defaults that depend on other values, such as those of list items.
-	check(c *Config) []FieldError
+	// checkAndFillDefaults validates the section once all of Config is decoded (it may look at
+	// other sections) and fills the defaults that depend on other values, such as those of list
+	// items (a service's replicas, a backing service's port from its engine).
+	checkAndFillDefaults(c *Config) []FieldError
 }
 
 func (c *Config) sections() []section {
@@ -60,17 +61,10 @@ func Parse(raw map[string]string, secretKeys []string) (*Config, error) {
 	root := reflect.ValueOf(c).Elem()
 	var errs Errors
 	var accepted []string
-	for k := range fields {
+	for _, k := range slices.Sorted(maps.Keys(fields)) {
 		accepted = append(accepted, Namespace+":"+k)
 	}
-	sort.Strings(accepted)
-
-	keys := make([]string, 0, len(raw))
-	for k := range raw {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, full := range keys {
+	for _, full := range slices.Sorted(maps.Keys(raw)) {
 		ns, key, ok := strings.Cut(full, ":")
 		if !ok || ns != Namespace {
 			continue
@@ -98,7 +92,7 @@ func Parse(raw map[string]string, secretKeys []string) (*Config, error) {
 	}
 	if len(errs) == 0 {
 		for _, s := range c.sections() {
-			errs = append(errs, s.check(c)...)
+			errs = append(errs, s.checkAndFillDefaults(c)...)
 		}
 	}
 	if len(errs) > 0 {

@@ -4,9 +4,10 @@ import (
 	"encoding"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"reflect"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -40,7 +41,7 @@ func decode(path string, src any, dst reflect.Value) []FieldError {
 	case reflect.Struct:
 		m, ok := src.(map[string]any)
 		if !ok {
-			return []FieldError{fieldErr(path, short(src), "is not an object", "write a YAML mapping of "+strings.Join(keysOf(dst.Type()), ", "))}
+			return []FieldError{fieldErr(path, short(src), "is not an object", "write a YAML mapping of "+strings.Join(slices.Sorted(maps.Keys(fieldsByKey(dst.Type()))), ", "))}
 		}
 		return decodeStruct(path, m, dst)
 	case reflect.Map:
@@ -52,7 +53,7 @@ func decode(path string, src any, dst reflect.Value) []FieldError {
 			dst.Set(reflect.MakeMap(dst.Type()))
 		}
 		var errs []FieldError
-		for _, k := range sortedKeys(m) {
+		for _, k := range slices.Sorted(maps.Keys(m)) {
 			v := reflect.New(dst.Type().Elem()).Elem()
 			if e := decode(path+"."+k, m[k], v); len(e) > 0 {
 				errs = append(errs, e...)
@@ -138,10 +139,10 @@ func decode(path string, src any, dst reflect.Value) []FieldError {
 func decodeStruct(path string, m map[string]any, dst reflect.Value) []FieldError {
 	fields := fieldsByKey(dst.Type())
 	var errs []FieldError
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		idx, ok := fields[k]
 		if !ok {
-			errs = append(errs, unknownKey(path+"."+k, k, keysOf(dst.Type())))
+			errs = append(errs, unknownKey(path+"."+k, k, slices.Sorted(maps.Keys(fieldsByKey(dst.Type())))))
 			continue
 		}
 		errs = append(errs, decode(path+"."+k, m[k], dst.FieldByIndex(idx))...)
@@ -191,24 +192,6 @@ func tagName(f reflect.StructField) string {
 	}
 	n, _, _ := strings.Cut(f.Tag.Get("json"), ",")
 	return n
-}
-
-func keysOf(t reflect.Type) []string {
-	var keys []string
-	for k := range fieldsByKey(t) {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func scalarString(v any) (string, bool) {

@@ -2,9 +2,10 @@ package stacks
 
 import (
 	"fmt"
+	"maps"
 	"path"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -160,21 +161,10 @@ func (d *DevMode) Enabled(service string) (DevModeService, bool) {
 	return DevModeService{}, false
 }
 
-// Developers lists the developers with authorized keys, sorted (deterministic Secret keys).
-func (d *DevMode) Developers() []string {
-	names := make([]string, 0, len(d.AuthorizedKeys))
-	for n := range d.AuthorizedKeys {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
-}
-
 var (
-	ageDaysRe   = regexp.MustCompile(`^([0-9]+)d$`)
-	devNameRe   = regexp.MustCompile(`^[a-z0-9]([-a-z0-9._]*[a-z0-9])?$`)
+	// userRe is a portable Linux login name (useradd's rule, at most 32 characters); no Go library
+	// defines it.
 	userRe      = regexp.MustCompile(`^[a-z_][a-z0-9_-]{0,31}$`)
-	pubKeyRe    = regexp.MustCompile(`^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/]+={0,3}( .*)?$`)
 	pullPolices = []string{"", "Always", "IfNotPresent", "Never"}
 )
 
@@ -183,8 +173,8 @@ var (
 func ParseAge(s string) (time.Duration, error) { return parseAge(s) }
 
 func parseAge(s string) (time.Duration, error) {
-	if m := ageDaysRe.FindStringSubmatch(s); m != nil {
-		days, err := strconv.Atoi(m[1])
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		days, err := strconv.ParseUint(n, 10, 16) // no sign; 65535 days is far beyond any age
 		if err != nil {
 			return 0, err
 		}
@@ -200,14 +190,14 @@ func parseAge(s string) (time.Duration, error) {
 	return d, err
 }
 
-func (c *DevConfig) check(cfg *Config) []FieldError {
+func (c *DevConfig) checkAndFillDefaults(cfg *Config) []FieldError {
 	var errs []FieldError
 	services := map[string]bool{}
 	for _, s := range cfg.Services {
 		services[s.Name] = true
 	}
 	errs = append(errs, c.Playground.check(cfg, services)...)
-	errs = append(errs, c.DevMode.check(services)...)
+	errs = append(errs, c.DevMode.checkAndFillDefaults(services)...)
 	errs = append(errs, c.LocalDev.check(services)...)
 	// The Pod Security level must admit what dev tooling adds: the SSH sidecar runs as root
 	// (refused by "restricted"), host-path volumes are refused by "restricted" and "baseline".
@@ -230,7 +220,7 @@ func (p *Playground) check(cfg *Config, services map[string]bool) []FieldError {
 	if _, err := parseAge(p.MaxAge); err != nil {
 		errs = append(errs, fieldErr(k+".maxAge", p.MaxAge, "is not an age", "write whole days (\"7d\"), a duration (\"36h\") or \"0\" for no limit"))
 	}
-	for _, svc := range sortedStringKeys(p.Sources) {
+	for _, svc := range slices.Sorted(maps.Keys(p.Sources)) {
 		dir := p.Sources[svc]
 		if dir == "" || path.IsAbs(dir) || strings.HasPrefix(path.Clean(dir), "..") {
 			errs = append(errs, fieldErr(k+".sources."+svc, dir, "is not a folder inside the repository", "give a relative path such as \"services/"+svc+"\""))
@@ -255,7 +245,7 @@ func (p *Playground) check(cfg *Config, services map[string]bool) []FieldError {
 	case p.BaseNamespace == "":
 		errs = append(errs, fieldErr(k+".baseNamespace", nil, "is required in a playground stack",
 			"name the namespace of the base stack's services, e.g. \"default\""))
-	case !playground.IsDNSLabel(p.BaseNamespace):
+	case !isDNSLabel(p.BaseNamespace):
 		errs = append(errs, fieldErr(k+".baseNamespace", p.BaseNamespace, "is not a namespace name", "use a DNS-1123 label such as \"default\""))
 	case p.BaseNamespace == n.Namespace:
 		errs = append(errs, fieldErr(k+".baseNamespace", p.BaseNamespace, "is the playground's own namespace",
@@ -273,7 +263,7 @@ func (p *Playground) check(cfg *Config, services map[string]bool) []FieldError {
 	return errs
 }
 
-func (d *DevMode) check(services map[string]bool) []FieldError {
+func (d *DevMode) checkAndFillDefaults(services map[string]bool) []FieldError {
 	const k = Namespace + ":devMode"
 	var errs []FieldError
 	if len(d.Services) > 0 && !d.Allowed {
@@ -304,21 +294,23 @@ func (d *DevMode) check(services map[string]bool) []FieldError {
 		errs = append(errs, fieldErr(k+".authorizedKeys", nil, "is empty: nobody could log in to the dev-mode sidecars",
 			"add developer: public key pairs, e.g. alice: \"ssh-ed25519 AAAA... alice@laptop\""))
 	}
-	for _, dev := range d.Developers() {
+	for _, dev := range slices.Sorted(maps.Keys(d.AuthorizedKeys)) {
 		key, kk := d.AuthorizedKeys[dev], k+".authorizedKeys."+dev
-		if !devNameRe.MatchString(dev) {
-			errs = append(errs, fieldErr(kk, dev, "is not a developer name", "use lowercase letters, digits, '.', '_' and '-' (it names a file)"))
+		if !isSecretKey(dev + ".pub") {
+			errs = append(errs, fieldErr(kk, dev, "is not a developer name", "use letters, digits, '.', '_' and '-' (it names the file <name>.pub)"))
 		}
-		switch {
-		case strings.Contains(key, "PRIVATE KEY"):
+		if strings.Contains(key, "PRIVATE KEY") {
 			errs = append(errs, FieldError{Key: kk, Problem: "is a private key (value withheld)",
 				Fix: "give the public key (the .pub file), and replace the private key: it is now in the stack file's history"})
-		case !pubKeyRe.MatchString(strings.TrimSpace(key)):
-			errs = append(errs, fieldErr(kk, key, "is not an SSH public key", "paste one line of a .pub file, e.g. \"ssh-ed25519 AAAA... alice@laptop\""))
+		} else if problem := sshPublicKeyProblem(key); problem != "" {
+			errs = append(errs, fieldErr(kk, key, problem,
+				"paste the one line of a .pub file: an ed25519, RSA or ECDSA key, e.g. \"ssh-ed25519 AAAA... alice@laptop\""))
 		}
 	}
 	if d.SidecarImage == "" {
 		errs = append(errs, fieldErr(k+".sidecarImage", nil, "is required", fmt.Sprintf("use %q or an image with the same contract", DefaultDevSidecarImage)))
+	} else if problem := imageProblem(d.SidecarImage); problem != "" {
+		errs = append(errs, fieldErr(k+".sidecarImage", d.SidecarImage, problem, fmt.Sprintf("use %q or an image with the same contract", DefaultDevSidecarImage)))
 	}
 	if !userRe.MatchString(d.User) {
 		errs = append(errs, fieldErr(k+".user", d.User, "is not a login name", "use lowercase letters, digits, '_' and '-', e.g. \"dev\""))
@@ -335,7 +327,7 @@ func (d *DevMode) check(services map[string]bool) []FieldError {
 func (l *LocalDev) check(services map[string]bool) []FieldError {
 	const k = Namespace + ":localDev"
 	var errs []FieldError
-	if !contains(pullPolices, l.ImagePullPolicy) {
+	if !slices.Contains(pullPolices, l.ImagePullPolicy) {
 		errs = append(errs, fieldErr(k+".imagePullPolicy", l.ImagePullPolicy, "is not an image pull policy", oneOf(pullPolices[1:]...)+", or leave it out"))
 	}
 	for i, m := range l.CodeMounts {
@@ -352,13 +344,4 @@ func (l *LocalDev) check(services map[string]bool) []FieldError {
 		}
 	}
 	return errs
-}
-
-func sortedStringKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

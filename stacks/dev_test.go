@@ -137,7 +137,7 @@ func TestDevModeAllowed(t *testing.T) {
 	assert.Equal(t, "/srv/app", s.CodePath)
 	g, _ := c.DevMode.Enabled("gateway")
 	assert.Equal(t, "/app", g.CodePath, "default code path")
-	assert.Equal(t, []string{"alice", "bob"}, c.DevMode.Developers())
+	assert.Len(t, c.DevMode.AuthorizedKeys, 2)
 
 	// The default (restricted) Pod Security level would reject the root sidecar: said at preview.
 	_, errs = parseDev(t, map[string]string{
@@ -154,11 +154,16 @@ func TestDevModeConfigErrors(t *testing.T) {
 			"shoestring:devMode.services[0].name", "not a service"},
 		{"no keys", `{"allowed":true,"services":[{"name":"users"}]}`, "shoestring:devMode.authorizedKeys", "nobody could log in"},
 		{"not a key", `{"allowed":true,"authorizedKeys":{"alice":"hunter2"}}`, "shoestring:devMode.authorizedKeys.alice", "not an SSH public key"},
+		{"key of the right shape that does not parse", `{"allowed":true,"authorizedKeys":{"alice":"ssh-ed25519 AAAA alice"}}`,
+			"shoestring:devMode.authorizedKeys.alice", "is not an SSH public key"},
+		{"two keys in one value", `{"allowed":true,"authorizedKeys":{"alice":"` + aliceKey + `\n` + aliceKey + `"}}`,
+			"shoestring:devMode.authorizedKeys.alice", "is more than one line"},
 		{"private key", `{"allowed":true,"authorizedKeys":{"alice":"-----BEGIN OPENSSH PRIVATE KEY-----\nb3Blbn"}}`,
 			"shoestring:devMode.authorizedKeys.alice", "is a private key"},
 		{"relative code path", `{"allowed":true,"services":[{"name":"users","codePath":"app"}],"authorizedKeys":{"a":"` + aliceKey + `"}}`,
 			"shoestring:devMode.services[0].codePath", "absolute"},
 		{"bad user", `{"user":"Root User"}`, "shoestring:devMode.user", "login name"},
+		{"sidecar image", `{"sidecarImage":"openssh server"}`, "shoestring:devMode.sidecarImage", "is not an image reference"},
 		{"privileged port", `{"localPortBase":22}`, "shoestring:devMode.localPortBase", "unprivileged"},
 	}
 	for _, tc := range cases {

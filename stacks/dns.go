@@ -85,15 +85,15 @@ func (c *DNSConfig) defaults() {
 	}
 }
 
+// Formats no library defines; names, images and URLs use the libraries in grammar.go.
 var (
-	dnsRecordNameRe = regexp.MustCompile(`^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`)
-	dnsAliasLabelRe = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
-	zoneIDRe        = regexp.MustCompile(`^[0-9a-f]{32}$`)
-	ownerIDRe       = regexp.MustCompile(`^[a-zA-Z0-9][-a-zA-Z0-9_.]{0,62}$`)
-	k8sNameRe       = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
-	imageRefRe      = regexp.MustCompile(`^[a-z0-9]+([._/-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*(:[\w][\w.-]{0,127})?(@sha256:[0-9a-f]{64})?$`)
-	goMemLimitRe    = regexp.MustCompile(`^[0-9]+(B|KiB|MiB|GiB)?$`)
-	httpURLRegex    = regexp.MustCompile(`^https?://[^\s/]+(/\S*)?$`)
+	// zoneIDRe: Cloudflare's zone ids are 32 hex digits (its API has no offline check).
+	zoneIDRe = regexp.MustCompile(`^[0-9a-f]{32}$`)
+	// ownerIDRe: the controller's own rule for the owner marker in record comments, the same as
+	// its --owner flag accepts (internal/dnssync).
+	ownerIDRe = regexp.MustCompile(`^[a-zA-Z0-9][-a-zA-Z0-9_.]{0,62}$`)
+	// goMemLimitRe: the Go runtime's GOMEMLIMIT syntax (its parser is not exported).
+	goMemLimitRe = regexp.MustCompile(`^[0-9]+(B|KiB|MiB|GiB)?$`)
 )
 
 // DNSOwnerID is the owner id in effect: the configured one or the cluster's name.
@@ -120,7 +120,7 @@ func (d *DNS) FullAliases() []string {
 	return out
 }
 
-func (c *DNSConfig) check(all *Config) []FieldError {
+func (c *DNSConfig) checkAndFillDefaults(all *Config) []FieldError {
 	var errs []FieldError
 	const dk, sk = Namespace + ":dns", Namespace + ":dnssync"
 	d, s := &c.DNS, &c.DNSSync
@@ -131,7 +131,7 @@ func (c *DNSConfig) check(all *Config) []FieldError {
 		if d.Zone == "" {
 			errs = append(errs, fieldErr(dk+".zone", nil, "is required when dnssync is enabled or aliases are set",
 				"name the Cloudflare zone, e.g. \"example.com\""))
-		} else if !dnsRecordNameRe.MatchString(d.Zone) {
+		} else if !isDomainName(d.Zone) {
 			errs = append(errs, fieldErr(dk+".zone", d.Zone, "is not a domain name", "write the zone's name, e.g. \"example.com\""))
 		}
 		if d.Name == "" {
@@ -140,7 +140,7 @@ func (c *DNSConfig) check(all *Config) []FieldError {
 		}
 	}
 	if d.Name != "" {
-		if !dnsRecordNameRe.MatchString(d.Name) {
+		if !isDomainName(d.Name) {
 			errs = append(errs, fieldErr(dk+".name", d.Name, "is not a fully qualified DNS name", "write e.g. \"k.example.com\""))
 		} else if d.Zone != "" && d.Name != d.Zone && !strings.HasSuffix(d.Name, "."+d.Zone) {
 			errs = append(errs, fieldErr(dk+".name", d.Name, "is not in the zone "+d.Zone, "use a name ending in ."+d.Zone))
@@ -156,7 +156,7 @@ func (c *DNSConfig) check(all *Config) []FieldError {
 	for i, a := range d.Aliases {
 		key := fmt.Sprintf("%s.aliases[%d]", dk, i)
 		la := strings.ToLower(strings.TrimSuffix(a, "."))
-		if !dnsAliasLabelRe.MatchString(la) && !dnsRecordNameRe.MatchString(la) {
+		if !isDNSLabel(la) && !isDomainName(la) {
 			errs = append(errs, fieldErr(key, a, "is not a DNS name", "write a label such as \"www\" or a full name in the zone"))
 		} else if strings.Contains(la, ".") && d.Zone != "" && la != d.Zone && !strings.HasSuffix(la, "."+d.Zone) {
 			errs = append(errs, fieldErr(key, a, "is not in the zone "+d.Zone, "use a name ending in ."+d.Zone+" or a single label"))
@@ -174,10 +174,10 @@ func (c *DNSConfig) check(all *Config) []FieldError {
 			"use 1-63 letters, digits, '-', '_' or '.', different for each cluster sharing the zone"))
 	}
 
-	if !imageRefRe.MatchString(s.Image) {
-		errs = append(errs, fieldErr(sk+".image", s.Image, "is not an image reference", "write e.g. \"ghcr.io/org/dnssync:1.0.0\""))
+	if problem := imageProblem(s.Image); problem != "" {
+		errs = append(errs, fieldErr(sk+".image", s.Image, problem, "write e.g. \"ghcr.io/org/dnssync:1.0.0\""))
 	}
-	if !k8sNameRe.MatchString(s.Namespace) {
+	if !isDNSLabel(s.Namespace) {
 		errs = append(errs, fieldErr(sk+".namespace", s.Namespace, "is not a namespace name", "use lowercase letters, digits and '-' (default \"dns-sync\")"))
 	}
 	if s.Replicas < 1 || s.Replicas > 5 {
@@ -192,7 +192,7 @@ func (c *DNSConfig) check(all *Config) []FieldError {
 	if s.GoMemLimit != "" && !goMemLimitRe.MatchString(s.GoMemLimit) {
 		errs = append(errs, fieldErr(sk+".goMemLimit", s.GoMemLimit, "is not a GOMEMLIMIT value", "write a byte count with a unit, e.g. \"20MiB\""))
 	}
-	if s.APIBaseURL != "" && !httpURLRegex.MatchString(s.APIBaseURL) {
+	if s.APIBaseURL != "" && !isHTTPURL(s.APIBaseURL) {
 		errs = append(errs, fieldErr(sk+".apiBaseUrl", s.APIBaseURL, "is not an http(s) URL", "leave it empty for the real API"))
 	}
 	for _, q := range []struct{ key, v string }{{"cpu", s.Resources.CPU}, {"memory", s.Resources.Memory}, {"memoryLimit", s.Resources.MemoryLimit}} {

@@ -110,17 +110,16 @@ func (c *EdgeConfig) defaults() {
 	}
 }
 
+// The nginx.conf grammars below are nginx's own (no Go library parses them), restricted to what
+// this program writes into the file; names, addresses and images use the libraries in grammar.go.
 var (
 	// nginx durations: a number with an optional unit (ms, s, m, h, d); one value is enough here.
 	nginxDurationRe = regexp.MustCompile(`^[1-9][0-9]*(ms|s|m|h|d)?$`)
-	nginxSizeRe     = regexp.MustCompile(`^[0-9]+[kKmMgG]?$`)
-	dnsLabelRe      = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
+	// nginx sizes: bytes, or a number with a k or m (g also works for client_max_body_size).
+	nginxSizeRe = regexp.MustCompile(`^[0-9]+[kKmMgG]?$`)
 	// A path prefix is plain URL path characters: no spaces, quotes, braces or semicolons, which
 	// would end or break the nginx `location` it becomes, and no regex meaning.
 	pathPrefixRe = regexp.MustCompile(`^/[A-Za-z0-9._~!$&'()*+,=:@%/-]*$`)
-	edgeImageRe  = regexp.MustCompile(`^[a-z0-9]+([._/:@-][A-Za-z0-9_.-]+)*$`)
-	secretNameRe = regexp.MustCompile(`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`)
-	resolverRe   = regexp.MustCompile(`^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?$`)
 )
 
 // CheckHostname says what is wrong with a route host, or "" when it is an RFC 1123 host name of
@@ -149,7 +148,7 @@ func CheckHostname(h string) string {
 		if strings.Contains(l, "*") {
 			return "has a wildcard that is not a whole label"
 		}
-		if len(l) > 63 || !dnsLabelRe.MatchString(l) {
+		if !isDNSLabel(l) {
 			return fmt.Sprintf("has an invalid label %q", l)
 		}
 	}
@@ -158,14 +157,14 @@ func CheckHostname(h string) string {
 
 const hostFix = "use a lowercase RFC 1123 host name such as \"shop.example.com\", or \"*.example.com\" for every subdomain"
 
-func (c *EdgeConfig) check(cfg *Config) []FieldError {
+func (c *EdgeConfig) checkAndFillDefaults(cfg *Config) []FieldError {
 	const k = Namespace + ":edge"
 	e := &c.Edge
 	var errs []FieldError
-	if !edgeImageRe.MatchString(e.Image) {
-		errs = append(errs, fieldErr(k+".image", e.Image, "is not an image reference", "use an image such as \"nginx:1.27.3-alpine\""))
+	if problem := imageProblem(e.Image); problem != "" {
+		errs = append(errs, fieldErr(k+".image", e.Image, problem, "use an image such as \"nginx:1.27.3-alpine\""))
 	}
-	if len(e.Namespace) > 63 || !dnsLabelRe.MatchString(e.Namespace) {
+	if !isDNSLabel(e.Namespace) {
 		errs = append(errs, fieldErr(k+".namespace", e.Namespace, "is not a namespace name", "use a DNS-1123 label such as \"edge\""))
 	} else if e.Namespace == cfg.Namespace {
 		errs = append(errs, fieldErr(k+".namespace", e.Namespace, "is the services' namespace, which must stay at the restricted Pod Security level",
@@ -182,7 +181,7 @@ func (c *EdgeConfig) check(cfg *Config) []FieldError {
 				"set a limit at least as large as the request"))
 		}
 	}
-	if e.CertificateSecret != "" && (len(e.CertificateSecret) > 253 || !secretNameRe.MatchString(e.CertificateSecret)) {
+	if e.CertificateSecret != "" && !isDNSSubdomain(e.CertificateSecret) {
 		errs = append(errs, fieldErr(k+".certificateSecret", e.CertificateSecret, "is not a Secret name",
 			"name a kubernetes.io/tls Secret in the edge namespace, e.g. \"edge-tls\", or leave it empty to serve HTTP only"))
 	}
@@ -195,7 +194,7 @@ func (c *EdgeConfig) check(cfg *Config) []FieldError {
 		errs = append(errs, fieldErr(k+".clientMaxBodySize", e.ClientMaxBodySize, "is not an nginx size", "use a number with an optional k, m or g suffix, e.g. \"10m\" (\"0\" means no limit)"))
 	}
 	for i, r := range e.Resolver {
-		if !resolverRe.MatchString(r) {
+		if !isServerAddress(r) {
 			errs = append(errs, fieldErr(fmt.Sprintf("%s.resolver[%d]", k, i), r, "is not a DNS server address",
 				"use an IP address or host name with an optional port, e.g. \"10.0.0.10\" or \"[fd00::a]:53\"; leave the list empty to use the pod's nameserver"))
 		}

@@ -49,7 +49,7 @@ func (es Errors) sorted() Errors {
 	return es
 }
 
-// errorf builds a FieldError; value may be any printable value (empty string for "missing").
+// fieldErr builds a FieldError; value may be any printable value (empty string for "missing").
 func fieldErr(key string, value any, problem, fix string) FieldError {
 	v := ""
 	if value != nil {

@@ -97,13 +97,13 @@ func TestWorkloadsValidation(t *testing.T) {
 		{"image latest", func(svc, raw map[string]any) { svc["image"] = "acme/api:latest" },
 			"shoestring:services[0].image", "moving tag latest", ""},
 		{"bad cron field count", func(svc, raw map[string]any) { svc["cronJobs"].([]any)[0].(map[string]any)["schedule"] = "*/5 * * *" },
-			"shoestring:services[0].cronJobs[0].schedule", "has 4 fields, not 5", "five fields"},
+			"shoestring:services[0].cronJobs[0].schedule", "expected exactly 5 fields, found 4", "five fields"},
 		{"cron minute out of range", func(svc, raw map[string]any) { svc["cronJobs"].([]any)[0].(map[string]any)["schedule"] = "61 * * * *" },
-			"shoestring:services[0].cronJobs[0].schedule", "61 is outside 0-59", ""},
+			"shoestring:services[0].cronJobs[0].schedule", `has an invalid minute "61": end of range (61) above maximum (59)`, ""},
 		{"cron unknown macro", func(svc, raw map[string]any) {
 			svc["cronJobs"].([]any)[0].(map[string]any)["schedule"] = "@fortnightly"
 		},
-			"shoestring:services[0].cronJobs[0].schedule", "not a known macro", "@hourly"},
+			"shoestring:services[0].cronJobs[0].schedule", "unrecognized descriptor: @fortnightly", "@hourly"},
 		{"cron TZ prefix", func(svc, raw map[string]any) {
 			svc["cronJobs"].([]any)[0].(map[string]any)["schedule"] = "TZ=UTC 0 * * * *"
 		}, "shoestring:services[0].cronJobs[0].schedule", "use the timeZone field", ""},
@@ -169,6 +169,16 @@ func TestWorkloadsValidation(t *testing.T) {
 		{"unknown engine", func(svc, raw map[string]any) {
 			raw["shoestring:backing"] = []any{map[string]any{"name": "mysql", "engine": "mongodb"}}
 		}, "shoestring:backing[0].engine", "not a supported engine", "\"postgresql\""},
+		{"port name with a double hyphen", func(svc, raw map[string]any) { svc["ports"] = []any{map[string]any{"name": "web--1", "port": 8080}} },
+			"shoestring:services[0].ports[0].name", "is not a port name", "single hyphens"},
+		{"image that is no reference", func(svc, raw map[string]any) { svc["image"] = "ghcr.io/acme//api:1.0" },
+			"shoestring:services[0].image", "is not an image reference (invalid reference format)", "ghcr.io/acme/api:1.4.2"},
+		{"backing image", func(svc, raw map[string]any) {
+			raw["shoestring:backing"] = []any{map[string]any{"name": "mysql", "engine": "mysql", "image": "MySQL:8", "secretEnv": []any{"MYSQL_ROOT_PASSWORD"}}}
+		}, "shoestring:backing[0].image", "must be lowercase", "mysql:8.4"},
+		{"cron time zone inside the schedule anywhere", func(svc, raw map[string]any) {
+			svc["cronJobs"].([]any)[0].(map[string]any)["schedule"] = "0 * * * * TZ=UTC"
+		}, "shoestring:services[0].cronJobs[0].schedule", "use the timeZone field", ""},
 		{"probe port unknown", func(svc, raw map[string]any) { svc["readiness"] = map[string]any{"path": "/healthz", "port": "admin"} },
 			"shoestring:services[0].readiness.port", "not a port name of the service", ""},
 		{"unknown key", func(svc, raw map[string]any) { svc["cronjobs"] = []any{} },
@@ -202,13 +212,21 @@ func TestSecretGroupsOfOtherSectionsAreAccepted(t *testing.T) {
 	assert.Equal(t, "x", cfg.Secrets["dns-sync"]["CLOUDFLARE_API_TOKEN"].Reveal())
 }
 
+// TestCheckSchedule: the schedules Kubernetes' CronJob validation (robfig/cron's standard parser)
+// accepts and refuses. "? * * * *" is accepted and "0 0 * * 7" refused there (day of week is 0-6),
+// so here too.
 func TestCheckSchedule(t *testing.T) {
-	for _, ok := range []string{"* * * * *", "*/15 * * * *", "0 3 * * 1-5", "0 0 1 jan,jul *", "30 2 ? * SUN", "5,35 8-18/2 * * MON-FRI", "@hourly", "@daily", "@every 90m", "0 0 * * 7"} {
+	for _, ok := range []string{"* * * * *", "*/15 * * * *", "0 3 * * 1-5", "0 0 1 jan,jul *", "30 2 ? * SUN", "5,35 8-18/2 * * MON-FRI",
+		"@hourly", "@daily", "@every 90m", "0 0 * * 6", "? * * * *"} {
 		assert.Empty(t, CheckSchedule(ok), ok)
 	}
-	for _, bad := range []string{"", "* * * *", "* * * * * *", "60 * * * *", "* 24 * * *", "* * 0 * *", "* * * 13 *", "* * * * 8", "*/0 * * * *", "5-1 * * * *", "? * * * *", "@often", "abc * * * *"} {
+	for _, bad := range []string{"", "* * * *", "* * * * * *", "60 * * * *", "* 24 * * *", "* * 0 * *", "* * * 13 *", "* * * * 8", "*/0 * * * *",
+		"5-1 * * * *", "@often", "abc * * * *", "0 0 * * 7", "@every 5x", "TZ=UTC 0 * * * *", "CRON_TZ=Europe/Berlin 0 * * * *", "TZ=0"} {
 		assert.NotEmpty(t, CheckSchedule(bad), bad)
 	}
+	assert.Equal(t, `has an invalid day of week "7": end of range (7) above maximum (6): 7`, CheckSchedule("0 0 * * 7"), "names the field")
+	assert.Equal(t, `has an invalid month "jun-jan": beginning of range (6) beyond end of range (1): jun-jan`, CheckSchedule("0 0 1 jun-jan *"))
+	assert.Contains(t, CheckSchedule("TZ=0"), "use the timeZone field", "refused before the parser sees it")
 }
 
 // Committed stack files hold no secret values; tools that evaluate them without the engine get a

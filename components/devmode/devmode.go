@@ -7,7 +7,6 @@ package devmode
 
 import (
 	"fmt"
-	"sort"
 	"strconv"
 
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
@@ -66,8 +65,8 @@ func New(ctx *pulumi.Context, name string, a *Args, opts ...pulumi.ResourceOptio
 // ConfigMaps that services read whole.
 func SecretArgs(a *Args) *corev1.SecretArgs {
 	data := pulumi.StringMap{}
-	for _, dev := range developers(a.AuthorizedKeys) {
-		data[dev+".pub"] = pulumi.String(a.AuthorizedKeys[dev] + "\n")
+	for dev, key := range a.AuthorizedKeys {
+		data[dev+".pub"] = pulumi.String(key + "\n")
 	}
 	return &corev1.SecretArgs{
 		Metadata: &metav1.ObjectMetaArgs{
@@ -77,15 +76,6 @@ func SecretArgs(a *Args) *corev1.SecretArgs {
 		Type:       pulumi.String("Opaque"),
 		StringData: data,
 	}
-}
-
-func developers(keys map[string]string) []string {
-	names := make([]string, 0, len(keys))
-	for n := range keys {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
 }
 
 // Pod describes one dev-mode pod.

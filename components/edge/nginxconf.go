@@ -2,8 +2,9 @@ package edge
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -161,12 +162,7 @@ func NginxConf(routes []Route, o ConfOptions) (string, error) {
 	w(2, "return 404;")
 	w(1, "}")
 
-	names := make([]string, 0, len(hosts))
-	for h := range hosts {
-		names = append(names, h)
-	}
-	sort.Strings(names)
-	for _, h := range names {
+	for _, h := range slices.Sorted(maps.Keys(hosts)) {
 		w(0, "")
 		w(1, "server {")
 		writeListen(w, o)
@@ -177,7 +173,8 @@ func NginxConf(routes []Route, o ConfOptions) (string, error) {
 			w(3, "return 404;")
 			w(2, "}")
 		}
-		for _, p := range sortedPaths(paths) {
+		// Sorted for a stable file; nginx itself picks the longest matching prefix.
+		for _, p := range slices.Sorted(maps.Keys(paths)) {
 			r := paths[p]
 			up := o.Upstream(r.Namespace, r.Service, r.Port)
 			if p != "/" && !strings.HasSuffix(p, "/") {
@@ -251,14 +248,4 @@ func groupByHost(routes []Route) (map[string]map[string]Route, error) {
 		hosts[r.Host][p] = r
 	}
 	return hosts, nil
-}
-
-// sortedPaths orders locations for a stable file; nginx itself picks the longest matching prefix.
-func sortedPaths(paths map[string]Route) []string {
-	out := make([]string, 0, len(paths))
-	for p := range paths {
-		out = append(out, p)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -5,11 +5,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"sort"
 	"strconv"
 
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"maps"
+	"slices"
 )
 
 // Labels and annotations every workload object carries.
@@ -114,13 +115,8 @@ type PodOptions struct {
 // Checksum is the checksum of a ConfigMap's or Secret's data. Secret values are hashed together
 // with their names, never shown; the checksum changes when any key or value changes.
 func Checksum(data map[string]string) string {
-	keys := make([]string, 0, len(data))
-	for k := range data {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
 	h := sha256.New()
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(data)) {
 		fmt.Fprintf(h, "%d:%s=%d:%s\n", len(k), k, len(data[k]), data[k])
 	}
 	return hex.EncodeToString(h.Sum(nil))
@@ -229,13 +225,8 @@ func AppContainer(name string, c Container, o PodOptions) *corev1.ContainerArgs 
 		ca.Args = pulumi.ToStringArray(c.Args)
 	}
 	if len(c.Env) > 0 {
-		keys := make([]string, 0, len(c.Env))
-		for k := range c.Env {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
 		var env corev1.EnvVarArray
-		for _, k := range keys {
+		for _, k := range slices.Sorted(maps.Keys(c.Env)) {
 			env = append(env, corev1.EnvVarArgs{Name: pulumi.String(k), Value: pulumi.String(c.Env[k])})
 		}
 		ca.Env = env

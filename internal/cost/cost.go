@@ -7,8 +7,9 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
-	"sort"
+	"slices"
 	"strings"
 )
 
@@ -86,7 +87,7 @@ func (p Prices) Estimate(c Cluster) (Estimate, error) {
 	mt, ok := p.MachineTypes[c.MachineType]
 	if !ok {
 		return Estimate{}, fmt.Errorf("no price for machine type %q in the price table (have %s): add it to internal/cost/prices.json",
-			c.MachineType, strings.Join(p.machineTypeNames(), ", "))
+			c.MachineType, strings.Join(slices.Sorted(maps.Keys(p.MachineTypes)), ", "))
 	}
 	disk, ok := p.DiskGBMonth[c.DiskType]
 	if !ok {
@@ -129,15 +130,6 @@ func (p Prices) NodeHourly(machineType string, discounted bool) (node, perVCPU, 
 		node = mt.SpotHourly
 	}
 	return node, node / 2 / mt.VCPU, node / 2 / mt.MemoryGB, nil
-}
-
-func (p Prices) machineTypeNames() []string {
-	var names []string
-	for k := range p.MachineTypes {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	return names
 }
 
 // Table renders the estimate as a fixed-width table for `make cost`.

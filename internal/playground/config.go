@@ -3,7 +3,8 @@ package playground
 import (
 	"encoding/json"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 )
@@ -105,14 +106,14 @@ func StackConfig(base map[string]ConfigEntry, spec Spec) (map[string]ConfigEntry
 		return nil, nil, err
 	}
 	for svc := range spec.Images {
-		if !contains(keep, svc) {
+		if !slices.Contains(keep, svc) {
 			return nil, nil, fmt.Errorf("--image for %q: the playground does not deploy it (deployed: %v); list it as changed", svc, keep)
 		}
 	}
 	var kept []any
 	for _, s := range services {
 		name, _ := s["name"].(string)
-		if !contains(keep, name) {
+		if !slices.Contains(keep, name) {
 			continue
 		}
 		if img, ok := spec.Images[name]; ok {
@@ -172,7 +173,7 @@ func devMode(out, base map[string]ConfigEntry, services, deployed []string) erro
 	var list []any
 	for _, item := range services {
 		s, codePath, _ := strings.Cut(item, ":") // service or service:/code/path
-		if !contains(deployed, s) {
+		if !slices.Contains(deployed, s) {
 			return fmt.Errorf("--dev-mode %s: the playground does not deploy it (deployed: %v)", s, deployed)
 		}
 		entry := map[string]any{"name": s}
@@ -256,30 +257,11 @@ func setObject(cfg map[string]ConfigEntry, key string, v any) error {
 	return nil
 }
 
-// Keys lists a config's keys, sorted.
-func Keys(cfg map[string]ConfigEntry) []string {
-	keys := make([]string, 0, len(cfg))
-	for k := range cfg {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
-
 // RawConfig is a config in the form stacks.Parse reads: each key's value (structured values as
 // JSON) and the keys that hold secrets.
 func RawConfig(cfg map[string]ConfigEntry) (raw map[string]string, secretKeys []string) {
 	raw = map[string]string{}
-	for _, k := range Keys(cfg) {
+	for _, k := range slices.Sorted(maps.Keys(cfg)) {
 		if v := cfg[k].Value; v != nil {
 			raw[k] = *v
 		}

@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+
+	"k8s.io/apimachinery/pkg/util/validation"
 )
 
 // The branch convention: a playground exists for every branch named play/<feature> (seed 001's
@@ -21,7 +23,7 @@ const BranchPrefix = "play/"
 const NamePrefix = "play-"
 
 // maxLabel is the DNS-1123 label limit that namespace names (and host name labels) must respect.
-const maxLabel = 63
+const maxLabel = validation.DNS1123LabelMaxLength
 
 // hashLen is how many hex digits of the branch's SHA-256 end a shortened name: 8 digits keep
 // accidental collisions between long branch names below one in four billion.
@@ -42,13 +44,12 @@ type Name struct {
 // Host is the playground's public host name under domain.
 func (n Name) Host(domain string) string { return n.Feature + "." + domain }
 
-var (
-	notLabelChars = regexp.MustCompile(`[^a-z0-9]+`)
-	labelRe       = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
-)
+// notLabelChars are the runs of characters a branch name's feature part loses (each becomes one
+// hyphen): a rewriting rule of this package, not a grammar any library defines.
+var notLabelChars = regexp.MustCompile(`[^a-z0-9]+`)
 
 // IsDNSLabel says whether s is a DNS-1123 label (a valid namespace name).
-func IsDNSLabel(s string) bool { return len(s) <= maxLabel && labelRe.MatchString(s) }
+func IsDNSLabel(s string) bool { return len(validation.IsDNS1123Label(s)) == 0 }
 
 // ForBranch derives a playground's names from its branch. The feature part is lowercased, every run
 // of characters other than a-z and 0-9 becomes one hyphen, and hyphens at either end are dropped.

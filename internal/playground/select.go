@@ -2,9 +2,9 @@ package playground
 
 import (
 	"fmt"
+	"maps"
 	"path"
 	"slices"
-	"sort"
 	"strings"
 )
 
@@ -46,12 +46,7 @@ func ChangedServices(files []string, sources map[string]string) []string {
 			}
 		}
 	}
-	out := make([]string, 0, len(hit))
-	for s := range hit {
-		out = append(out, s)
-	}
-	sort.Strings(out)
-	return out
+	return slices.Sorted(maps.Keys(hit))
 }
 
 // SearchDomains is the pod DNS search path of a playground's pods: their own namespace first (the

@@ -5,6 +5,8 @@ package pulumimock
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -67,15 +69,10 @@ func (r *Record) One(typ, name string) (Resource, error) {
 // Types lists the distinct type tokens registered.
 func (r *Record) Types() []string {
 	seen := map[string]bool{}
-	var out []string
 	for _, res := range r.Resources {
-		if !seen[res.Type] {
-			seen[res.Type] = true
-			out = append(out, res.Type)
-		}
+		seen[res.Type] = true
 	}
-	sort.Strings(out)
-	return out
+	return slices.Sorted(maps.Keys(seen))
 }
 
 type mocks struct {
