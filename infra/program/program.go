@@ -31,7 +31,7 @@ func Deploy(ctx *pulumi.Context, cfg *stacks.Config) error {
 	ctx.Export("kubeconfig", k8s.Kubeconfig)
 	ctx.Export("clusterName", k8s.Name)
 	if cfg.Cluster.Mode == stacks.ClusterModeGKE {
-		ctx.Export("monthlyCost", monthlyCost(&cfg.Cluster.GKE))
+		ctx.Export("monthlyCost", monthlyCost(cfg))
 	}
 
 	// 2. The workloads: namespace, shared and per-service configuration, backing services, release
@@ -123,8 +123,8 @@ func EdgeArgs(cfg *stacks.Config) *edge.Args {
 // monthlyCost is the cluster's estimate from the repo's price table, on-demand and spot side by side.
 // A machine type missing from the table is reported in the output, not as a failure: the table
 // lagging behind GCP must not block a deployment.
-func monthlyCost(g *stacks.GKECluster) pulumi.Map {
-	e, err := ClusterCost(g)
+func monthlyCost(cfg *stacks.Config) pulumi.Map {
+	e, err := ClusterCost(cfg)
 	if err != nil {
 		return pulumi.Map{"error": pulumi.String(err.Error())}
 	}
@@ -137,12 +137,10 @@ func monthlyCost(g *stacks.GKECluster) pulumi.Map {
 	}
 }
 
-// ClusterCost estimates a GKE cluster's monthly cost from the price table in internal/cost.
-func ClusterCost(g *stacks.GKECluster) (cost.Estimate, error) {
-	return cost.Table().Estimate(cost.Cluster{
-		NodeCount: g.NodeCount, MachineType: g.MachineType, Discounted: g.Provisioning != stacks.ProvisioningStandard,
-		DiskSizeGB: g.DiskSizeGB, DiskType: g.DiskType,
-	})
+// ClusterCost estimates a GKE stack's monthly cost from the price table in internal/cost, in its
+// zone's region (see cost.go).
+func ClusterCost(cfg *stacks.Config) (cost.Estimate, error) {
+	return costOf(cfg)
 }
 
 func clusterArgs(c *stacks.Cluster) *cluster.Args {
