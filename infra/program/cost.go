@@ -9,10 +9,10 @@ import (
 	"github.com/shoestring-dev/shoestring/stacks"
 )
 
-// costOf maps a GKE stack's configuration to the estimate: the nodes in the zone's region, the
-// in-cluster backing services' volumes, the edge and DNS-sync pods' share of the nodes, and the
-// stack's part of its billing account's free-tier credit.
-func costOf(cfg *stacks.Config) (cost.Estimate, error) {
+// ClusterCost estimates a GKE stack's monthly cost from the price table in internal/cost: the nodes
+// at its zone's region's prices, the in-cluster backing services' volumes, the edge and DNS-sync
+// pods' share of the nodes, and the stack's part of its billing account's free-tier credit.
+func ClusterCost(cfg *stacks.Config) (cost.Estimate, error) {
 	g := &cfg.Cluster.GKE
 	prices, err := cost.ForZone(g.Zone)
 	if err != nil {

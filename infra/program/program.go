@@ -8,7 +8,6 @@ import (
 	"github.com/shoestring-dev/shoestring/components/cluster"
 	"github.com/shoestring-dev/shoestring/components/dnssync"
 	"github.com/shoestring-dev/shoestring/components/edge"
-	"github.com/shoestring-dev/shoestring/internal/cost"
 	"github.com/shoestring-dev/shoestring/stacks"
 )
 
@@ -121,7 +120,7 @@ func EdgeArgs(cfg *stacks.Config) *edge.Args {
 }
 
 // monthlyCost is the cluster's estimate from the repo's price table, on-demand and spot side by side.
-// A machine type missing from the table is reported in the output, not as a failure: the table
+// A machine type or region missing from the table is reported in the output, not as a failure: the table
 // lagging behind GCP must not block a deployment.
 func monthlyCost(cfg *stacks.Config) pulumi.Map {
 	e, err := ClusterCost(cfg)
@@ -135,12 +134,6 @@ func monthlyCost(cfg *stacks.Config) pulumi.Map {
 		"totalSpotUsd":     pulumi.Float64(e.TotalSpot),
 		"table":            pulumi.String(e.Table()),
 	}
-}
-
-// ClusterCost estimates a GKE stack's monthly cost from the price table in internal/cost, in its
-// zone's region (see cost.go).
-func ClusterCost(cfg *stacks.Config) (cost.Estimate, error) {
-	return costOf(cfg)
 }
 
 func clusterArgs(c *stacks.Cluster) *cluster.Args {
