@@ -26,6 +26,7 @@ type Config struct {
 	EdgeConfig
 	DNSConfig
 	DevConfig
+	BillingConfig
 }
 
 // section is implemented by each embedded part of Config.
@@ -39,7 +40,7 @@ type section interface {
 }
 
 func (c *Config) sections() []section {
-	return []section{&c.ClusterConfig, &c.WorkloadsConfig, &c.EdgeConfig, &c.DNSConfig, &c.DevConfig}
+	return []section{&c.ClusterConfig, &c.WorkloadsConfig, &c.EdgeConfig, &c.DNSConfig, &c.DevConfig, &c.BillingConfig}
 }
 
 // Default returns the configuration of a stack whose config file is empty.

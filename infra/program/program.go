@@ -8,7 +8,6 @@ import (
 	"github.com/shoestring-dev/shoestring/components/cluster"
 	"github.com/shoestring-dev/shoestring/components/dnssync"
 	"github.com/shoestring-dev/shoestring/components/edge"
-	"github.com/shoestring-dev/shoestring/internal/cost"
 	"github.com/shoestring-dev/shoestring/stacks"
 )
 
@@ -31,7 +30,7 @@ func Deploy(ctx *pulumi.Context, cfg *stacks.Config) error {
 	ctx.Export("kubeconfig", k8s.Kubeconfig)
 	ctx.Export("clusterName", k8s.Name)
 	if cfg.Cluster.Mode == stacks.ClusterModeGKE {
-		ctx.Export("monthlyCost", monthlyCost(&cfg.Cluster.GKE))
+		ctx.Export("monthlyCost", monthlyCost(cfg))
 	}
 
 	// 2. The workloads: namespace, shared and per-service configuration, backing services, release
@@ -121,10 +120,10 @@ func EdgeArgs(cfg *stacks.Config) *edge.Args {
 }
 
 // monthlyCost is the cluster's estimate from the repo's price table, on-demand and spot side by side.
-// A machine type missing from the table is reported in the output, not as a failure: the table
+// A machine type or region missing from the table is reported in the output, not as a failure: the table
 // lagging behind GCP must not block a deployment.
-func monthlyCost(g *stacks.GKECluster) pulumi.Map {
-	e, err := ClusterCost(g)
+func monthlyCost(cfg *stacks.Config) pulumi.Map {
+	e, err := ClusterCost(cfg)
 	if err != nil {
 		return pulumi.Map{"error": pulumi.String(err.Error())}
 	}
@@ -135,14 +134,6 @@ func monthlyCost(g *stacks.GKECluster) pulumi.Map {
 		"totalSpotUsd":     pulumi.Float64(e.TotalSpot),
 		"table":            pulumi.String(e.Table()),
 	}
-}
-
-// ClusterCost estimates a GKE cluster's monthly cost from the price table in internal/cost.
-func ClusterCost(g *stacks.GKECluster) (cost.Estimate, error) {
-	return cost.Table().Estimate(cost.Cluster{
-		NodeCount: g.NodeCount, MachineType: g.MachineType, Discounted: g.Provisioning != stacks.ProvisioningStandard,
-		DiskSizeGB: g.DiskSizeGB, DiskType: g.DiskType,
-	})
 }
 
 func clusterArgs(c *stacks.Cluster) *cluster.Args {

@@ -133,7 +133,7 @@ func TestRunReadsTheEngineConfig(t *testing.T) {
 func TestClusterCostUsesThePriceTable(t *testing.T) {
 	cfg, err := stacks.LoadStackFile("../../Pulumi.sandbox.yaml")
 	require.NoError(t, err)
-	e, err := ClusterCost(&cfg.Cluster.GKE)
+	e, err := ClusterCost(cfg)
 	require.NoError(t, err)
 	assert.Equal(t, "spot/preemptible", e.Model)
 	assert.Equal(t, e.TotalSpot, e.Total)

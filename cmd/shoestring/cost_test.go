@@ -1,0 +1,72 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func writeStack(t *testing.T, dir, stack, body string) {
+	t.Helper()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "Pulumi."+stack+".yaml"), []byte("config:\n"+body), 0o644))
+}
+
+const zonal = "  shoestring:cluster:\n    gke:\n      zone: us-central1-a\n      provisioning: spot\n"
+
+func TestCostAllCountsTheCreditOncePerBillingAccount(t *testing.T) {
+	dir := t.TempDir()
+	writeStack(t, dir, "a", zonal+"  shoestring:billing:\n    sharedWith: [b]\n")
+	writeStack(t, dir, "b", zonal+"  shoestring:billing:\n    sharedWith: [a]\n")
+	writeStack(t, dir, "c", zonal) // alone on its account
+	writeStack(t, dir, "dev", "  shoestring:cluster:\n    mode: existing\n    existing:\n      kubeconfig: /nonexistent\n")
+	var out bytes.Buffer
+	require.NoError(t, costAll(&out, dir, false))
+	s := out.String()
+	// Each of a, b: 17.63 + 73 - 37.20 = 53.43; together 106.86, the account's bill (73 x 2 - 74.40 of fees).
+	assert.Contains(t, s, "a + b: 106.86 USD/month as configured")
+	assert.Contains(t, s, "c: 17.63 USD/month as configured")
+	assert.Contains(t, s, "free-tier credit (1/2: 2 zonal clusters share the account)")
+	assert.NotContains(t, s, "== dev", "a stack on an existing cluster bills nothing here")
+	assert.Contains(t, s, "seed (2018")
+
+	out.Reset()
+	require.NoError(t, costOne(&out, filepath.Join(dir, "Pulumi.a.yaml"), false))
+	assert.Contains(t, out.String(), "configured (spot/preemptible): 53.43 USD/month")
+}
+
+func TestCostRefusesABillingAccountTheStacksDisagreeOn(t *testing.T) {
+	dir := t.TempDir()
+	writeStack(t, dir, "a", zonal+"  shoestring:billing:\n    sharedWith: [b]\n")
+	writeStack(t, dir, "b", zonal)
+	var out bytes.Buffer
+	err := costOne(&out, filepath.Join(dir, "Pulumi.a.yaml"), false)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `shoestring:billing.sharedWith[0]: "b" does not list "a" back in its shoestring:billing.sharedWith: add "a" there`)
+	require.Error(t, costAll(&out, dir, false))
+
+	writeStack(t, dir, "a", zonal+"  shoestring:billing:\n    sharedWith: [prod]\n")
+	err = costOne(&out, filepath.Join(dir, "Pulumi.a.yaml"), false)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `shoestring:billing.sharedWith[0]: "prod" names a stack without a stack file`)
+	assert.Contains(t, err.Error(), "shoestring:billing.otherClusters")
+}
+
+func TestCostNamesARegionThePriceTableDoesNotCover(t *testing.T) {
+	dir := t.TempDir()
+	writeStack(t, dir, "eu", "  shoestring:cluster:\n    gke:\n      zone: europe-west1-b\n")
+	var out bytes.Buffer
+	err := costOne(&out, filepath.Join(dir, "Pulumi.eu.yaml"), false)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `no prices for region "europe-west1" in internal/cost/prices.json (it covers us-central1)`)
+	assert.Empty(t, out.String(), "nothing priced with another region's figures")
+}
+
+func TestCostOfTheShippedStacks(t *testing.T) {
+	var out bytes.Buffer
+	require.NoError(t, costAll(&out, filepath.Join("..", ".."), false))
+	assert.Contains(t, out.String(), "prod + sandbox: 107.46 USD/month as configured (170.08 if all on-demand, 107.46 if all spot/preemptible)")
+}
