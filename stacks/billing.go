@@ -33,7 +33,7 @@ func (c *BillingConfig) defaults() { c.Billing = Billing{} }
 // stackNameRe is what Pulumi accepts as a stack name.
 var stackNameRe = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,100}$`)
 
-func (c *BillingConfig) check(*Config) []FieldError {
+func (c *BillingConfig) checkAndFillDefaults(*Config) []FieldError {
 	const k = Namespace + ":billing"
 	var errs []FieldError
 	seen := map[string]bool{}
