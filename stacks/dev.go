@@ -98,7 +98,7 @@ type CodeMount struct {
 // Defaults of the dev tooling.
 const (
 	DefaultPlaygroundMaxAge = "7d"
-	DefaultDevSidecarImage  = "lscr.io/linuxserver/openssh-server:latest"
+	DefaultDevSidecarImage  = "lscr.io/linuxserver/openssh-server:9.9_p2-r0-ls190"
 	DefaultDevUser          = "dev"
 	DefaultDevCodePath      = "/app"
 	DefaultDevUID           = 1000
@@ -309,8 +309,8 @@ func (d *DevMode) checkAndFillDefaults(services map[string]bool) []FieldError {
 	}
 	if d.SidecarImage == "" {
 		errs = append(errs, fieldErr(k+".sidecarImage", nil, "is required", fmt.Sprintf("use %q or an image with the same contract", DefaultDevSidecarImage)))
-	} else if problem := imageProblem(d.SidecarImage); problem != "" {
-		errs = append(errs, fieldErr(k+".sidecarImage", d.SidecarImage, problem, fmt.Sprintf("use %q or an image with the same contract", DefaultDevSidecarImage)))
+	} else {
+		errs = append(errs, checkImage(k+".sidecarImage", d.SidecarImage)...)
 	}
 	if !userRe.MatchString(d.User) {
 		errs = append(errs, fieldErr(k+".user", d.User, "is not a login name", "use lowercase letters, digits, '_' and '-', e.g. \"dev\""))

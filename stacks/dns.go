@@ -76,7 +76,7 @@ const (
 func (c *DNSConfig) defaults() {
 	c.DNS = DNS{TTL: 120}
 	c.DNSSync = DNSSync{
-		Image:      "ghcr.io/shoestring-dev/dnssync:latest",
+		Image:      "ghcr.io/shoestring-dev/dnssync:1.0.0",
 		Namespace:  "dns-sync",
 		Replicas:   1,
 		Resync:     "10m",
@@ -174,9 +174,8 @@ func (c *DNSConfig) checkAndFillDefaults(all *Config) []FieldError {
 			"use 1-63 letters, digits, '-', '_' or '.', different for each cluster sharing the zone"))
 	}
 
-	if problem := imageProblem(s.Image); problem != "" {
-		errs = append(errs, fieldErr(sk+".image", s.Image, problem, "write e.g. \"ghcr.io/org/dnssync:1.0.0\""))
-	}
+	// Pinned like every image: a moving tag would let environments run different controllers.
+	errs = append(errs, checkImage(sk+".image", s.Image)...)
 	if !isDNSLabel(s.Namespace) {
 		errs = append(errs, fieldErr(sk+".namespace", s.Namespace, "is not a namespace name", "use lowercase letters, digits and '-' (default \"dns-sync\")"))
 	}

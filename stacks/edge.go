@@ -161,9 +161,7 @@ func (c *EdgeConfig) checkAndFillDefaults(cfg *Config) []FieldError {
 	const k = Namespace + ":edge"
 	e := &c.Edge
 	var errs []FieldError
-	if problem := imageProblem(e.Image); problem != "" {
-		errs = append(errs, fieldErr(k+".image", e.Image, problem, "use an image such as \"nginx:1.27.3-alpine\""))
-	}
+	errs = append(errs, checkImage(k+".image", e.Image)...)
 	if !isDNSLabel(e.Namespace) {
 		errs = append(errs, fieldErr(k+".namespace", e.Namespace, "is not a namespace name", "use a DNS-1123 label such as \"edge\""))
 	} else if e.Namespace == cfg.Namespace {

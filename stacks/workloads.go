@@ -276,9 +276,7 @@ func (c *WorkloadsConfig) checkAndFillDefaults(*Config) []FieldError {
 		errs = append(errs, fieldErr(Namespace+":batchApiVersion", c.BatchAPIVersion, "is not a CronJob API version",
 			oneOf("batch/v1", "batch/v1beta1")+" (batch/v1beta1 only for clusters older than Kubernetes 1.21)"))
 	}
-	if problem := imageProblem(c.WaitForImage); problem != "" {
-		errs = append(errs, fieldErr(Namespace+":waitForImage", c.WaitForImage, problem, "use an image with sh and nc, e.g. \"busybox:1.37\""))
-	}
+	errs = append(errs, checkImage(Namespace+":waitForImage", c.WaitForImage)...)
 
 	// Every object name this section derives, per kind, so that two declarations never make the
 	// same object (a service "common" would otherwise overwrite the ConfigMap "common-config").

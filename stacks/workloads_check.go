@@ -42,6 +42,8 @@ func (b *Backing) checkAndFillDefaults(key string, c *WorkloadsConfig) []FieldEr
 		}
 		if problem := imageProblem(b.Image); problem != "" {
 			errs = append(errs, fieldErr(key+".image", b.Image, problem, "use e.g. "+strconv.Quote(def.Image)))
+		} else {
+			errs = append(errs, checkImage(key+".image", b.Image)...) // pinned: no latest
 		}
 		if b.StorageSize == "" {
 			b.StorageSize = "1Gi"
