@@ -26,9 +26,10 @@ type Edge struct {
 	// level (host network and host ports).
 	Namespace string        `json:"namespace"`
 	Resources EdgeResources `json:"resources"`
-	// CertificateSecret names a kubernetes.io/tls Secret in Namespace (created outside this
-	// program, e.g. by cert-manager). Empty: HTTPS is not served and port 443 stays closed.
-	CertificateSecret string `json:"certificateSecret"`
+	// CertificateSecret names the kubernetes.io/tls Secret in Namespace that the edge serves HTTPS
+	// with; Certificate says who provides it. Empty: HTTPS is not served and port 443 stays closed.
+	CertificateSecret string          `json:"certificateSecret"`
+	Certificate       EdgeCertificate `json:"certificate"`
 	// ConnectTimeout, ReadTimeout and SendTimeout bound the proxied requests (nginx durations).
 	ConnectTimeout string `json:"connectTimeout"`
 	ReadTimeout    string `json:"readTimeout"`
@@ -48,6 +49,49 @@ type Edge struct {
 	// `shoestring:services`, e.g. a second host for a service; each names its target service.
 	Routes []EdgeRoute `json:"routes"`
 }
+
+// EdgeCertificate is `shoestring:edge.certificate`: where the certificate in certificateSecret
+// comes from. A Secret that nothing provides would keep every edge pod from starting, so a
+// certificateSecret without a source is refused at preview.
+type EdgeCertificate struct {
+	// Source is CertificateOriginCA, CertificateStack or CertificateExternal.
+	Source string `json:"source"`
+	// Hostnames the Origin CA certificate covers (originCA only). Default: every routed host and,
+	// with playgrounds, *.<playground domain>.
+	Hostnames []string `json:"hostnames"`
+	// ValidityDays of the Origin CA certificate: one of OriginCAValidities (default 5475, 15 years).
+	ValidityDays int `json:"validityDays"`
+	// RenewDays: an update within this many days of the expiry requests a new certificate.
+	RenewDays int `json:"renewDays"`
+}
+
+// Certificate sources.
+const (
+	// CertificateOriginCA: the program requests a Cloudflare Origin CA certificate for the stack's
+	// key (secrets.edge.ORIGIN_CA_KEY and its request secrets.edge.ORIGIN_CA_CSR, made once by
+	// `shoestring edge-key`) with the API token secrets.edge.CLOUDFLARE_API_TOKEN, and creates the
+	// Secret. Browsers trust it only through Cloudflare's proxy.
+	CertificateOriginCA = "originCA"
+	// CertificateStack: the stack's secrets hold the certificate chain and key (secrets.edge.TLS_CRT,
+	// secrets.edge.TLS_KEY, PEM); the program creates the Secret.
+	CertificateStack = "stack"
+	// CertificateExternal: something outside this program (e.g. cert-manager) creates the Secret in
+	// the edge namespace before the edge pods can start.
+	CertificateExternal = "external"
+)
+
+// Names under shoestring:secrets.edge.
+const (
+	EdgeSecretGroup        = "edge"
+	EdgeOriginCAKeyName    = "ORIGIN_CA_KEY"
+	EdgeOriginCACSRName    = "ORIGIN_CA_CSR"
+	EdgeOriginCATokenName  = "CLOUDFLARE_API_TOKEN"
+	EdgeTLSCertificateName = "TLS_CRT"
+	EdgeTLSKeyName         = "TLS_KEY"
+)
+
+// OriginCAValidities are the validities (days) Cloudflare's Origin CA issues.
+var OriginCAValidities = []int{7, 30, 90, 365, 730, 1095, 5475}
 
 // EdgeResources are the nginx container's requests (it shares a small node) and memory limit.
 type EdgeResources struct {
@@ -107,6 +151,7 @@ func (c *EdgeConfig) defaults() {
 		ClusterDomain:     "cluster.local",
 		HealthPort:        10254,
 		Playgrounds:       EdgePlaygrounds{GatewayService: "gateway"},
+		Certificate:       EdgeCertificate{ValidityDays: 5475, RenewDays: 30},
 	}
 }
 
@@ -183,6 +228,7 @@ func (c *EdgeConfig) checkAndFillDefaults(cfg *Config) []FieldError {
 		errs = append(errs, fieldErr(k+".certificateSecret", e.CertificateSecret, "is not a Secret name",
 			"name a kubernetes.io/tls Secret in the edge namespace, e.g. \"edge-tls\", or leave it empty to serve HTTP only"))
 	}
+	errs = append(errs, c.checkCertificate(cfg)...)
 	for _, d := range []struct{ key, v string }{{"connectTimeout", e.ConnectTimeout}, {"readTimeout", e.ReadTimeout}, {"sendTimeout", e.SendTimeout}} {
 		if !nginxDurationRe.MatchString(d.v) {
 			errs = append(errs, fieldErr(k+"."+d.key, d.v, "is not an nginx duration", "use a positive number with a unit, e.g. \"5s\", \"500ms\" or \"2m\""))
