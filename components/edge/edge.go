@@ -62,6 +62,8 @@ type Args struct {
 	Conf      ConfOptions // ListenAddress, TLSDir are set by the component
 	// CertificateSecret is a kubernetes.io/tls Secret in Namespace; "" serves HTTP only.
 	CertificateSecret string
+	// Certificate makes the component create that Secret; nil: it is made outside this program.
+	Certificate *CertificateArgs
 
 	CPURequest, MemoryRequest, MemoryLimit string
 }
@@ -93,7 +95,17 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	if err != nil {
 		return nil, err
 	}
-	if _, err := appsv1.NewDaemonSet(ctx, name, DaemonSetArgs(args, conf), pulumi.Parent(e), pulumi.DependsOn([]pulumi.Resource{cm})); err != nil {
+	annotations := pulumi.StringMap{ChecksumAnnot: pulumi.String(Checksum(conf))}
+	deps := []pulumi.Resource{cm}
+	if args.Certificate != nil && args.CertificateSecret != "" {
+		secret, chain, err := certificate(ctx, name, e, args, []pulumi.Resource{ns})
+		if err != nil {
+			return nil, err
+		}
+		deps = append(deps, secret)
+		annotations[CertificateAnnot] = chain.ApplyT(sha256Hex).(pulumi.StringOutput)
+	}
+	if _, err := appsv1.NewDaemonSet(ctx, name, daemonSetArgs(args, conf, annotations), pulumi.Parent(e), pulumi.DependsOn(deps)); err != nil {
 		return nil, err
 	}
 	e.Namespace = ns.Metadata.Name().Elem()
@@ -140,6 +152,10 @@ func ConfigMapArgs(namespace, conf string) *corev1.ConfigMapArgs {
 // dnsPolicy ClusterFirstWithHostNet so upstream names resolve through the cluster DNS, small
 // requests, a readiness probe on the health port, and one node at a time during updates.
 func DaemonSetArgs(args *Args, conf string) *appsv1.DaemonSetArgs {
+	return daemonSetArgs(args, conf, pulumi.StringMap{ChecksumAnnot: pulumi.String(Checksum(conf))})
+}
+
+func daemonSetArgs(args *Args, conf string, annotations pulumi.StringMap) *appsv1.DaemonSetArgs {
 	o := args.Conf
 	tls := args.CertificateSecret != ""
 	ports := corev1.ContainerPortArray{
@@ -182,7 +198,7 @@ func DaemonSetArgs(args *Args, conf string) *appsv1.DaemonSetArgs {
 			Template: &corev1.PodTemplateSpecArgs{
 				Metadata: &metav1.ObjectMetaArgs{
 					Labels:      labels(),
-					Annotations: pulumi.StringMap{ChecksumAnnot: pulumi.String(Checksum(conf))},
+					Annotations: annotations,
 				},
 				Spec: &corev1.PodSpecArgs{
 					HostNetwork:                   pulumi.Bool(true),

@@ -53,7 +53,11 @@ func Deploy(ctx *pulumi.Context, cfg *stacks.Config) error {
 	// A playground stack shares its base stack's cluster, whose edge already routes
 	// <feature>.<domain> to it: a second DaemonSet would fight over the nodes' ports 80 and 443.
 	if !cfg.Playground.IsPlayground() {
-		edgeNginx, err := edge.New(ctx, "edge", EdgeArgs(cfg), pulumi.Provider(k8s.Provider))
+		edgeArgs := EdgeArgs(cfg)
+		if err := edgeCertificate(ctx, cfg, edgeArgs); err != nil {
+			return err
+		}
+		edgeNginx, err := edge.New(ctx, "edge", edgeArgs, pulumi.Provider(k8s.Provider))
 		if err != nil {
 			return err
 		}

@@ -107,6 +107,10 @@ func (m mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
 	return resource.PropertyMap{}, nil
 }
 
+// MockOriginCACertificate is the certificate the mock Origin CA "issues" (not a PEM: nothing here may
+// pass for a real certificate).
+const MockOriginCACertificate = "mock-origin-ca-certificate"
+
 // outputs are the inputs echoed back, plus the outputs a provider would compute that the program reads.
 func outputs(typ string, inputs resource.PropertyMap) resource.PropertyMap {
 	out := inputs.Copy()
@@ -116,6 +120,9 @@ func outputs(typ string, inputs resource.PropertyMap) resource.PropertyMap {
 		out["masterAuth"] = resource.NewObjectProperty(resource.PropertyMap{
 			"clusterCaCertificate": resource.NewStringProperty("bW9jay1jYQ=="),
 		})
+	case "cloudflare:index/originCaCertificate:OriginCaCertificate":
+		out["certificate"] = resource.NewStringProperty(MockOriginCACertificate)
+		out["expiresOn"] = resource.NewStringProperty("2041-01-01 00:00:00 +0000 UTC")
 	}
 	return out
 }
