@@ -1,10 +1,13 @@
 package workflows
 
 import (
+	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"sort"
 	"strings"
 	"testing"
 
@@ -128,5 +131,183 @@ func TestPreviewCommentsBothStacksAndProdNeedsApproval(t *testing.T) {
 	assert.Equal(t, "prod", deploy.Jobs["prod"].Environment)
 	assert.Contains(t, all["playground-reaper.yml"], "playground reap")
 	assert.Contains(t, all["playground-reaper.yml"], "playground report")
-	assert.Contains(t, all["images.yml"], "cmd/dnssync/Dockerfile")
+}
+
+// optionalVars are repository variables a workflow runs without (a step is skipped when unset).
+var optionalVars = []string{"PLAYGROUND_REPORT_ISSUE"}
+
+var varRef = regexp.MustCompile(`vars\.([A-Za-z_][A-Za-z0-9_]*)`)
+
+func varsIn(v any) []string {
+	b, _ := yaml.Marshal(v)
+	seen := map[string]bool{}
+	for _, m := range varRef.FindAllStringSubmatch(string(b), -1) {
+		if !slices.Contains(optionalVars, m[1]) {
+			seen[m[1]] = true
+		}
+	}
+	out := make([]string, 0, len(seen))
+	for n := range seen {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// TestEveryJobChecksItsRepositoryVariablesFirst: a run on a repository without the variables the
+// workflows read fails in its first step, naming every missing one, instead of failing later with
+// an empty registry or provider. The step's own script is run here: without the variables, with
+// some, and with all of them.
+func TestEveryJobChecksItsRepositoryVariablesFirst(t *testing.T) {
+	checked := 0
+	for name, text := range files(t) {
+		var w struct {
+			Env  map[string]any `json:"env"`
+			Jobs map[string]struct {
+				Uses  string           `json:"uses"`
+				Steps []map[string]any `json:"steps"`
+			} `json:"jobs"`
+		}
+		require.NoError(t, yaml.Unmarshal([]byte(text), &w), name)
+		var jobsRaw map[string]any
+		var raw map[string]any
+		require.NoError(t, yaml.Unmarshal([]byte(text), &raw))
+		jobsRaw, _ = raw["jobs"].(map[string]any)
+		for job, j := range w.Jobs {
+			if j.Uses != "" {
+				continue // a reusable workflow checks its own
+			}
+			want := varsIn([]any{w.Env, jobsRaw[job]})
+			if len(want) == 0 {
+				continue
+			}
+			checked++
+			first := j.Steps[0]
+			require.Equal(t, "Repository variables", first["name"], "%s/%s: the first step checks the variables %v", name, job, want)
+			env, _ := first["env"].(map[string]any)
+			var got []string
+			for k, v := range env {
+				assert.Equal(t, "${{ vars."+k+" }}", v, "%s/%s", name, job)
+				got = append(got, k)
+			}
+			sort.Strings(got)
+			assert.Equal(t, want, got, "%s/%s checks exactly the variables it reads", name, job)
+
+			script, _ := first["run"].(string)
+			run := func(set map[string]string) (string, error) {
+				cmd := exec.Command("bash", "-e", "-c", script)
+				cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
+				for k, v := range set {
+					cmd.Env = append(cmd.Env, k+"="+v)
+				}
+				var out bytes.Buffer
+				cmd.Stdout, cmd.Stderr = &out, &out
+				err := cmd.Run()
+				return out.String(), err
+			}
+			out, err := run(nil)
+			require.Error(t, err, "%s/%s passes without its variables", name, job)
+			assert.Contains(t, out, "::error title=Repository variables missing::"+strings.Join(want, " ")+":", "%s/%s", name, job)
+			all := map[string]string{}
+			for _, v := range want {
+				all[v] = "set"
+			}
+			if len(want) > 1 {
+				delete(all, want[len(want)-1])
+				out, err = run(all)
+				require.Error(t, err)
+				assert.Contains(t, out, "missing::"+want[len(want)-1]+":", "only the missing one is named")
+				all[want[len(want)-1]] = "set"
+			}
+			out, err = run(all)
+			assert.NoError(t, err, "%s/%s with every variable: %s", name, job, out)
+		}
+	}
+	assert.GreaterOrEqual(t, checked, 9, "deploy, preview, images, playground and reaper jobs")
+}
+
+// TestImagesReachUp: the images workflow builds what `shoestring images list` names (every service
+// folder with a Dockerfile, and dnssync) tagged with the commit; deploy pushes them first and pins
+// them in each stack before its up; a playground builds the changed services' images first and
+// passes registry and tag to playground up.
+func TestImagesReachUp(t *testing.T) {
+	all := files(t)
+	var images struct {
+		On   map[string]any `json:"true"`
+		Jobs map[string]struct {
+			Needs    any `json:"needs"`
+			Strategy struct {
+				Matrix map[string]any `json:"matrix"`
+			} `json:"strategy"`
+			Steps []struct {
+				Uses string            `json:"uses"`
+				Run  string            `json:"run"`
+				With map[string]any    `json:"with"`
+				Env  map[string]string `json:"env"`
+			} `json:"steps"`
+		} `json:"jobs"`
+	}
+	require.NoError(t, yaml.Unmarshal([]byte(all["images.yml"]), &images))
+	assert.Contains(t, images.On, "workflow_call")
+	assert.Contains(t, images.On, "pull_request")
+	plan := images.Jobs["plan"]
+	var list string
+	for _, s := range plan.Steps {
+		if strings.Contains(s.Run, "images list") {
+			list = s.Run
+			assert.Equal(t, "${{ github.sha }}", s.Env["TAG"], "tagged with the commit")
+		}
+	}
+	assert.Contains(t, list, "--tag \"$TAG\"")
+	assert.Equal(t, "${{ fromJSON(needs.plan.outputs.builds) }}", images.Jobs["build"].Strategy.Matrix["include"])
+	var build map[string]any
+	for _, s := range images.Jobs["build"].Steps {
+		if strings.HasPrefix(s.Uses, "docker/build-push-action@") {
+			build = s.With
+		}
+	}
+	assert.Equal(t, map[string]any{"context": "${{ matrix.context }}", "file": "${{ matrix.dockerfile }}",
+		"push": "${{ github.event_name != 'pull_request' }}", "tags": "${{ matrix.image }}"}, build)
+
+	var deploy struct {
+		Jobs map[string]struct {
+			Uses  string `json:"uses"`
+			Needs any    `json:"needs"`
+			Steps []struct {
+				Uses string         `json:"uses"`
+				Run  string         `json:"run"`
+				With map[string]any `json:"with"`
+			} `json:"steps"`
+		} `json:"jobs"`
+	}
+	require.NoError(t, yaml.Unmarshal([]byte(all["deploy.yml"]), &deploy))
+	assert.Equal(t, "./.github/workflows/images.yml", deploy.Jobs["images"].Uses)
+	assert.Equal(t, "images", deploy.Jobs["sandbox"].Needs)
+	for _, stack := range []string{"sandbox", "prod"} {
+		pinned, up := -1, -1
+		for i, s := range deploy.Jobs[stack].Steps {
+			if strings.Contains(s.Run, "images pin --stack "+stack) && strings.Contains(s.Run, "images list --stack "+stack) {
+				pinned = i
+			}
+			if strings.HasPrefix(s.Uses, "pulumi/actions@") && s.With["command"] == "up" {
+				up = i
+				assert.Equal(t, stack, s.With["stack-name"])
+			}
+		}
+		assert.True(t, pinned >= 0 && pinned < up, "%s: images pinned (step %d) before up (step %d)", stack, pinned, up)
+	}
+
+	play := all["playground.yml"]
+	var pw struct {
+		Jobs map[string]struct {
+			Uses  string            `json:"uses"`
+			Needs any               `json:"needs"`
+			With  map[string]string `json:"with"`
+		} `json:"jobs"`
+	}
+	require.NoError(t, yaml.Unmarshal([]byte(play), &pw))
+	assert.Equal(t, "./.github/workflows/images.yml", pw.Jobs["images"].Uses)
+	assert.Equal(t, "origin/main", pw.Jobs["images"].With["changed-from"])
+	assert.Equal(t, "images", pw.Jobs["up"].Needs)
+	assert.Contains(t, play, `--changed-from origin/main --image-registry "$REGISTRY" --image-tag "$TAG"`)
 }

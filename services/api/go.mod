@@ -1,0 +1,3 @@
+module example.com/shoestring/services/api
+
+go 1.26
