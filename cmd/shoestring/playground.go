@@ -151,7 +151,9 @@ func playgroundUp(ctx context.Context, args []string) error {
 	common.register(fs)
 	branch := fs.String("branch", "", "the play/<feature> branch (default: the current git branch)")
 	services := fs.String("services", "", "comma-separated services the branch changes (instead of --changed-from)")
-	changedFrom := fs.String("changed-from", "", "git ref to diff against (e.g. origin/main): changed files pick the services, by playground.sources")
+	changedFrom := fs.String("changed-from", "", "git ref to diff against (e.g. origin/main): changed files pick the services, by the folders of playground.sources that exist")
+	imageRegistry := fs.String("image-registry", "", "with --changed-from: run each changed service's image <registry>/<service>:<image-tag>, built from the branch")
+	imageTag := fs.String("image-tag", "", "the tag of the branch's images, normally the commit")
 	kubeconfig := fs.String("kubeconfig", defaultKubeconfig(), "kubeconfig of the base stack's cluster")
 	var images, devModeServices listFlag
 	fs.Var(&images, "image", "service=image built from the branch (repeatable)")
@@ -175,9 +177,14 @@ func playgroundUp(ctx context.Context, args []string) error {
 		return err
 	}
 	var changed []string
+	imageOf := map[string]string{}
 	switch {
 	case *services != "" && *changedFrom != "":
 		return errors.New("give either --services or --changed-from, not both")
+	case (*imageRegistry != "" || *imageTag != "") && *changedFrom == "":
+		return errors.New("--image-registry and --image-tag go with --changed-from (they name the images of the changed services)")
+	case (*imageRegistry == "") != (*imageTag == ""):
+		return errors.New("give --image-registry and --image-tag together")
 	case *services != "":
 		for _, s := range strings.Split(*services, ",") {
 			if s = strings.TrimSpace(s); s != "" {
@@ -185,18 +192,13 @@ func playgroundUp(ctx context.Context, args []string) error {
 			}
 		}
 	case *changedFrom != "":
-		out, err := gitOutput(common.project, "diff", "--name-only", *changedFrom+"...HEAD")
+		sel, err := branchImages(base, common.project, *changedFrom, *imageRegistry, *imageTag, os.Stderr)
 		if err != nil {
-			return fmt.Errorf("listing the files the branch changes: %w", err)
+			return err
 		}
-		sources := map[string]string{}
-		for _, s := range base.Services {
-			sources[s.Name] = base.Playground.SourceOf(s.Name)
-		}
-		changed = playground.ChangedServices(strings.Fields(out), sources)
+		changed, imageOf = sel.Changed, sel.Images
 	}
-	imageOf := map[string]string{}
-	for _, kv := range images {
+	for _, kv := range images { // explicit images win over the branch's
 		svc, img, ok := strings.Cut(kv, "=")
 		if !ok || svc == "" || img == "" {
 			return fmt.Errorf("--image %q: write service=image", kv)
@@ -225,6 +227,34 @@ func playgroundUp(ctx context.Context, args []string) error {
 		}
 	}
 	return nil
+}
+
+// branchImages selects what the playground of the checked-out branch runs of its own: the services
+// whose existing folder the branch changes since base, with their images built from the branch
+// when a registry and tag are given. Services without a folder are named on log: nothing selects them.
+func branchImages(base *stacks.Config, root, changedFrom, registry, tag string, log io.Writer) (playground.BranchImages, error) {
+	var names []string
+	for _, s := range base.Services {
+		names = append(names, s.Name)
+	}
+	src := playground.FindSources(root, names, base.Playground.SourceOf)
+	for _, svc := range sortedKeys(src.Missing) {
+		fmt.Fprintf(log, "playground: service %s has no folder %s in the repository: a branch cannot change it (set shoestring:playground.sources.%s)\n", svc, src.Missing[svc], svc)
+	}
+	files, err := playground.ChangedFiles(root, changedFrom)
+	if err != nil {
+		return playground.BranchImages{}, fmt.Errorf("listing the files the branch changes: %w", err)
+	}
+	return playground.SelectBranch(root, files, src, registry, tag)
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 func indentOutput(v any) string {
