@@ -59,3 +59,21 @@ func TestEverySecretTheEdgeMountsIsDeployed(t *testing.T) {
 		})
 	}
 }
+
+// TestOriginCANeedsTheCloudflarePlugin: the engine loads the Cloudflare plugin for a stack whose
+// edge certificate comes from the Origin CA, even without DNS-sync aliases.
+func TestOriginCANeedsTheCloudflarePlugin(t *testing.T) {
+	names := func(cfg *stacks.Config) []string {
+		var out []string
+		for _, p := range Plugins(cfg) {
+			out = append(out, p.Name)
+		}
+		return out
+	}
+	cfg := loadStack(t, "sandbox")
+	cfg.DNSSync.Enabled = false
+	assert.Contains(t, names(cfg), "cloudflare")
+	cfg.Edge.Certificate.Source = stacks.CertificateExternal
+	assert.NotContains(t, names(cfg), "cloudflare")
+	assert.NotContains(t, names(loadStack(t, "dev")), "cloudflare")
+}

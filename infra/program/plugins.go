@@ -21,13 +21,15 @@ var sdkModules = map[string]string{
 }
 
 // Plugins lists what Deploy will register for cfg: the Kubernetes provider always, GCP for a GKE
-// cluster, Cloudflare for the DNS-sync alias records.
+// cluster, Cloudflare for the DNS-sync alias records and the edge's Origin CA certificate.
 func Plugins(cfg *stacks.Config) []Plugin {
 	names := []string{"kubernetes"}
 	if cfg.Cluster.Mode == stacks.ClusterModeGKE {
 		names = append(names, "gcp")
 	}
-	if cfg.DNSSync.Enabled && len(cfg.DNS.Aliases) > 0 && !cfg.Playground.IsPlayground() {
+	aliases := cfg.DNSSync.Enabled && len(cfg.DNS.Aliases) > 0
+	originCA := cfg.Edge.CertificateSecret != "" && cfg.Edge.Certificate.Source == stacks.CertificateOriginCA
+	if (aliases || originCA) && !cfg.Playground.IsPlayground() {
 		names = append(names, "cloudflare")
 	}
 	out := make([]Plugin, 0, len(names))

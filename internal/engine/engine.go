@@ -44,8 +44,9 @@ type Options struct {
 	StateDir string
 	// ExistingCluster, when set, retargets the stack's Kubernetes side at this kubeconfig: the
 	// cluster becomes `existing` (no GKE resource) and nothing talks to Cloudflare (no DNS-sync
-	// controller, no alias records), since a copy on another cluster must never rewrite the
-	// stack's real DNS name. The stack file is not edited.
+	// controller, no alias records, no Origin CA certificate: the edge serves HTTP only), since a
+	// copy on another cluster must never rewrite the stack's real DNS name. The stack file is not
+	// edited.
 	ExistingCluster string
 	// Program is the inline program (the shoestring program: it reads its config with stacks.Load).
 	Program pulumi.RunFunc

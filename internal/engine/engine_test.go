@@ -76,6 +76,7 @@ func TestWorkFileRetargetsAStackAtAnExistingCluster(t *testing.T) {
     gke: {zone: europe-west1-b, machineType: e2-small}
   shoestring:dns: {zone: example.com, name: sandbox.example.com, aliases: [www]}
   shoestring:dnssync: {enabled: true, replicas: 2}
+  shoestring:edge: {certificateSecret: edge-tls, certificate: {source: originCA}, healthPort: 10255}
 `)
 	work := filepath.Join(t.TempDir(), "Pulumi.sandbox.yaml")
 	require.NoError(t, writeWorkFile(filepath.Join(dir, "Pulumi.sandbox.yaml"), work, dir, "/tmp/kind.kubeconfig"))
@@ -83,6 +84,7 @@ func TestWorkFileRetargetsAStackAtAnExistingCluster(t *testing.T) {
 	assert.Equal(t, map[string]any{"mode": "existing", "existing": map[string]any{"kubeconfig": "/tmp/kind.kubeconfig"}}, cfg["shoestring:cluster"])
 	assert.Equal(t, map[string]any{"enabled": false, "replicas": float64(2)}, cfg["shoestring:dnssync"], "no controller rewriting the real name")
 	assert.Equal(t, map[string]any{"zone": "example.com", "name": "sandbox.example.com"}, cfg["shoestring:dns"], "no alias records")
+	assert.Equal(t, map[string]any{"healthPort": float64(10255)}, cfg["shoestring:edge"], "no Origin CA certificate: the copy serves HTTP")
 }
 
 func TestOpenRefusesABrokenStackFileBeforeAnythingRuns(t *testing.T) {

@@ -25,7 +25,8 @@ type stackFile struct {
 //     passphrase cannot read them: they become missing secrets, generated locally;
 //   - a relative cluster.existing.kubeconfig made absolute against the project folder, where the
 //     user wrote it relative to (the engine and its providers run in the work folder);
-//   - when retargeted, the cluster and Cloudflare keys replaced (see Options.ExistingCluster).
+//   - when retargeted, the cluster and Cloudflare keys replaced, and the edge's certificate left
+//     out (see Options.ExistingCluster).
 func writeWorkFile(userPath, workPath, projectDir, existingCluster string) error {
 	user, err := readStackFile(userPath)
 	if err != nil {
@@ -85,6 +86,11 @@ func writeWorkFile(userPath, workPath, projectDir, existingCluster string) error
 		out.Config[stacks.Namespace+":dnssync"] = dnssync
 		if dns, ok := out.Config[stacks.Namespace+":dns"].(map[string]any); ok {
 			delete(dns, "aliases")
+		}
+		// The edge's certificate may come from Cloudflare's Origin CA: the copy serves HTTP only.
+		if edge, ok := out.Config[stacks.Namespace+":edge"].(map[string]any); ok {
+			delete(edge, "certificateSecret")
+			delete(edge, "certificate")
 		}
 	}
 	if cl, ok := out.Config[clusterKey].(map[string]any); ok {
