@@ -56,7 +56,7 @@ func TestEdgeKeyStoresTheKeyOnlyAsAStackSecret(t *testing.T) {
 
 	key := pulumi("config", "get", "--path", "shoestring:secrets.edge.ORIGIN_CA_KEY", "--stack", "sandbox")
 	csr := pulumi("config", "get", "--path", "shoestring:secrets.edge.ORIGIN_CA_CSR", "--stack", "sandbox")
-	assert.True(t, strings.HasPrefix(key, "-----BEGIN PRIVATE KEY-----"), key[:20])
+	assert.True(t, strings.HasPrefix(key, "-----BEGIN PRIVATE KEY-----"), "a PKCS#8 PEM key")
 	req, err := stacks.ParseOriginCACSR(csr)
 	require.NoError(t, err)
 	pub, err := stacks.PrivateKeyPublic(key)
