@@ -34,7 +34,7 @@ type Cluster struct {
 	Existing ExistingCluster `json:"existing"`
 }
 
-// GKECluster is seed 004's cluster: zonal, one small node pool, no paid extras.
+// GKECluster is the cheapest cluster that works: zonal, one small node pool, no paid extras.
 type GKECluster struct {
 	Name    string `json:"name"`
 	Project string `json:"project"` // empty: the gcp provider's project (gcp:project)

@@ -13,9 +13,8 @@ import (
 	"github.com/shoestring-dev/shoestring/internal/playground"
 )
 
-// DevConfig is the developer tooling: playgrounds per feature branch (seed 001), dev mode with an
-// SSH/SFTP sidecar (seed 000) and local images and code mounts for the dev stack (seed 002).
-// Owned by the dev-tooling work (issue 6).
+// DevConfig is the developer tooling: playgrounds per feature branch, dev mode with an
+// SSH/SFTP sidecar and local images and code mounts for the dev stack.
 type DevConfig struct {
 	Playground Playground `config:"playground"`
 	DevMode    DevMode    `config:"devMode"`
@@ -45,8 +44,8 @@ type Playground struct {
 	Created string `json:"created"`
 }
 
-// DevMode runs chosen services with an SSH/SFTP sidecar that shares the app's code folder
-// (seed 000): developers edit the running code with their IDE's SFTP support.
+// DevMode runs chosen services with an SSH/SFTP sidecar that shares the app's code folder:
+// developers edit the running code with their IDE's SFTP support.
 type DevMode struct {
 	// Allowed says whether this stack may run services in dev mode (false in prod, as shipped).
 	Allowed bool `json:"allowed"`
@@ -76,7 +75,7 @@ type DevModeService struct {
 	CodePath string `json:"codePath"`
 }
 
-// LocalDev is for the dev stack on a local cluster (seed 002): images built locally and code
+// LocalDev is for the dev stack on a local cluster: images built locally and code
 // mounted from the developer's machine (interpreted languages see edits without a rebuild).
 type LocalDev struct {
 	// ImagePullPolicy for every service container: "" (Kubernetes' default), "Always",

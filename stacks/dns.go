@@ -10,10 +10,9 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 )
 
-// DNSConfig is the Cloudflare name the DNS-sync controller keeps pointed at the nodes (seed 004):
+// DNSConfig is the Cloudflare name the DNS-sync controller keeps pointed at the nodes:
 // `shoestring:dns` says which records, `shoestring:dnssync` how the controller runs. The API token
 // is the secret `shoestring:secrets.dns-sync.CLOUDFLARE_API_TOKEN`.
-// Owned by the DNS-sync work (issue 7).
 type DNSConfig struct {
 	DNS     DNS     `config:"dns"`
 	DNSSync DNSSync `config:"dnssync"`

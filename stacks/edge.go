@@ -11,7 +11,7 @@ import (
 	"github.com/shoestring-dev/shoestring/internal/playground"
 )
 
-// EdgeConfig is the nginx edge on every node (seed 004): no cloud load balancer, nginx on each
+// EdgeConfig is the nginx edge on every node: no cloud load balancer, nginx on each
 // node's host network, its nginx.conf generated from the services' routes.
 type EdgeConfig struct {
 	Edge Edge `config:"edge"`
@@ -101,7 +101,7 @@ type EdgeResources struct {
 }
 
 // EdgePlaygrounds routes <feature>.<Domain> to the GatewayService of the playground namespace
-// playground.NamePrefix+<feature> (seed 001). An empty Domain turns playground routing off.
+// playground.NamePrefix+<feature>. An empty Domain turns playground routing off.
 // GatewayService is one of this stack's services (every playground deploys it); GatewayPort is one
 // of its ports, by name or number, like a route's port (default: its first port).
 type EdgePlaygrounds struct {

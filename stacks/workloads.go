@@ -11,7 +11,6 @@ import (
 // WorkloadsConfig is the team's services and what they share (seeds 002 and 003): one namespace with
 // a Pod Security level, a common ConfigMap every service reads, backing services (in-cluster or
 // external), and the services with their workers, CronJobs and release Jobs.
-// Owned by the workloads work (issue 4); the edge and dev tooling read Services.
 type WorkloadsConfig struct {
 	// Namespace is where the services run ("the base namespace" playgrounds fall back to).
 	Namespace string `config:"namespace"`
@@ -20,7 +19,7 @@ type WorkloadsConfig struct {
 	// CommonEnv is the common ConfigMap: variables every service (and its jobs) receives.
 	CommonEnv map[string]string `config:"commonEnv"`
 	// BatchAPIVersion is the API version of CronJobs: batch/v1, or batch/v1beta1 for clusters older
-	// than Kubernetes 1.21 (seed 002's GKE Autopilot refused batch/v1).
+	// than Kubernetes 1.21.
 	BatchAPIVersion string `config:"batchApiVersion"`
 	// WaitForImage runs the wait-for init containers (needs sh and nc).
 	WaitForImage string `config:"waitForImage"`
@@ -79,7 +78,7 @@ type Service struct {
 	Workers []Worker `json:"workers"`
 	// CronJobs inherit image, env and resources from the service; each is named <service>-<cron>.
 	CronJobs []CronJob `json:"cronJobs"`
-	// ReleaseJobs run once per release, before or after the rollout (seed 003).
+	// ReleaseJobs run once per release, before or after the rollout.
 	ReleaseJobs []ReleaseJob `json:"releaseJobs"`
 
 	// Security relaxes the restricted pod security settings for images that cannot run with them.

@@ -1,5 +1,4 @@
-// Package backing is a database or cache the services use (seed 002: local MySQL and Redis containers
-// in sandbox, Cloud SQL and Memorystore in prod). Whatever the mode, it is reached inside the
+// Package backing is a database or cache the services use. Whatever the mode, it is reached inside the
 // namespace at <name>:<port>, so services use the same host name in every environment:
 //   - in-cluster: a StatefulSet with one replica and a volume per pod, behind a Service;
 //   - external: a Service with that name pointing outside (ExternalName for a host name; no selector

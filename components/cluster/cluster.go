@@ -1,4 +1,4 @@
-// Package cluster is the Kubernetes cluster every other component runs on: seed 004's low-cost
+// Package cluster is the Kubernetes cluster every other component runs on: a low-cost
 // zonal GKE cluster (one small preemptible or spot node pool, no paid extras, firewall open for the
 // nginx edge on tcp 80/443), or an existing cluster given by kubeconfig. Either way it yields the
 // Kubernetes provider that later components take as their provider.

@@ -1,4 +1,4 @@
-// Package devmode is seed 000's dev mode done as a component: chosen services' pods get an SSH/SFTP
+// Package devmode is a dev mode done as a component: chosen services' pods get an SSH/SFTP
 // sidecar sharing the app's code folder (an emptyDir the app's own image fills at start), so
 // developers edit the running code from their IDE; the app's command stays unchanged. The
 // component holds the developers' authorized keys (a Secret); the pod parts are plain functions the

@@ -1,4 +1,4 @@
-// Package edge is seed 004's replacement for a paid cloud load balancer: nginx on every node's host
+// Package edge is the replacement for a paid cloud load balancer: nginx on every node's host
 // network (a DaemonSet), its nginx.conf generated from the services' routes and kept in a ConfigMap.
 // The DNS-sync controller points the public name at the nodes, so every node must run it.
 package edge

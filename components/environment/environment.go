@@ -1,4 +1,4 @@
-// Package environment is what every workload of a stack shares (seed 002): the namespace, labelled
+// Package environment is what every workload of a stack shares: the namespace, labelled
 // with the Pod Security Standard it enforces, the common ConfigMap every service reads, and each
 // service's (and in-cluster backing service's) own ConfigMap and Secret. Secrets come from Pulumi
 // secret config and stay Pulumi secrets: their values never appear in plain text in inputs or outputs.

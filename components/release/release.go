@@ -1,4 +1,4 @@
-// Package release runs the commands of a release as Kubernetes Jobs (seed 003): migrations before the
+// Package release runs the commands of a release as Kubernetes Jobs: migrations before the
 // rollout, cache clears after it. Jobs of one phase run one after another in their given order; each
 // is a fresh Job named after a release id (a hash of everything it runs), so a new image, command or
 // configuration makes a new Job and nothing else does. Jobs do not retry unless asked, have a

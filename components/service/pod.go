@@ -284,7 +284,7 @@ func ContainerSecurity(restricted, readOnlyRoot bool) *corev1.SecurityContextArg
 	return sc
 }
 
-// WaitForContainer blocks until host:port accepts TCP connections (seed 003's wait-db). Host and
+// WaitForContainer blocks until host:port accepts TCP connections. Host and
 // port go in as environment variables, not into the shell script, so no value is ever parsed by sh.
 func WaitForContainer(e Endpoint, image string, restricted bool) corev1.ContainerArgs {
 	c := corev1.ContainerArgs{

@@ -1,7 +1,7 @@
-// Package service is one of the team's services (seed 002): a Deployment and a Kubernetes Service with
+// Package service is one of the team's services: a Deployment and a Kubernetes Service with
 // stable names, its workers (more Deployments from the same image and configuration) and its
 // CronJobs, all built from one pod builder (PodSpec) so that they share image, envFrom, resources and
-// security without repeating them. Release Jobs (seed 003) are in components/release and use the same
+// security without repeating them. Release Jobs are in components/release and use the same
 // builder.
 package service
 
@@ -241,8 +241,8 @@ func CronJobArgs(a *Args, cj CronJob) *batchv1.CronJobArgs {
 	return &batchv1.CronJobArgs{Metadata: Meta(a.Namespace, a.Name+"-"+cj.Name, labels), Spec: spec}
 }
 
-// CronJobV1beta1Args is the same CronJob as batch/v1beta1, for clusters older than Kubernetes 1.21
-// (seed 002's GKE Autopilot). That version has no timeZone; validation refuses one there.
+// CronJobV1beta1Args is the same CronJob as batch/v1beta1, for clusters older than Kubernetes
+// 1.21. That version has no timeZone; validation refuses one there.
 func CronJobV1beta1Args(a *Args, cj CronJob) *batchv1beta1.CronJobArgs {
 	labels, job := cronJobParts(a, cj)
 	spec := &batchv1beta1.CronJobSpecArgs{

@@ -50,7 +50,7 @@ func PlanDevTooling(cfg *stacks.Config, p *WorkloadsPlan) {
 
 // PlaygroundDNSConfig is the pod dnsConfig of a playground stack's pods (nil elsewhere). The
 // kubelet appends these searches to those of the pod's DNS policy (its own namespace first), so no
-// node's resolv.conf changes, unlike seed 001.
+// node's resolv.conf changes, unlike a fixed search path.
 func PlaygroundDNSConfig(cfg *stacks.Config) *corev1.PodDNSConfigArgs {
 	searches := cfg.PlaygroundSearchDomains()
 	if len(searches) == 0 {

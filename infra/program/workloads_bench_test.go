@@ -13,7 +13,7 @@ import (
 	"github.com/shoestring-dev/shoestring/stacks"
 )
 
-// benchRaw is a stack with services services of cronJobs CronJobs each (seed 002 had 30+), each
+// benchRaw is a stack with services services of cronJobs CronJobs each, each
 // service with a worker, a secret, a before- and an after-Job, and one in-cluster database.
 func benchRaw(services, cronJobs int) map[string]string {
 	var svcs []any

@@ -340,7 +340,7 @@ func TestReleaseJobOrdering(t *testing.T) {
 	_, err := rec.One(tJob, "web-seed")
 	assert.Error(t, err, "when: never creates no Job")
 
-	// Seed 003's Job: no retries unless asked, a deadline, never restarted, waits for the database.
+	// A release Job: no retries unless asked, a deadline, never restarted, waits for the database.
 	m := migrate.Plain()
 	assert.Equal(t, 0.0, at(m, "spec", "backoffLimit"))
 	assert.Equal(t, 600.0, at(m, "spec", "activeDeadlineSeconds"))

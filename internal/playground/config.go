@@ -201,9 +201,8 @@ func devMode(out, base map[string]ConfigEntry, services, deployed []string) erro
 	return nil
 }
 
-// shareBacking makes a playground use its base's databases and caches instead of deploying its own
-// (seed 001: every playground works with the one database): each in-cluster backing service becomes
-// an external one whose host is the base namespace's Service, so the playground's pods, their
+// shareBacking makes a playground use its base's databases and caches instead of deploying its own:
+// each in-cluster backing service becomes an external one whose host is the base namespace's Service, so the playground's pods, their
 // wait-for containers and their configuration reach it under the same short name.
 func shareBacking(out, base map[string]ConfigEntry, baseNS string) error {
 	e, ok := base[keyBacking]

@@ -1,4 +1,4 @@
-// Package playground is the pure part of per-branch playgrounds (seed 001): how a branch name
+// Package playground is the pure part of per-branch playgrounds: how a branch name
 // becomes a namespace, stack and host name, which services a playground deploys, which playgrounds
 // the reaper removes and what each one costs. The CLI (cmd/shoestring playground) and the Pulumi
 // program call it; nothing here talks to Pulumi or Kubernetes.
@@ -14,8 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 )
 
-// The branch convention: a playground exists for every branch named play/<feature> (seed 001's
-// convention, also what the CI workflow triggers on).
+// The branch convention: a playground exists for every branch named play/<feature>.
 const BranchPrefix = "play/"
 
 // NamePrefix starts every playground's stack and namespace name. The reaper only ever considers
