@@ -196,6 +196,9 @@ func (c *Cloudflare) Delete(ctx context.Context, id string) error {
 	return classify(err)
 }
 
+// codeIdentical is Cloudflare's "An identical record already exists."
+const codeIdentical = 81058
+
 // classify turns the SDK's API errors into the cases the controller treats differently.
 func classify(err error) error {
 	var apiErr *dns.Error
@@ -207,6 +210,13 @@ func classify(err error) error {
 		return &RetryAfterError{Wait: retryAfter(apiErr.Response), Err: err}
 	case http.StatusNotFound:
 		return &NotFoundError{Err: err}
+	}
+	for _, e := range apiErr.Errors {
+		if e.Code == codeIdentical {
+			// The plan never writes an address another known record has; this one was made
+			// since the last list. The failed sync drops what it knew and lists again.
+			return fmt.Errorf("%w (an identical record was made since the last list; listing again)", err)
+		}
 	}
 	return err
 }
