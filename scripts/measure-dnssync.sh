@@ -7,12 +7,14 @@
 # see stacks/dns.go) unless flags say otherwise.
 # Needs the control-plane tools (make cluster-tools). Usage: scripts/measure-dnssync.sh [flags of
 # internal/dnssync/cmd/measure, e.g. -changes 20 -rest 60s -gomemlimit '' (unset)]
+# TAGS=clientgo_leaderelection links client-go's tools/leaderelection into the binary (unused), to
+# measure what it would cost.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 deployment_gomemlimit=$(sed -n 's/.*GoMemLimit: *"\([^"]*\)".*/\1/p' stacks/dns.go | head -1)
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o "$out/dnssync" ./cmd/dnssync
+CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -tags "${TAGS:-}" -o "$out/dnssync" ./cmd/dnssync
 go build -o "$out/measure" ./internal/dnssync/cmd/measure
 echo "binary: $(stat -c %s "$out/dnssync") bytes"
 "$out/measure" -bin "$out/dnssync" -gomemlimit "${deployment_gomemlimit}" "$@"

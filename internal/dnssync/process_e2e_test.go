@@ -66,6 +66,7 @@ type front struct {
 
 func (f *front) serve(t *testing.T, cf *cfdouble.Server, replica string) string {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		at := time.Now() // when the write was sent, not when it was answered
 		body, _ := io.ReadAll(r.Body)
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		sw := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
@@ -78,7 +79,7 @@ func (f *front) serve(t *testing.T, cf *cfdouble.Server, replica string) string 
 		}
 		_ = json.Unmarshal(body, &rec)
 		f.mu.Lock()
-		f.log = append(f.log, written{Replica: replica, Method: r.Method, Content: rec.Content, Status: sw.status, At: time.Now()})
+		f.log = append(f.log, written{Replica: replica, Method: r.Method, Content: rec.Content, Status: sw.status, At: at})
 		f.mu.Unlock()
 	}))
 	t.Cleanup(srv.Close)
@@ -118,7 +119,7 @@ func startProcess(t *testing.T, bin, name, kubeconfig, apiURL string, extra ...s
 	args := append([]string{"--kubeconfig", kubeconfig, "--api-base-url", apiURL, "--zone", testZone, "--names", testName,
 		"--owner-id", testOwner, "--metrics-addr", "", "--log-format", "text"}, extra...)
 	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), "CLOUDFLARE_API_TOKEN="+testToken, "HOSTNAME="+name)
+	cmd.Env = append(os.Environ(), "CLOUDFLARE_API_TOKEN="+testToken)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	require.NoError(t, cmd.Start())
 	p := &process{name: name, cmd: cmd, log: logPath, done: make(chan struct{})}
