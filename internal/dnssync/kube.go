@@ -23,6 +23,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -182,19 +183,21 @@ type kubeconfigFile struct {
 			InsecureSkipTLSVerify    bool   `json:"insecure-skip-tls-verify"`
 		} `json:"cluster"`
 	} `json:"clusters"`
-	Users []struct {
-		Name string `json:"name"`
-		User struct {
-			Token                 string          `json:"token"`
-			TokenFile             string          `json:"tokenFile"`
-			ClientCertificate     string          `json:"client-certificate"`
-			ClientCertificateData string          `json:"client-certificate-data"`
-			ClientKey             string          `json:"client-key"`
-			ClientKeyData         string          `json:"client-key-data"`
-			Exec                  json.RawMessage `json:"exec"`
-			AuthProvider          json.RawMessage `json:"auth-provider"`
-		} `json:"user"`
-	} `json:"users"`
+	Users []kubeconfigUser `json:"users"`
+}
+
+type kubeconfigUser struct {
+	Name string `json:"name"`
+	User struct {
+		Token                 string          `json:"token"`
+		TokenFile             string          `json:"tokenFile"`
+		ClientCertificate     string          `json:"client-certificate"`
+		ClientCertificateData string          `json:"client-certificate-data"`
+		ClientKey             string          `json:"client-key"`
+		ClientKeyData         string          `json:"client-key-data"`
+		Exec                  json.RawMessage `json:"exec"`
+		AuthProvider          json.RawMessage `json:"auth-provider"`
+	} `json:"user"`
 }
 
 func fromKubeconfig(path string) (*KubeClient, error) {
@@ -254,6 +257,9 @@ func fromKubeconfig(path string) (*KubeClient, error) {
 		return nil, bad("context %q names cluster %q, which has no server", kc.CurrentContext, cx.Cluster)
 	}
 	token := func() (string, error) { return "", nil }
+	if cx.User != "" && !slices.ContainsFunc(kc.Users, func(u kubeconfigUser) bool { return u.Name == cx.User }) {
+		return nil, bad("context %q names user %q, which is not among its users", kc.CurrentContext, cx.User)
+	}
 	for _, u := range kc.Users {
 		if u.Name != cx.User {
 			continue

@@ -158,8 +158,11 @@ func (c *NodeCache) run(ctx context.Context) {
 			continue
 		}
 		c.replace(nodes)
-		bo.reset()
 		c.watch(ctx, rv, &bo)
+		// The watch expired (410): list again, after a pause that grows while no event comes.
+		if !bo.wait(ctx) {
+			return
+		}
 	}
 }
 
