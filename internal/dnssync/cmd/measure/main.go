@@ -256,6 +256,7 @@ func run(o options) error {
 	time.Sleep(o.rest)
 	atRest := cf.Counts(restStart)
 	rss1, _ := procStatus(p1.cmd.Process.Pid)
+	split1 := procFields(p1.cmd.Process.Pid)
 	stop(p1)
 
 	// restart: a new process adopts the records it finds, without writing
@@ -293,6 +294,8 @@ func run(o options) error {
 	fmt.Printf("restart: %d writes, %d requests %v in the new process's first 3 s; a change after it converged in %s\n",
 		restartWrites, total(restartReqs), restartReqs, afterRestart.Round(time.Millisecond))
 	fmt.Printf("resident memory: peak (VmHWM) %.1f MiB over both processes; at the end of each: %.1f MiB, %.1f MiB\n", peak, rss1, rss2)
+	fmt.Printf("resident memory of the first process at the end: %.1f MiB anonymous (heap, stacks, runtime), %.1f MiB mapped from the binary\n",
+		split1["RssAnon:"], split1["RssFile:"])
 	fmt.Printf("CPU: %s over %s of process wall time (%.2f%% of one core)\n", cpu.Round(time.Millisecond), wall.Round(time.Second),
 		100*cpu.Seconds()/wall.Seconds())
 	return nil
@@ -300,21 +303,22 @@ func run(o options) error {
 
 // procStatus returns VmRSS and VmHWM in MiB.
 func procStatus(pid int) (rss, hwm float64) {
+	v := procFields(pid)
+	return v["VmRSS:"], v["VmHWM:"]
+}
+
+// procFields reads the kB fields of /proc/PID/status, in MiB.
+func procFields(pid int) map[string]float64 {
+	out := map[string]float64{}
 	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	for _, line := range strings.Split(string(b), "\n") {
 		f := strings.Fields(line)
-		if len(f) < 2 {
-			continue
-		}
-		kb, _ := strconv.ParseFloat(f[1], 64)
-		switch f[0] {
-		case "VmRSS:":
-			rss = kb / 1024
-		case "VmHWM:":
-			hwm = kb / 1024
+		if len(f) == 3 && f[2] == "kB" {
+			kb, _ := strconv.ParseFloat(f[1], 64)
+			out[f[0]] = kb / 1024
 		}
 	}
-	return rss, hwm
+	return out
 }
 
 // procCPU is user+system time from /proc/PID/stat (clock ticks of 1/100 s on Linux).
