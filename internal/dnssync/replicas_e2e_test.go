@@ -54,6 +54,7 @@ func TestTwoReplicasLeaderKilledDuringChurn(t *testing.T) {
 		for _, ip := range addrs {
 			out = append(out, a(ip))
 		}
+		slices.Sort(out)
 		return out
 	}
 	var killedAt, lastChange time.Time
