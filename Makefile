@@ -132,7 +132,7 @@ dnssync-fuzz:
 
 ## dnssync-measure: convergence time, requests, RSS and CPU of the DNS-sync controller.
 dnssync-measure: tools
-	scripts/measure-dnssync.sh -gomemlimit 16MiB -gogc 50
+	scripts/measure-dnssync.sh
 
 BASE ?= sandbox
 ## playground-list: the playgrounds of BASE (default sandbox), with their age.

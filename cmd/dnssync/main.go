@@ -1,6 +1,6 @@
 // Command dnssync keeps the Cloudflare A/AAAA records of a few names equal to the addresses of a
 // Kubernetes cluster's Ready nodes, without ever wiping them or touching records it does not own.
-// See internal/dnssync and the README's "DNS sync" section.
+// See internal/dnssync and docs/dns-sync.md.
 package main
 
 import (

@@ -531,7 +531,9 @@ func (s *Server) conflictLocked(rec *Record, self string) (int, int, string) {
 			o.Type == "CNAME" && rec.Type == "CNAME" {
 			return http.StatusBadRequest, codeCNAMEConflict, "An A, AAAA, or CNAME record with that host already exists."
 		}
-		if o.Type == rec.Type && strings.EqualFold(o.Content, rec.Content) {
+		// Like the real API: a second record of the same name, type and content is refused with
+		// 81058, whatever its TTL, proxy setting or comment (addresses compare as addresses).
+		if o.Type == rec.Type && sameContent(o.Type, o.Content, rec.Content) {
 			return http.StatusBadRequest, codeIdenticalExists, "An identical record already exists."
 		}
 	}
@@ -539,6 +541,17 @@ func (s *Server) conflictLocked(rec *Record, self string) (int, int, string) {
 }
 
 func isAddr(t string) bool { return t == "A" || t == "AAAA" }
+
+func sameContent(typ, a, b string) bool {
+	if isAddr(typ) {
+		x, errX := netip.ParseAddr(a)
+		y, errY := netip.ParseAddr(b)
+		if errX == nil && errY == nil {
+			return x == y
+		}
+	}
+	return strings.EqualFold(a, b)
+}
 
 func decodeBody(w http.ResponseWriter, r *http.Request) (recordBody, bool) {
 	var b recordBody

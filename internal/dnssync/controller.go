@@ -9,11 +9,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
-	corelisters "k8s.io/client-go/listers/core/v1"
-	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/workqueue"
 )
 
@@ -31,31 +26,59 @@ type Config struct {
 	// when none is left, the plan is held instead of shrinking the name record by record. Creates
 	// and updates are never delayed. Default 1s; negative disables.
 	DeleteDelay time.Duration
+	// Coalesce bounds how often one name is synced while node events keep coming: the first
+	// event after a quiet period is synced at once, the next sync waits until Coalesce/3 after
+	// it, every later one until Coalesce after the previous one. A burst of changes then costs a
+	// few syncs with the latest addresses instead of one per change. Default 1s; negative: off.
+	Coalesce time.Duration
+	// ForeignRecheck is how soon a name is listed again while one of its desired addresses is
+	// served only by a foreign record (records cannot be watched): when its owner removes it,
+	// the controller creates its own within this period. Default 1m; negative: only at Resync.
+	ForeignRecheck time.Duration
+	// Fence, when set, says until when this process may write (its leader lease is valid);
+	// false: it may not write at all. Every write is cut off at that time.
+	Fence func() (time.Time, bool)
 	// RetryBase and RetryMax bound the exponential backoff of failed syncs (defaults 100ms, 5m).
 	RetryBase, RetryMax time.Duration
 }
 
-// Controller is one informer on Nodes and a work queue with one key per name, so a burst of node
-// events costs one sync per name.
+// Controller is the node cache and a work queue with one key per name, so a burst of node
+// events costs few syncs per name.
 type Controller struct {
 	cfg      Config
 	provider Provider
 	log      *slog.Logger
 	metrics  *Metrics
 
-	factory *NodeInformers
-	nodes   corelisters.NodeLister
-	synced  cache.InformerSynced
-	queue   workqueue.TypedRateLimitingInterface[string]
+	nodes *NodeCache
+	queue workqueue.TypedRateLimitingInterface[string]
 
 	mu sync.Mutex
 	// known is each name's records after its last successful sync. Node events plan against it
-	// (no read request); a resync or any error drops it so the next sync lists again.
-	known map[string][]Existing
+	// (no read request); a plan that creates or updates lists again first; a resync or any error
+	// drops it.
+	known map[string]knownRecords
+	// pace is each name's sync pacing (see Config.Coalesce).
+	pace map[string]*pacer
+	// succeeded names have had a successful sync (readiness).
+	succeeded map[string]bool
 
 	ready atomic.Bool
 	// lastNodeEvent is the UnixNano time of the last relevant node event (see DeleteDelay).
 	lastNodeEvent atomic.Int64
+}
+
+type knownRecords struct {
+	records []Existing
+	listed  time.Time
+	// foreignServed: a desired address is served only by a foreign record (see ForeignRecheck).
+	foreignServed bool
+}
+
+// pacer spaces one name's syncs while events keep coming (see Config.Coalesce).
+type pacer struct {
+	last time.Time
+	gap  time.Duration
 }
 
 // waitError asks the queue to come back after a delay without counting a failure.
@@ -65,28 +88,11 @@ func (e *waitError) Error() string {
 	return fmt.Sprintf("deletions held for %s until node events settle", e.wait)
 }
 
-// StripNode drops every node field DNS does not read (images, managed fields, capacity, heartbeat
-// times, ...): about 90% of a real node object.
-func StripNode(obj any) (any, error) {
-	n, ok := obj.(*corev1.Node)
-	if !ok {
-		return obj, nil
-	}
-	out := &corev1.Node{ObjectMeta: metav1.ObjectMeta{
-		Name: n.Name, UID: n.UID, ResourceVersion: n.ResourceVersion, DeletionTimestamp: n.DeletionTimestamp,
-	}}
-	out.Spec.Unschedulable = n.Spec.Unschedulable
-	out.Status.Addresses = n.Status.Addresses
-	for _, c := range n.Status.Conditions {
-		if c.Type == corev1.NodeReady {
-			out.Status.Conditions = []corev1.NodeCondition{{Type: c.Type, Status: c.Status}}
-		}
-	}
-	return out, nil
-}
+// errNotLeader: the leader lease is not (or no longer) valid; nothing is written.
+var errNotLeader = errors.New("not the leader (lease not valid): not writing")
 
-// NewController wires the controller to the factory's node informer. Start the factory with Run.
-func NewController(factory *NodeInformers, p Provider, cfg Config, log *slog.Logger, m *Metrics) (*Controller, error) {
+// NewController wires the controller to the node cache. Start the cache with Run (or before).
+func NewController(nodes *NodeCache, p Provider, cfg Config, log *slog.Logger, m *Metrics) (*Controller, error) {
 	if len(cfg.Names) == 0 {
 		return nil, errors.New("dnssync: no names to keep in sync")
 	}
@@ -96,34 +102,29 @@ func NewController(factory *NodeInformers, p Provider, cfg Config, log *slog.Log
 	if cfg.DeleteDelay == 0 {
 		cfg.DeleteDelay = time.Second
 	}
+	if cfg.Coalesce == 0 {
+		cfg.Coalesce = time.Second
+	}
+	if cfg.ForeignRecheck == 0 {
+		cfg.ForeignRecheck = time.Minute
+	}
 	if cfg.RetryMax == 0 {
 		cfg.RetryMax = 5 * time.Minute
 	}
 	for i, n := range cfg.Names {
 		cfg.Names[i] = CanonicalName(n)
 	}
-	c := &Controller{cfg: cfg, provider: p, log: log, metrics: m, factory: factory, known: map[string][]Existing{},
+	c := &Controller{cfg: cfg, provider: p, log: log, metrics: m, nodes: nodes,
+		known: map[string]knownRecords{}, pace: map[string]*pacer{}, succeeded: map[string]bool{},
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
 			workqueue.NewTypedItemExponentialFailureRateLimiter[string](cfg.RetryBase, cfg.RetryMax),
 			workqueue.TypedRateLimitingQueueConfig[string]{Name: "dnssync"})}
-	c.nodes = factory.Lister
-	c.synced = factory.Informer.HasSynced
-	_, err := factory.Informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc: func(obj any) {
-			if n, ok := obj.(*corev1.Node); ok && cfg.Selection.Fingerprint(n) != "" {
-				c.nodeEvent()
-			}
-		},
-		UpdateFunc: func(oldObj, newObj any) {
-			o, _ := oldObj.(*corev1.Node)
-			n, _ := newObj.(*corev1.Node)
-			if cfg.Selection.Fingerprint(o) != cfg.Selection.Fingerprint(n) {
-				c.nodeEvent()
-			}
-		},
-		DeleteFunc: func(any) { c.nodeEvent() },
-	})
-	return c, err
+	nodes.OnChange = func(old, new *Node) {
+		if cfg.Selection.Fingerprint(old) != cfg.Selection.Fingerprint(new) {
+			c.nodeEvent()
+		}
+	}
+	return c, nil
 }
 
 // nodeEvent records a relevant node change and enqueues every name.
@@ -138,18 +139,18 @@ func (c *Controller) enqueueAll() {
 	}
 }
 
-// Ready reports whether the node cache has synced (readiness).
+// Ready reports whether the node cache has synced and every name has been synced once.
 func (c *Controller) Ready() bool { return c.ready.Load() }
 
 // Run syncs until ctx ends, then finishes the syncs in flight (bounded by grace) and returns.
+// It starts the node cache with ctx unless it was started already.
 func (c *Controller) Run(ctx context.Context, workers int, grace time.Duration) error {
-	c.factory.Start(ctx.Done())
+	c.nodes.Start(ctx)
 	c.log.Info("waiting for the node cache")
-	if !cache.WaitForCacheSync(ctx.Done(), c.synced) {
+	if !c.nodes.WaitSynced(ctx) {
 		c.queue.ShutDown()
 		return ctx.Err()
 	}
-	c.ready.Store(true)
 	c.log.Info("node cache synced; syncing", "names", c.cfg.Names, "owner", c.cfg.Settings.Owner, "dryRun", c.cfg.DryRun)
 	c.enqueueAll()
 
@@ -186,7 +187,6 @@ func (c *Controller) Run(ctx context.Context, workers int, grace time.Duration) 
 	defer timer.Stop()
 	c.queue.ShutDownWithDrain()
 	wg.Wait()
-	c.factory.Shutdown()
 	return nil
 }
 
@@ -194,11 +194,10 @@ func (c *Controller) Run(ctx context.Context, workers int, grace time.Duration) 
 func (c *Controller) SyncOnce(ctx context.Context) error {
 	// A one-shot run plans against a complete node list; nothing to wait for before deleting.
 	c.cfg.DeleteDelay = -1
-	informerCtx, stop := context.WithCancel(ctx)
-	c.factory.Start(informerCtx.Done())
-	defer c.factory.Shutdown() // runs after stop: Shutdown waits for the informers to end
-	defer stop()
-	if !cache.WaitForCacheSync(ctx.Done(), c.synced) {
+	cacheCtx, stop := context.WithCancel(ctx)
+	c.nodes.Start(cacheCtx)
+	defer func() { stop(); <-c.nodes.Done() }()
+	if !c.nodes.WaitSynced(ctx) {
 		return fmt.Errorf("node cache did not sync: %w", ctx.Err())
 	}
 	var errs []error
@@ -210,12 +209,43 @@ func (c *Controller) SyncOnce(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
+// paced returns how long name must wait before its next sync; 0 means sync now (and counts
+// the sync as started).
+func (c *Controller) paced(name string, now time.Time) time.Duration {
+	if c.cfg.Coalesce < 0 {
+		return 0
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p := c.pace[name]
+	if p == nil {
+		p = &pacer{}
+		c.pace[name] = p
+	}
+	if !p.last.IsZero() {
+		if wait := p.last.Add(p.gap).Sub(now); wait > 0 {
+			return wait
+		}
+	}
+	if p.last.IsZero() || now.Sub(p.last) > c.cfg.Coalesce {
+		p.gap = c.cfg.Coalesce / 3 // quiet before: this sync ran at once
+	} else {
+		p.gap = c.cfg.Coalesce
+	}
+	p.last = now
+	return 0
+}
+
 func (c *Controller) processNext(ctx context.Context) bool {
 	name, quit := c.queue.Get()
 	if quit {
 		return false
 	}
 	defer c.queue.Done(name)
+	if wait := c.paced(name, time.Now()); wait > 0 {
+		c.queue.AddAfter(name, wait)
+		return true
+	}
 	err := c.Sync(ctx, name)
 	var ra *RetryAfterError
 	var we *waitError
@@ -227,11 +257,36 @@ func (c *Controller) processNext(ctx context.Context) bool {
 	case errors.As(err, &ra):
 		c.log.Warn("rate limited by Cloudflare; waiting as told", "name", name, "retryAfter", ra.Wait)
 		c.queue.AddAfter(name, ra.Wait)
+	case errors.Is(err, errNotLeader):
+		c.log.Warn("not writing: the leader lease is not valid", "name", name)
+		c.queue.AddRateLimited(name)
 	default:
 		c.log.Error("sync failed; retrying with backoff", "name", name, "attempt", c.queue.NumRequeues(name)+1, "err", err)
 		c.queue.AddRateLimited(name)
 	}
 	return true
+}
+
+// writeContext bounds one write by the leader lease (see Config.Fence).
+func (c *Controller) writeContext(ctx context.Context) (context.Context, context.CancelFunc, error) {
+	if c.cfg.Fence == nil {
+		return ctx, func() {}, nil
+	}
+	until, ok := c.cfg.Fence()
+	if !ok || !time.Now().Before(until) {
+		return nil, nil, errNotLeader
+	}
+	wctx, cancel := context.WithDeadline(ctx, until)
+	return wctx, cancel, nil
+}
+
+func (c *Controller) list(ctx context.Context, name string) (knownRecords, error) {
+	now := time.Now()
+	recs, err := c.provider.List(ctx, name)
+	if err != nil {
+		return knownRecords{}, fmt.Errorf("listing records: %w", err)
+	}
+	return knownRecords{records: recs, listed: now}, nil
 }
 
 // Sync brings one name's records in line with the nodes.
@@ -247,35 +302,48 @@ func (c *Controller) Sync(ctx context.Context, name string) (err error) {
 			c.mu.Lock()
 			delete(c.known, name) // list again next time: the write may or may not have happened
 			c.mu.Unlock()
+		} else {
+			c.mu.Lock()
+			c.succeeded[name] = true
+			c.ready.Store(len(c.succeeded) == len(c.cfg.Names))
+			c.mu.Unlock()
 		}
-		c.metrics.Syncs.WithLabelValues(result).Inc()
-		c.metrics.Duration.WithLabelValues(result).Observe(time.Since(start).Seconds())
+		c.metrics.Syncs.Inc(result)
+		c.metrics.Duration.Observe(time.Since(start).Seconds(), result)
 	}()
 
-	nodes, err := c.nodes.List(labels.Everything())
-	if err != nil {
-		c.metrics.Held.WithLabelValues("node_list_failed").Inc()
-		return fmt.Errorf("listing nodes (records kept): %w", err)
-	}
+	nodes := c.nodes.List()
 	desired, qualifying := Desired(nodes, []string{name}, c.cfg.Selection)
 	c.metrics.Qualifying.Set(float64(qualifying))
 	if qualifying == 0 {
 		result = "held"
-		c.metrics.Held.WithLabelValues("no_qualifying_nodes").Inc()
+		c.metrics.Held.Inc("no_qualifying_nodes")
 		c.log.Warn("no node qualifies: keeping every record instead of deleting", "name", name, "nodes", len(nodes))
 		return nil
 	}
 
 	c.mu.Lock()
-	current, cached := c.known[name]
+	kn, cached := c.known[name]
 	c.mu.Unlock()
+	if cached && kn.foreignServed && c.cfg.ForeignRecheck > 0 && time.Since(kn.listed) >= c.cfg.ForeignRecheck {
+		cached = false // a foreign record we rely on may be gone
+	}
 	if !cached {
-		if current, err = c.provider.List(ctx, name); err != nil {
-			return fmt.Errorf("listing records: %w", err)
+		if kn, err = c.list(ctx, name); err != nil {
+			return err
 		}
 	}
-	plan := MakePlan(desired, current, []string{name}, c.cfg.Settings)
-	if len(plan.Foreign) > 0 && !cached {
+	plan := MakePlan(desired, kn.records, []string{name}, c.cfg.Settings)
+	if cached && len(plan.Creates)+len(plan.Updates) > 0 {
+		// Records made since the last list (by hand, by another owner) must be seen before
+		// writing: an address one of them serves would be refused as an identical record.
+		if kn, err = c.list(ctx, name); err != nil {
+			return err
+		}
+		cached = false
+		plan = MakePlan(desired, kn.records, []string{name}, c.cfg.Settings)
+	}
+	if !cached {
 		for _, f := range plan.Foreign {
 			c.log.Info("record not ours: left alone", "name", f.Name, "type", f.Type, "content", f.Content, "comment", f.Comment)
 		}
@@ -295,7 +363,7 @@ func (c *Controller) Sync(ctx context.Context, name string) (err error) {
 	}
 
 	// Updates and creates before deletes: the name never has fewer addresses than it needs.
-	state := append([]Existing(nil), current...)
+	state := append([]Existing(nil), kn.records...)
 	replace := func(id string, e *Existing) {
 		for i := range state {
 			if state[i].ID == id {
@@ -308,21 +376,35 @@ func (c *Controller) Sync(ctx context.Context, name string) (err error) {
 			}
 		}
 	}
-	for _, u := range plan.Updates {
-		e, err := c.provider.Update(ctx, u.ID, u.To, c.cfg.Settings)
+	write := func(op func(context.Context) error) error {
+		wctx, cancel, err := c.writeContext(ctx)
 		if err != nil {
+			return err
+		}
+		defer cancel()
+		return op(wctx)
+	}
+	for _, u := range plan.Updates {
+		var e Existing
+		if err := write(func(ctx context.Context) (err error) {
+			e, err = c.provider.Update(ctx, u.ID, u.To, c.cfg.Settings)
+			return err
+		}); err != nil {
 			return fmt.Errorf("updating %s %s %s -> %s: %w", u.Name, u.Type, u.Content, u.To.Content, err)
 		}
-		c.metrics.Writes.WithLabelValues("update").Inc()
+		c.metrics.Writes.Inc("update")
 		c.log.Info("updated", "name", name, "type", u.Type, "from", u.Content, "to", u.To.Content)
 		replace(u.ID, &e)
 	}
 	for _, r := range plan.Creates {
-		e, err := c.provider.Create(ctx, r, c.cfg.Settings)
-		if err != nil {
+		var e Existing
+		if err := write(func(ctx context.Context) (err error) {
+			e, err = c.provider.Create(ctx, r, c.cfg.Settings)
+			return err
+		}); err != nil {
 			return fmt.Errorf("creating %s %s %s: %w", r.Name, r.Type, r.Content, err)
 		}
-		c.metrics.Writes.WithLabelValues("create").Inc()
+		c.metrics.Writes.Inc("create")
 		c.log.Info("created", "name", name, "type", r.Type, "content", r.Content)
 		state = append(state, e)
 	}
@@ -334,19 +416,28 @@ func (c *Controller) Sync(ctx context.Context, name string) (err error) {
 		}
 	}
 	for _, d := range plan.Deletes {
-		if err := c.provider.Delete(ctx, d.ID); err != nil {
+		if err := write(func(ctx context.Context) error { return c.provider.Delete(ctx, d.ID) }); err != nil {
 			var nf *NotFoundError
 			if !errors.As(err, &nf) { // already gone is what we wanted
 				return fmt.Errorf("deleting %s %s %s: %w", d.Name, d.Type, d.Content, err)
 			}
 		}
-		c.metrics.Writes.WithLabelValues("delete").Inc()
+		c.metrics.Writes.Inc("delete")
 		c.log.Info("deleted", "name", name, "type", d.Type, "content", d.Content)
 		replace(d.ID, nil)
 	}
 	c.mu.Lock()
-	c.known[name] = state
+	c.known[name] = knownRecords{records: state, listed: kn.listed, foreignServed: len(plan.ForeignServed) > 0}
 	c.mu.Unlock()
+	if len(plan.ForeignServed) > 0 && c.cfg.ForeignRecheck > 0 {
+		for _, r := range plan.ForeignServed {
+			if !cached {
+				c.log.Info("address served by a foreign record: not duplicated; listing again to notice its removal",
+					"name", name, "type", r.Type, "content", r.Content, "in", c.cfg.ForeignRecheck)
+			}
+		}
+		c.queue.AddAfter(name, max(0, c.cfg.ForeignRecheck-time.Since(kn.listed)))
+	}
 	if deferred != nil {
 		return deferred
 	}
@@ -356,9 +447,9 @@ func (c *Controller) Sync(ctx context.Context, name string) (err error) {
 			managed++
 		}
 	}
-	c.metrics.Records.WithLabelValues(name, "managed").Set(float64(managed))
-	c.metrics.Records.WithLabelValues(name, "foreign").Set(float64(len(plan.Foreign)))
-	c.metrics.LastSuccess.WithLabelValues(name).SetToCurrentTime()
+	c.metrics.Records.Set(float64(managed), name, "managed")
+	c.metrics.Records.Set(float64(len(plan.Foreign)), name, "foreign")
+	c.metrics.LastSuccess.Set(float64(time.Now().UnixNano())/1e9, name)
 	if !plan.Empty() {
 		c.log.Info("synced", "name", name, "writes", plan.Writes(), "took", time.Since(start))
 	}

@@ -14,8 +14,6 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
-
-	corev1 "k8s.io/api/core/v1"
 )
 
 // Record is one desired record: a name (fully qualified, lower case), a type (A or AAAA) and an
@@ -38,8 +36,8 @@ type Selection struct {
 }
 
 // Qualifies reports whether a node's addresses belong in DNS.
-func (s Selection) Qualifies(n *corev1.Node) bool {
-	if n.DeletionTimestamp != nil {
+func (s Selection) Qualifies(n *Node) bool {
+	if n.Metadata.DeletionTimestamp != nil {
 		return false
 	}
 	if s.RequireSchedulable && n.Spec.Unschedulable {
@@ -48,8 +46,8 @@ func (s Selection) Qualifies(n *corev1.Node) bool {
 	if s.RequireReady {
 		ready := false
 		for _, c := range n.Status.Conditions {
-			if c.Type == corev1.NodeReady {
-				ready = c.Status == corev1.ConditionTrue
+			if c.Type == "Ready" {
+				ready = c.Status == "True"
 			}
 		}
 		if !ready {
@@ -60,8 +58,8 @@ func (s Selection) Qualifies(n *corev1.Node) bool {
 }
 
 // Addresses are a node's addresses for DNS, valid and unique, in the node's order.
-func (s Selection) Addresses(n *corev1.Node) []netip.Addr {
-	pick := func(t corev1.NodeAddressType) []netip.Addr {
+func (s Selection) Addresses(n *Node) []netip.Addr {
+	pick := func(t string) []netip.Addr {
 		var out []netip.Addr
 		for _, a := range n.Status.Addresses {
 			if a.Type != t {
@@ -78,9 +76,9 @@ func (s Selection) Addresses(n *corev1.Node) []netip.Addr {
 		}
 		return out
 	}
-	ips := pick(corev1.NodeExternalIP)
+	ips := pick("ExternalIP")
 	if len(ips) == 0 && s.InternalFallback {
-		ips = pick(corev1.NodeInternalIP)
+		ips = pick("InternalIP")
 	}
 	return ips
 }
@@ -88,10 +86,11 @@ func (s Selection) Addresses(n *corev1.Node) []netip.Addr {
 // Desired is the records every name should have for these nodes: one A per IPv4 address and one
 // AAAA per IPv6 address of each qualifying node, sorted, without duplicates. It also returns how
 // many nodes qualified with at least one address (zero means: keep what exists, never wipe).
-func Desired(nodes []*corev1.Node, names []string, s Selection) ([]Record, int) {
+func Desired(nodes []Node, names []string, s Selection) ([]Record, int) {
 	var ips []netip.Addr
 	qualifying := 0
-	for _, n := range nodes {
+	for i := range nodes {
+		n := &nodes[i]
 		if !s.Qualifies(n) {
 			continue
 		}
@@ -123,7 +122,7 @@ func CanonicalName(name string) string {
 
 // Fingerprint is what about a node matters to DNS; node updates that keep it (heartbeats, label
 // or image changes) are not worth a sync.
-func (s Selection) Fingerprint(n *corev1.Node) string {
+func (s Selection) Fingerprint(n *Node) string {
 	if n == nil || !s.Qualifies(n) {
 		return ""
 	}

@@ -19,19 +19,23 @@ func TestScenariosRealAPIServer(t *testing.T) {
 	cluster := localcluster.ForTest(t, localcluster.Options{})
 	kube, err := kubernetes.NewForConfig(cluster.RESTConfig())
 	require.NoError(t, err)
-	clean := func(t *testing.T) kubernetes.Interface {
+	// The controller reads Nodes through its own client, as in production.
+	src, err := NewKubeClient(cluster.KubeconfigPath())
+	require.NoError(t, err)
+	clean := func(t *testing.T) (kubernetes.Interface, NodeSource) {
 		// Nodes are cluster-wide: each scenario starts without any.
 		require.NoError(t, kube.CoreV1().Nodes().DeleteCollection(context.Background(), metav1.DeleteOptions{}, metav1.ListOptions{}))
 		require.Eventually(t, func() bool {
 			l, err := kube.CoreV1().Nodes().List(context.Background(), metav1.ListOptions{})
 			return err == nil && len(l.Items) == 0
 		}, 10*time.Second, 50*time.Millisecond)
-		return kube
+		return kube, src
 	}
 	runScenarios(t, clean)
 
 	t.Run("the apiserver restarted mid-run", func(t *testing.T) {
-		h := newHarness(t, clean(t), nil)
+		kube, src := clean(t)
+		h := newHarness(t, kube, src, nil)
 		h.createNode("n0", true, "192.0.2.1")
 		h.createNode("n1", true, "192.0.2.2")
 		h.start()

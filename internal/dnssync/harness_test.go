@@ -2,6 +2,7 @@ package dnssync
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -13,7 +14,9 @@ import (
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
+	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 
 	"github.com/shoestring-dev/shoestring/internal/cfdouble"
 )
@@ -28,7 +31,8 @@ const (
 // harness runs the controller against a Kubernetes API (fake or real) and the Cloudflare double.
 type harness struct {
 	t       *testing.T
-	kube    kubernetes.Interface
+	kube    kubernetes.Interface // writes the Nodes
+	src     NodeSource           // what the controller reads them from
 	cf      *cfdouble.Server
 	zoneID  string
 	metrics *Metrics
@@ -38,11 +42,14 @@ type harness struct {
 	done    chan error
 }
 
-func newHarness(t *testing.T, kube kubernetes.Interface, mutate func(*Config)) *harness {
+func newHarness(t *testing.T, kube kubernetes.Interface, src NodeSource, mutate func(*Config)) *harness {
 	t.Helper()
 	cf := cfdouble.New(testToken)
 	t.Cleanup(cf.Close)
-	h := &harness{t: t, kube: kube, cf: cf, zoneID: cf.AddZone(testZone)}
+	if src == nil {
+		src = typedNodes{kube.CoreV1().Nodes()}
+	}
+	h := &harness{t: t, kube: kube, src: src, cf: cf, zoneID: cf.AddZone(testZone)}
 	h.metrics = NewMetrics()
 	cfg := Config{
 		Names:     []string{testName},
@@ -68,7 +75,7 @@ func (h *harness) start() {
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(testWriter{h.t}, nil))
 	}
-	h.ctrl, err = NewController(NewNodeInformers(h.kube.CoreV1().Nodes(), ""), p, h.cfg, log, h.metrics)
+	h.ctrl, err = NewController(NewNodeCache(h.src, "", log), p, h.cfg, log, h.metrics)
 	require.NoError(h.t, err)
 	h.cancel, h.done = cancel, make(chan error, 1)
 	go func() { h.done <- h.ctrl.Run(ctx, 1, 5*time.Second) }()
@@ -205,3 +212,64 @@ func ips(prefix string, n int) []string {
 	}
 	return out
 }
+
+// typedNodes reads Nodes through client-go's typed client (the fake clientset in fast tests),
+// converting them to the controller's Node through JSON like the API server's answers.
+type typedNodes struct{ c corev1client.NodeInterface }
+
+func toNode(n *corev1.Node) (Node, error) {
+	b, err := json.Marshal(n)
+	if err != nil {
+		return Node{}, err
+	}
+	var out Node
+	return out, json.Unmarshal(b, &out)
+}
+
+func (t typedNodes) ListNodes(ctx context.Context, sel string) ([]Node, string, error) {
+	l, err := t.c.List(ctx, metav1.ListOptions{LabelSelector: sel})
+	if err != nil {
+		return nil, "", err
+	}
+	var out []Node
+	for i := range l.Items {
+		n, err := toNode(&l.Items[i])
+		if err != nil {
+			return nil, "", err
+		}
+		out = append(out, n)
+	}
+	return out, l.ResourceVersion, nil
+}
+
+func (t typedNodes) WatchNodes(ctx context.Context, sel, rv string) (NodeWatch, error) {
+	w, err := t.c.Watch(ctx, metav1.ListOptions{LabelSelector: sel, ResourceVersion: rv})
+	if err != nil {
+		return nil, err
+	}
+	return typedWatch{w}, nil
+}
+
+type typedWatch struct{ w watch.Interface }
+
+func (t typedWatch) Next() (string, Node, error) {
+	ev, ok := <-t.w.ResultChan()
+	if !ok {
+		return "", Node{}, io.EOF
+	}
+	if ev.Type == watch.Error {
+		st, _ := ev.Object.(*metav1.Status)
+		if st == nil {
+			return "", Node{}, fmt.Errorf("watch error %v", ev.Object)
+		}
+		return "", Node{}, &StatusError{Code: int(st.Code), Reason: string(st.Reason), Message: st.Message}
+	}
+	n, ok := ev.Object.(*corev1.Node)
+	if !ok {
+		return "", Node{}, fmt.Errorf("watch event of %T", ev.Object)
+	}
+	out, err := toNode(n)
+	return string(ev.Type), out, err
+}
+
+func (t typedWatch) Close() { t.w.Stop() }

@@ -41,6 +41,10 @@ type Options struct {
 	LogFormat     string
 	ShutdownGrace time.Duration
 	DeleteDelay   time.Duration
+	Coalesce      time.Duration
+	ForeignCheck  time.Duration
+
+	LeaseDuration, RenewDeadline, RetryPeriod time.Duration
 
 	// Token is read from CLOUDFLARE_API_TOKEN or the file named by --token-file (never a flag
 	// value, which `ps` would show).
@@ -120,6 +124,11 @@ func ParseOptions(args []string, getenv func(string) string, readFile func(strin
 	str(&o.LeaseNS, "lease-namespace", getenv("POD_NAMESPACE"), "namespace of the Lease (env also POD_NAMESPACE)")
 	str(&o.LogFormat, "log-format", "json", "json or text")
 	duration(&o.DeleteDelay, "delete-delay", time.Second, "hold deletions until node events have been quiet this long (nodes vanishing together never shrink the name to nothing)")
+	duration(&o.Coalesce, "coalesce", time.Second, "while node events keep coming, sync a name at most this often (the first change after a quiet period is synced at once; 0: every event)")
+	duration(&o.ForeignCheck, "foreign-recheck", time.Minute, "while an address is served only by a record another owner made, list the name again this often, to create our own when it is removed (0: only at --resync)")
+	duration(&o.LeaseDuration, "lease-duration", 15*time.Second, "leader election: how long a standby waits for a silent leader before taking the Lease")
+	duration(&o.RenewDeadline, "renew-deadline", 10*time.Second, "leader election: a leader that could not renew for this long stops writing (below --lease-duration)")
+	duration(&o.RetryPeriod, "retry-period", 2*time.Second, "leader election: how often the Lease is renewed or tried")
 	duration(&o.ShutdownGrace, "shutdown-grace", 10*time.Second, "how long syncs in flight may finish after SIGTERM")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -203,6 +212,26 @@ func (o *Options) validate() []error {
 	if o.DeleteDelay < 0 || o.DeleteDelay > time.Minute {
 		bad("delete-delay", o.DeleteDelay.String(), "is out of range", "use 0 (off) to 1m (default 1s)")
 	}
+	if o.Coalesce < 0 || o.Coalesce > 10*time.Second {
+		bad("coalesce", o.Coalesce.String(), "is out of range", "use 0 (off) to 10s (default 1s)")
+	}
+	if o.ForeignCheck != 0 && (o.ForeignCheck < 10*time.Second || (o.Resync > 0 && o.ForeignCheck > o.Resync)) {
+		bad("foreign-recheck", o.ForeignCheck.String(), "is out of range: each check costs one request per name",
+			"use 10s up to --resync (default 1m), or 0 to rely on --resync")
+	}
+	if o.LeaderElect {
+		if o.LeaseDuration < 2*time.Second || o.LeaseDuration%time.Second != 0 {
+			bad("lease-duration", o.LeaseDuration.String(), "is not whole seconds of at least 2s", "use e.g. 15s (the Lease stores whole seconds)")
+		}
+		if o.RenewDeadline <= 0 || o.RenewDeadline >= o.LeaseDuration {
+			bad("renew-deadline", o.RenewDeadline.String(), "must be above 0 and below --lease-duration "+o.LeaseDuration.String(),
+				"use e.g. 10s with a 15s lease: a leader that cannot renew must stop before a standby may take over")
+		}
+		if o.RetryPeriod <= 0 || o.RetryPeriod >= o.RenewDeadline {
+			bad("retry-period", o.RetryPeriod.String(), "must be above 0 and below --renew-deadline "+o.RenewDeadline.String(),
+				"use e.g. 2s, so a leader gets several tries to renew")
+		}
+	}
 	if o.LogFormat != "json" && o.LogFormat != "text" {
 		bad("log-format", o.LogFormat, "is not a log format", `use "json" or "text"`)
 	}
@@ -236,16 +265,20 @@ func OSOptions(stderr io.Writer) (*Options, error) {
 
 // Config maps the options to the controller's configuration.
 func (o *Options) Config() Config {
-	deleteDelay := o.DeleteDelay
-	if deleteDelay == 0 {
-		deleteDelay = -1 // off (Config's zero value means the default)
+	off := func(d time.Duration) time.Duration {
+		if d == 0 {
+			return -1 // off (Config's zero value means the default)
+		}
+		return d
 	}
 	return Config{
-		Names:       o.Names,
-		Settings:    Settings{TTL: o.TTL, Proxied: o.Proxied, Owner: o.OwnerID},
-		Selection:   Selection{RequireReady: o.RequireReady, RequireSchedulable: o.Schedulable, InternalFallback: o.InternalIPs},
-		Resync:      o.Resync,
-		DryRun:      o.DryRun,
-		DeleteDelay: deleteDelay,
+		Names:          o.Names,
+		Settings:       Settings{TTL: o.TTL, Proxied: o.Proxied, Owner: o.OwnerID},
+		Selection:      Selection{RequireReady: o.RequireReady, RequireSchedulable: o.Schedulable, InternalFallback: o.InternalIPs},
+		Resync:         o.Resync,
+		DryRun:         o.DryRun,
+		DeleteDelay:    off(o.DeleteDelay),
+		Coalesce:       off(o.Coalesce),
+		ForeignRecheck: off(o.ForeignCheck),
 	}
 }

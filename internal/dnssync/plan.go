@@ -50,6 +50,9 @@ type Plan struct {
 	// changed or deleted, only reported. A foreign A/AAAA record whose address is desired
 	// counts as present, so it is not duplicated (Cloudflare refuses identical records).
 	Foreign []Existing
+	// ForeignServed are the desired addresses that only a foreign record serves: if its owner
+	// removes it, only a new list shows it, so the controller lists such names again sooner.
+	ForeignServed []Record
 	// Held is set when nothing qualifies: the plan then keeps every record ("never wipe").
 	Held bool
 }
@@ -78,7 +81,9 @@ func sameAddr(a, b string) bool {
 //
 //   - records another owner made are left alone and listed in Foreign;
 //   - an owned record whose address is still desired is kept (updated only if its TTL or proxied
-//     setting drifted);
+//     setting drifted), even when a foreign record has the same address;
+//   - a desired address only a foreign record serves is not written (the API refuses identical
+//     records) and is listed in ForeignServed;
 //   - owned records whose address is no longer desired are reused for missing addresses of the
 //     same name and type: one PUT per changed address, never a delete followed by a create;
 //   - what is left over is created or deleted;
@@ -140,25 +145,48 @@ func MakePlan(desired []Record, current []Existing, names []string, s Settings) 
 	})
 	keys = slices.Compact(keys)
 	for _, k := range keys {
-		var missing []string
+		// Owned records serving a desired address are kept (a duplicate of one is stale).
+		owned := have[k]
+		used := make([]bool, len(owned))
+		var unserved []string
 		for _, addr := range want[k] {
+			i := slices.IndexFunc(owned, func(e Existing) bool { return sameAddr(e.Content, addr) })
+			for i >= 0 && used[i] {
+				j := slices.IndexFunc(owned[i+1:], func(e Existing) bool { return sameAddr(e.Content, addr) })
+				if j < 0 {
+					i = -1
+				} else {
+					i += 1 + j
+				}
+			}
+			if i < 0 {
+				unserved = append(unserved, addr)
+				continue
+			}
+			used[i] = true
+			// A drift fix is a write too: skipped while another record has the same address
+			// (a spare of ours, deleted by this plan, or a foreign one), which it would be
+			// refused as identical to; the next sync fixes it.
+			if e := owned[i]; (e.TTL != s.TTL || e.Proxied != s.Proxied) && !sharedAddr(e, owned, p.Foreign, k.name) {
+				p.Updates = append(p.Updates, Update{Existing: e, To: Record{Name: k.name, Type: k.typ, Content: e.Content}})
+			}
+		}
+		// An address a foreign record serves counts as served: writing it would be refused as an
+		// identical record (Cloudflare error 81058).
+		var missing []string
+		for _, addr := range unserved {
 			if slices.ContainsFunc(p.Foreign, func(f Existing) bool {
 				return CanonicalName(f.Name) == k.name && f.Type == k.typ && sameAddr(f.Content, addr)
 			}) {
-				continue // present, made by someone else
+				p.ForeignServed = append(p.ForeignServed, Record{Name: k.name, Type: k.typ, Content: addr})
+				continue
 			}
 			missing = append(missing, addr)
 		}
 		var stale []Existing
-		for _, e := range have[k] {
-			i := slices.IndexFunc(missing, func(a string) bool { return sameAddr(a, e.Content) })
-			if i < 0 {
+		for i, e := range owned {
+			if !used[i] {
 				stale = append(stale, e)
-				continue
-			}
-			missing = slices.Delete(missing, i, i+1)
-			if e.TTL != s.TTL || e.Proxied != s.Proxied {
-				p.Updates = append(p.Updates, Update{Existing: e, To: Record{Name: k.name, Type: k.typ, Content: e.Content}})
 			}
 		}
 		for len(stale) > 0 && len(missing) > 0 {
@@ -171,4 +199,12 @@ func MakePlan(desired []Record, current []Existing, names []string, s Settings) 
 		p.Deletes = append(p.Deletes, stale...)
 	}
 	return p
+}
+
+// sharedAddr reports whether another record at e's name and type has e's address.
+func sharedAddr(e Existing, owned, foreign []Existing, name string) bool {
+	same := func(o Existing) bool {
+		return o.ID != e.ID && CanonicalName(o.Name) == name && o.Type == e.Type && sameAddr(o.Content, e.Content)
+	}
+	return slices.ContainsFunc(owned, same) || slices.ContainsFunc(foreign, same)
 }

@@ -52,7 +52,16 @@ func TestMakePlan(t *testing.T) {
 			[]Existing{foreignA, otherOwner},
 			Plan{Creates: want("A", "192.0.2.1"), Foreign: []Existing{foreignA, otherOwner}}},
 		{"a foreign record with a desired address counts as present", want("A", "198.51.100.9"),
-			[]Existing{foreignA}, Plan{Foreign: []Existing{foreignA}}},
+			[]Existing{foreignA}, Plan{Foreign: []Existing{foreignA}, ForeignServed: want("A", "198.51.100.9")}},
+		{"a node takes an address a foreign record serves: no identical write, our old record goes",
+			want("A", "192.0.2.1", "198.51.100.9"),
+			[]Existing{own("r1", "A", "192.0.2.1"), own("r2", "A", "192.0.2.2"), foreignA},
+			Plan{Deletes: []Existing{own("r2", "A", "192.0.2.2")}, Foreign: []Existing{foreignA}, ForeignServed: want("A", "198.51.100.9")}},
+		{"an address both we and a foreign record serve: ours is kept", want("A", "198.51.100.9"),
+			[]Existing{own("r1", "A", "198.51.100.9"), foreignA}, Plan{Foreign: []Existing{foreignA}}},
+		{"AAAA of a foreign record compared as an address", want("AAAA", "2001:db8::1"),
+			[]Existing{{ID: "f6", Name: name, Type: "AAAA", Content: "2001:DB8:0::1", TTL: 1}},
+			Plan{Foreign: []Existing{{ID: "f6", Name: name, Type: "AAAA", Content: "2001:DB8:0::1", TTL: 1}}, ForeignServed: want("AAAA", "2001:db8::1")}},
 		{"a foreign CNAME at the name is reported, not deleted", want("A", "192.0.2.1"),
 			[]Existing{{ID: "c", Name: name, Type: "CNAME", Content: "elsewhere.example.net"}},
 			Plan{Creates: want("A", "192.0.2.1"), Foreign: []Existing{{ID: "c", Name: name, Type: "CNAME", Content: "elsewhere.example.net"}}}},
@@ -136,6 +145,22 @@ func checkPlan(t *testing.T, desired []Record, current []Existing, s Settings) {
 	for _, d := range p.Deletes {
 		require.True(t, s.Owned(byID[d.ID]), "delete of a foreign record %+v", d)
 	}
+	// No write the API refuses as identical: the controller writes updates, then creates, then
+	// deletes; no write may give a record the type and address of another one still there.
+	state := append([]Existing(nil), current...)
+	identical := func(id, typ, content string) bool {
+		return slices.ContainsFunc(state, func(e Existing) bool {
+			return e.ID != id && CanonicalName(e.Name) == name && e.Type == typ && sameAddr(e.Content, content)
+		})
+	}
+	for _, u := range p.Updates {
+		require.False(t, identical(u.ID, u.To.Type, u.To.Content), "update %+v would be refused as identical", u)
+		state = apply(Plan{Updates: []Update{u}}, state, s)
+	}
+	for _, c := range p.Creates {
+		require.False(t, identical("", c.Type, c.Content), "create %+v would be refused as identical", c)
+		state = apply(Plan{Creates: []Record{c}}, state, s)
+	}
 	after := apply(p, current, s)
 	for _, e := range current {
 		if !s.Owned(e) {
@@ -173,7 +198,14 @@ func checkPlan(t *testing.T, desired []Record, current []Existing, s Settings) {
 			require.Contains(t, got, a, "desired %s %s missing after apply", typ, a)
 		}
 	}
-	require.Zero(t, MakePlan(desired, after, []string{name}, s).Writes(), "plan is not idempotent")
+	// A second plan only fixes drift it held back while a spare or foreign record shared the address.
+	again := MakePlan(desired, after, []string{name}, s)
+	require.Empty(t, again.Creates, "plan is not idempotent")
+	require.Empty(t, again.Deletes, "plan is not idempotent")
+	for _, u := range again.Updates {
+		require.True(t, sameAddr(u.Content, u.To.Content), "plan is not idempotent: %+v", u)
+	}
+	require.Zero(t, MakePlan(desired, apply(again, after, s), []string{name}, s).Writes(), "plan is not idempotent")
 	// Minimal writes: per type, no more than max(missing, stale) address writes plus drift fixes.
 	require.LessOrEqual(t, len(p.Creates)+len(p.Updates)+len(p.Deletes), len(current)+len(desired))
 }

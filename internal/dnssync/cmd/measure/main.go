@@ -1,7 +1,8 @@
 // Command measure runs the built dnssync binary against a real kube-apiserver (the local control
-// plane, apiserver only) and the Cloudflare double, and prints the figures the README quotes:
-// convergence time after a node IP change, API requests at rest and per change, and the
-// controller process's resident memory and CPU time. Run it through scripts/measure-dnssync.sh.
+// plane, apiserver only) and the Cloudflare double over the scenario mix the README quotes —
+// start, single changes, a burst, rest, restart — and prints convergence times, API requests and
+// writes, and the controller processes' peak resident memory and CPU time. Run it through
+// scripts/measure-dnssync.sh.
 package main
 
 import (
@@ -13,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -29,15 +31,28 @@ const (
 	name  = "k.example.com"
 )
 
+type options struct {
+	bin              string
+	nodes, changes   int
+	gap, rest        time.Duration
+	burst            int
+	burstOver        time.Duration
+	gomemlimit, gogc string
+}
+
 func main() {
-	bin := flag.String("bin", "", "the dnssync binary")
-	changes := flag.Int("changes", 30, "node IP changes to time")
-	rest := flag.Duration("rest", 60*time.Second, "steady-state window with no node change")
-	nodes := flag.Int("nodes", 3, "nodes")
-	gomemlimit := flag.String("gomemlimit", "", "GOMEMLIMIT for the controller")
-	gogc := flag.String("gogc", "", "GOGC for the controller")
+	var o options
+	flag.StringVar(&o.bin, "bin", "", "the dnssync binary")
+	flag.IntVar(&o.nodes, "nodes", 3, "nodes")
+	flag.IntVar(&o.changes, "changes", 20, "single node IP changes to time, one at a time")
+	flag.DurationVar(&o.gap, "gap", 1500*time.Millisecond, "pause between single changes (above the controller's --coalesce, so each is a change after a quiet period)")
+	flag.IntVar(&o.burst, "burst", 50, "IP changes in the burst, spread over the nodes")
+	flag.DurationVar(&o.burstOver, "burst-over", time.Second, "the burst's duration")
+	flag.DurationVar(&o.rest, "rest", 60*time.Second, "steady-state window with no node change")
+	flag.StringVar(&o.gomemlimit, "gomemlimit", "", "GOMEMLIMIT for the controller (the Deployment's value)")
+	flag.StringVar(&o.gogc, "gogc", "", "GOGC for the controller")
 	flag.Parse()
-	if err := run(*bin, *nodes, *changes, *rest, *gomemlimit, *gogc); err != nil {
+	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "measure:", err)
 		os.Exit(1)
 	}
@@ -50,8 +65,30 @@ func status(ip string) corev1.NodeStatus {
 	}
 }
 
-func run(bin string, nodes, changes int, rest time.Duration, gomemlimit, gogc string) error {
-	if bin == "" {
+type proc struct {
+	cmd     *exec.Cmd
+	started time.Time
+}
+
+func median(ds []time.Duration) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	if len(s)%2 == 0 {
+		return (s[len(s)/2-1] + s[len(s)/2]) / 2
+	}
+	return s[len(s)/2]
+}
+
+func total(m map[string]int) int {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
+
+func run(o options) error {
+	if o.bin == "" {
 		return fmt.Errorf("-bin is required")
 	}
 	ctx := context.Background()
@@ -78,18 +115,17 @@ func run(bin string, nodes, changes int, rest time.Duration, gomemlimit, gogc st
 		_, err = kube.CoreV1().Nodes().UpdateStatus(ctx, n, metav1.UpdateOptions{})
 		return err
 	}
-	var want []string
-	for i := range nodes {
+	want := make([]string, o.nodes)
+	for i := range o.nodes {
 		n, err := kube.CoreV1().Nodes().Create(ctx, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("n%d", i)}}, metav1.CreateOptions{})
 		if err != nil {
 			return err
 		}
-		ip := fmt.Sprintf("192.0.2.%d", i+1)
-		n.Status = status(ip)
+		want[i] = fmt.Sprintf("192.0.2.%d", i+1)
+		n.Status = status(want[i])
 		if _, err := kube.CoreV1().Nodes().UpdateStatus(ctx, n, metav1.UpdateOptions{}); err != nil {
 			return err
 		}
-		want = append(want, ip)
 	}
 
 	cf := cfdouble.New(token)
@@ -105,121 +141,184 @@ func run(bin string, nodes, changes int, rest time.Duration, gomemlimit, gogc st
 		slices.Sort(out)
 		return out
 	}
-	waitFor := func(want []string, timeout time.Duration) (time.Duration, error) {
-		start := time.Now()
+	waitFor := func(want []string, timeout time.Duration) error {
 		want = slices.Sorted(slices.Values(want))
 		deadline := time.After(timeout)
 		for {
 			ch := cf.Changed()
 			if slices.Equal(current(), want) {
-				return time.Since(start), nil
+				return nil
 			}
 			select {
 			case <-ch:
 			case <-deadline:
-				return 0, fmt.Errorf("records %v did not become %v within %s", current(), want, timeout)
+				return fmt.Errorf("records %v did not become %v within %s", current(), want, timeout)
 			}
 		}
 	}
 
-	cmd := exec.Command(bin, "--kubeconfig", cluster.KubeconfigPath(), "--api-base-url", cf.URL(), "--zone", zone,
-		"--names", name, "--owner-id", "measure", "--resync", "10m", "--metrics-addr", "", "--log-format", "text")
-	cmd.Env = append(os.Environ(), "CLOUDFLARE_API_TOKEN="+token)
-	if gomemlimit != "" {
-		cmd.Env = append(cmd.Env, "GOMEMLIMIT="+gomemlimit)
+	start := func(n int) (*proc, error) {
+		cmd := exec.Command(o.bin, "--kubeconfig", cluster.KubeconfigPath(), "--api-base-url", cf.URL(), "--zone", zone,
+			"--names", name, "--owner-id", "measure", "--resync", "10m", "--metrics-addr", "", "--log-format", "text")
+		env := slices.DeleteFunc(os.Environ(), func(kv string) bool {
+			return strings.HasPrefix(kv, "GOMEMLIMIT=") || strings.HasPrefix(kv, "GOGC=")
+		})
+		cmd.Env = append(env, "CLOUDFLARE_API_TOKEN="+token)
+		if o.gomemlimit != "" {
+			cmd.Env = append(cmd.Env, "GOMEMLIMIT="+o.gomemlimit)
+		}
+		if o.gogc != "" {
+			cmd.Env = append(cmd.Env, "GOGC="+o.gogc)
+		}
+		logf, err := os.Create(fmt.Sprintf("%s/dnssync-%d.log", dir, n))
+		if err != nil {
+			return nil, err
+		}
+		cmd.Stdout, cmd.Stderr = logf, logf
+		p := &proc{cmd: cmd, started: time.Now()}
+		return p, cmd.Start()
 	}
-	if gogc != "" {
-		cmd.Env = append(cmd.Env, "GOGC="+gogc)
+	var peak float64
+	var cpu time.Duration
+	var wall time.Duration
+	stop := func(p *proc) {
+		_, hwm := procStatus(p.cmd.Process.Pid)
+		peak = max(peak, hwm)
+		cpu += procCPU(p.cmd.Process.Pid)
+		wall += time.Since(p.started)
+		_ = p.cmd.Process.Signal(syscall.SIGTERM)
+		_ = p.cmd.Wait()
 	}
-	logf, err := os.Create(dir + "/dnssync.log")
+
+	// start
+	p1, err := start(1)
 	if err != nil {
 		return err
 	}
-	cmd.Stdout, cmd.Stderr = logf, logf
-	started := time.Now()
-	if err := cmd.Start(); err != nil {
+	defer func() { _ = p1.cmd.Process.Kill() }()
+	if err := waitFor(want, 30*time.Second); err != nil {
 		return err
 	}
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-	if _, err := waitFor(want, 30*time.Second); err != nil {
-		return err
-	}
-	initial := time.Since(started)
-	time.Sleep(2 * time.Second) // let the initial sync's deferred work settle
+	initial := time.Since(p1.started)
+	time.Sleep(2 * time.Second)
 
-	restStart := time.Now()
-	time.Sleep(rest)
-	atRest := cf.Counts(restStart)
-
+	// single changes, each after a quiet period
 	var took []time.Duration
-	changeStart := time.Now()
-	for i := range changes {
-		node := i % nodes
-		ip := fmt.Sprintf("198.51.%d.%d", 100+i/200, i%200+1)
-		want[node] = ip
+	since := time.Now()
+	ipN := 0
+	nextIP := func() string {
+		ipN++
+		return fmt.Sprintf("198.51.%d.%d", 100+ipN/200, ipN%200+1)
+	}
+	for i := range o.changes {
+		node := i % o.nodes
+		want[node] = nextIP()
 		t0 := time.Now()
-		if err := setIP(fmt.Sprintf("n%d", node), ip); err != nil {
+		if err := setIP(fmt.Sprintf("n%d", node), want[node]); err != nil {
 			return err
 		}
-		d, err := waitFor(want, 30*time.Second)
-		if err != nil {
+		if err := waitFor(want, 30*time.Second); err != nil {
 			return err
 		}
 		took = append(took, time.Since(t0))
-		_ = d
-		time.Sleep(300 * time.Millisecond)
+		time.Sleep(o.gap)
 	}
-	time.Sleep(500 * time.Millisecond)
-	perChange := cf.Counts(changeStart)
-	writes := cf.Writes(changeStart)
+	single := cf.Counts(since)
+	singleWrites := cf.Writes(since)
 
-	rss, hwm := procStatus(cmd.Process.Pid)
-	cpu := procCPU(cmd.Process.Pid)
-	wall := time.Since(started)
+	// a burst: o.burst changes spread over the nodes within o.burstOver
+	time.Sleep(o.gap)
+	since = time.Now()
+	step := o.burstOver / time.Duration(max(o.burst-1, 1))
+	var lastChange time.Time
+	for i := range o.burst {
+		node := i % o.nodes
+		want[node] = nextIP()
+		if err := setIP(fmt.Sprintf("n%d", node), want[node]); err != nil {
+			return err
+		}
+		lastChange = time.Now()
+		if i < o.burst-1 {
+			time.Sleep(time.Until(since.Add(time.Duration(i+1) * step)))
+		}
+	}
+	burstSpan := lastChange.Sub(since)
+	if err := waitFor(want, 30*time.Second); err != nil {
+		return err
+	}
+	burstFinal := time.Since(lastChange)
+	time.Sleep(3 * time.Second) // anything still coming would count
+	burst := cf.Counts(since)
+	burstWrites := cf.Writes(since)
 
-	slices.Sort(took)
-	median := took[len(took)/2]
-	if len(took)%2 == 0 {
-		median = (took[len(took)/2-1] + took[len(took)/2]) / 2
+	// rest
+	restStart := time.Now()
+	time.Sleep(o.rest)
+	atRest := cf.Counts(restStart)
+	rss1, _ := procStatus(p1.cmd.Process.Pid)
+	split1 := procFields(p1.cmd.Process.Pid)
+	stop(p1)
+
+	// restart: a new process adopts the records it finds, without writing
+	since = time.Now()
+	p2, err := start(2)
+	if err != nil {
+		return err
 	}
-	total := 0
-	for _, n := range perChange {
-		total += n
+	defer func() { _ = p2.cmd.Process.Kill() }()
+	time.Sleep(3 * time.Second)
+	restartWrites := cf.Writes(since)
+	restartReqs := cf.Counts(since)
+	node := 0
+	want[node] = nextIP()
+	t0 := time.Now()
+	if err := setIP("n0", want[node]); err != nil {
+		return err
 	}
-	restTotal := 0
-	for _, n := range atRest {
-		restTotal += n
+	if err := waitFor(want, 30*time.Second); err != nil {
+		return err
 	}
-	fmt.Printf("dnssync measurement, %s, %d nodes, GOMEMLIMIT=%q GOGC=%q\n", time.Now().UTC().Format("2006-01-02"), nodes, gomemlimit, gogc)
-	fmt.Printf("initial convergence (process start to %d records): %s\n", nodes, initial.Round(time.Millisecond))
-	fmt.Printf("convergence after a node IP change over %d changes: median %s, max %s, min %s\n", changes,
-		median.Round(time.Millisecond), took[len(took)-1].Round(time.Millisecond), took[0].Round(time.Millisecond))
-	fmt.Printf("API requests in %s at rest: %d %v\n", rest, restTotal, atRest)
-	fmt.Printf("API requests per node change: %.2f (%d requests, %d writes for %d changes) %v\n",
-		float64(total)/float64(changes), total, writes, changes, perChange)
-	fmt.Printf("controller resident memory: %.1f MiB now, %.1f MiB peak (VmHWM)\n", rss, hwm)
-	fmt.Printf("controller CPU time: %s over %s wall (%.2f%% of one core)\n", cpu.Round(time.Millisecond), wall.Round(time.Second),
+	afterRestart := time.Since(t0)
+	time.Sleep(2 * time.Second)
+	rss2, _ := procStatus(p2.cmd.Process.Pid)
+	stop(p2)
+
+	fmt.Printf("dnssync measurement, %s, %d nodes, GOMEMLIMIT=%q GOGC=%q\n", time.Now().UTC().Format("2006-01-02"), o.nodes, o.gomemlimit, o.gogc)
+	fmt.Printf("start: process start to %d records: %s\n", o.nodes, initial.Round(time.Millisecond))
+	fmt.Printf("single changes (%d, %s apart): convergence median %s, max %s, min %s; %d requests, %d writes %v\n", o.changes, o.gap,
+		median(took).Round(time.Millisecond), slices.Max(took).Round(time.Millisecond), slices.Min(took).Round(time.Millisecond),
+		total(single), singleWrites, single)
+	fmt.Printf("burst: %d changes over %d nodes in %s: %d writes, %d requests %v; final state %s after the last change\n",
+		o.burst, o.nodes, burstSpan.Round(time.Millisecond), burstWrites, total(burst), burst, burstFinal.Round(time.Millisecond))
+	fmt.Printf("rest: %d API requests in %s %v\n", total(atRest), o.rest, atRest)
+	fmt.Printf("restart: %d writes, %d requests %v in the new process's first 3 s; a change after it converged in %s\n",
+		restartWrites, total(restartReqs), restartReqs, afterRestart.Round(time.Millisecond))
+	fmt.Printf("resident memory: peak (VmHWM) %.1f MiB over both processes; at the end of each: %.1f MiB, %.1f MiB\n", peak, rss1, rss2)
+	fmt.Printf("resident memory of the first process at the end: %.1f MiB anonymous (heap, stacks, runtime), %.1f MiB mapped from the binary\n",
+		split1["RssAnon:"], split1["RssFile:"])
+	fmt.Printf("CPU: %s over %s of process wall time (%.2f%% of one core)\n", cpu.Round(time.Millisecond), wall.Round(time.Second),
 		100*cpu.Seconds()/wall.Seconds())
 	return nil
 }
 
 // procStatus returns VmRSS and VmHWM in MiB.
 func procStatus(pid int) (rss, hwm float64) {
+	v := procFields(pid)
+	return v["VmRSS:"], v["VmHWM:"]
+}
+
+// procFields reads the kB fields of /proc/PID/status, in MiB.
+func procFields(pid int) map[string]float64 {
+	out := map[string]float64{}
 	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	for _, line := range strings.Split(string(b), "\n") {
 		f := strings.Fields(line)
-		if len(f) < 2 {
-			continue
-		}
-		kb, _ := strconv.ParseFloat(f[1], 64)
-		switch f[0] {
-		case "VmRSS:":
-			rss = kb / 1024
-		case "VmHWM:":
-			hwm = kb / 1024
+		if len(f) == 3 && f[2] == "kB" {
+			kb, _ := strconv.ParseFloat(f[1], 64)
+			out[f[0]] = kb / 1024
 		}
 	}
-	return rss, hwm
+	return out
 }
 
 // procCPU is user+system time from /proc/PID/stat (clock ticks of 1/100 s on Linux).
