@@ -10,7 +10,7 @@
 #           ones scripts/tools.sh printed into $TOOLS_LOG (default /tmp/tools-build.log).
 #   --keep  leave the cluster and the dev stack running afterwards (default: make down).
 #
-# Prints one "measure: ..." line per figure; the README's figures come from its output.
+# Prints one "measure: ..." line per figure; docs/local.md's figures come from its output.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -85,7 +85,7 @@ build() {
   if [ -f "$dir/.done" ]; then
     echo "tools: $name is up to date ($dir)"
   else
-    echo "tools: building $name (a first build takes minutes; figures in README)"
+    echo "tools: building $name (a first build takes minutes; figures in docs/local.md)"
     local start=$SECONDS
     rm -rf "$dir.tmp" && mkdir -p "$dir.tmp"
     for pkg in $pkgs; do

@@ -2,7 +2,7 @@ package dnssync
 
 // Leader election on a coordination.k8s.io/v1 Lease with client-go's tools/leaderelection rules,
 // written here because that package links client-go's whole clientset and informers (its
-// resident cost is measured in the README). The guarantees, tested on a real kube-apiserver:
+// resident cost is measured in docs/dns-sync.md). The guarantees, tested on a real kube-apiserver:
 //
 //   - a candidate takes the Lease only when it is free, or when its holder has not renewed it for
 //     LeaseDuration as observed on the candidate's own clock (from the moment the candidate

@@ -1,5 +1,5 @@
 // Command measure runs the built dnssync binary against a real kube-apiserver (the local control
-// plane, apiserver only) and the Cloudflare double over the scenario mix the README quotes —
+// plane, apiserver only) and the Cloudflare double over the scenario mix docs/dns-sync.md quotes —
 // start, single changes, a burst, rest, restart — and prints convergence times, API requests and
 // writes, and the controller processes' peak resident memory and CPU time. Run it through
 // scripts/measure-dnssync.sh.
