@@ -154,7 +154,6 @@ provider_tool() {
     rm -rf "$dir" && mv "$dir.tmp" "$dir"
     echo "tools: built kubernetes-provider in $((SECONDS - start))s"
   fi
-  ln -sfn "$dir/pulumi-resource-kubernetes" "$cache/bin/pulumi-resource-kubernetes"
   echo "tools: installing it as the CLI's kubernetes plugin v$version"
   PULUMI_SKIP_UPDATE_CHECK=true "$cli" plugin install resource kubernetes "v$version" --file "$dir/pulumi-resource-kubernetes"
 }

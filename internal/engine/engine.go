@@ -228,12 +228,14 @@ func checkPlugins(ctx context.Context, ws auto.Workspace, stack string, need []P
 	for _, p := range have {
 		if p.Kind == "resource" && p.Version != nil {
 			installed[p.Name+"@"+p.Version.String()] = true
+			installed[p.Name+"@"] = true
 		}
 	}
 	var missing []string
 	for _, p := range need {
+		// An empty version (a binary without module information) accepts any installed one.
 		if !installed[p.Name+"@"+p.Version] {
-			missing = append(missing, fmt.Sprintf("%s v%s", p.Name, p.Version))
+			missing = append(missing, strings.TrimSuffix(fmt.Sprintf("%s v%s", p.Name, p.Version), " v"))
 		}
 	}
 	if len(missing) == 0 {
