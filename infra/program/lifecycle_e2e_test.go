@@ -163,14 +163,14 @@ func TestDevStackLifecycleWithTheEngine(t *testing.T) {
 	s := l.open(ctx, nil)
 	generated := s.GeneratedSecrets()
 	require.NotEmpty(t, generated, "the dev stack's secrets are generated, not read from the repo")
-	// The first update is killed while it creates objects (the CLI gets SIGKILL: no chance to save
-	// its state or unlock); the next one recovers by itself, creating nothing twice.
+	// The first update is interrupted while it creates objects (the CLI gets SIGINT, as from Ctrl-C
+	// in a terminal); the next one continues from the saved state by itself, creating nothing twice.
 	killed := make(chan struct{})
 	go func() {
 		defer close(killed)
 		for ctx.Err() == nil {
 			if n, _ := client.AppsV1().StatefulSets(ns).List(ctx, metav1.ListOptions{}); n != nil && len(n.Items) > 0 {
-				killCLI(t, "up")
+				signalCLI(t, "up", syscall.SIGINT)
 				return
 			}
 			time.Sleep(100 * time.Millisecond)
@@ -178,10 +178,10 @@ func TestDevStackLifecycleWithTheEngine(t *testing.T) {
 	}()
 	_, err = s.Up(ctx)
 	<-killed
-	require.Error(t, err, "the killed update fails")
+	require.Error(t, err, "the interrupted update fails")
 	up, err := l.open(ctx, nil).Up(ctx)
-	require.NoError(t, err, "the next update recovers from the killed one")
-	t.Logf("up after the killed one: %v", up.Counts)
+	require.NoError(t, err, "the next update recovers from the interrupted one")
+	t.Logf("up after the interrupted one: %v", up.Counts)
 	for _, name := range []string{"api", "api-queue", "web"} {
 		d, err := client.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
 		require.NoError(t, err)
@@ -286,7 +286,9 @@ func TestDevStackLifecycleWithTheEngine(t *testing.T) {
 	// 5. A service removed from the config: the engine deletes all of its objects.
 	services := l.config()["shoestring:services"].([]any)
 	l.config()["shoestring:services"] = services[:len(services)-1]
-	delete(l.config()["shoestring:secrets"].(map[string]any), "web")
+	if secrets, ok := l.config()["shoestring:secrets"].(map[string]any); ok {
+		delete(secrets, "web")
+	}
 	removed, err := l.open(ctx, nil).Up(ctx)
 	require.NoError(t, err)
 	t.Logf("removing web: %s", strings.Join(changed(removed), "; "))
@@ -316,8 +318,8 @@ func TestDevStackLifecycleWithTheEngine(t *testing.T) {
 	}
 }
 
-// killCLI sends SIGKILL to this process's Pulumi CLI child running the given operation.
-func killCLI(t *testing.T, op string) {
+// signalCLI sends sig to this process's Pulumi CLI child running the given operation.
+func signalCLI(t *testing.T, op string, sig syscall.Signal) {
 	entries, err := os.ReadDir("/proc")
 	require.NoError(t, err)
 	for _, e := range entries {
@@ -336,8 +338,8 @@ func killCLI(t *testing.T, op string) {
 		cmdline, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
 		args := strings.Split(string(cmdline), "\x00")
 		if len(args) > 1 && strings.HasSuffix(args[0], "pulumi") && slices.Contains(args, op) {
-			t.Logf("killing the Pulumi CLI (pid %d) during %s", pid, op)
-			require.NoError(t, syscall.Kill(pid, syscall.SIGKILL))
+			t.Logf("sending %v to the Pulumi CLI (pid %d) during %s", sig, pid, op)
+			require.NoError(t, syscall.Kill(pid, sig))
 			return
 		}
 	}
