@@ -57,27 +57,6 @@ go_build() {
 }
 
 build() {
-  local what=$1 dir=$2; shift 2
-  local start=$SECONDS
-  (cd "$dir" && CGO_ENABLED=0 go build -trimpath "$@") &
-  local pid=$! next=$((SECONDS + 30))
-  while kill -0 "$pid" 2>/dev/null; do
-    sleep 1
-    if [ "$SECONDS" -ge "$next" ]; then
-      echo "tools:   still building $what: $((SECONDS - start))s so far"
-      next=$((SECONDS + 30))
-    fi
-  done
-  wait "$pid"
-}
-
-# key is the cache key of a tool module: the hash of its files and extra words.
-key() {
-  local name=$1; shift
-  (cd "$repo/tools/$name" && cat $(git -C "$repo" ls-files -- "tools/$name" 2>/dev/null | sed "s|^tools/$name/||" || ls) "$@" 2>/dev/null; echo "$*") | sha256sum | cut -c1-12
-}
-
-build() {
   local name=$1 pkgs ldflags dir
   pkgs=${name}_pkgs; pkgs=${!pkgs}
   ldflags=${name}_ldflags; ldflags=${!ldflags}
