@@ -108,14 +108,8 @@ func (c *commonFlags) baseConfig() (*stacks.Config, error) {
 }
 
 func (c *commonFlags) manager() (*lifecycle.Manager, error) {
-	root := c.pulumiRoot
-	if root == "" {
-		if _, err := exec.LookPath("pulumi"); err != nil {
-			root = toolsDir()
-		}
-	}
 	opts := lifecycle.Options{
-		ProjectDir: c.baseDir(), Program: playgroundProgram, PulumiRoot: root,
+		ProjectDir: c.baseDir(), Program: playgroundProgram, PulumiRoot: pulumiRoot(c.pulumiRoot),
 		SecretsProvider: os.Getenv("SHOESTRING_SECRETS_PROVIDER"), Progress: os.Stderr,
 	}
 	if c.local {

@@ -41,10 +41,7 @@ func (f *stackFlags) register(fs *flag.FlagSet) {
 }
 
 func (f *stackFlags) open(ctx context.Context, progress io.Writer) (*engine.Stack, error) {
-	root := f.pulumiRoot
-	if root == "" {
-		root = pulumiRoot()
-	}
+	root := pulumiRoot(f.pulumiRoot)
 	return engine.Open(ctx, engine.Options{
 		ProjectDir: f.project, Stack: f.stack, StateDir: f.stateDir, ExistingCluster: f.existing,
 		Program: program.Run, Plugins: enginePlugins, PulumiRoot: root, Progress: progress,
@@ -60,9 +57,13 @@ func enginePlugins(cfg *stacks.Config) []engine.Plugin {
 	return out
 }
 
-// pulumiRoot is "" (pulumi from PATH) when the user has the CLI, else the pinned build's folder.
-func pulumiRoot() string {
-	if _, err := execLookPath("pulumi"); err == nil {
+// pulumiRoot is the --pulumi-root flag when given, else "" (pulumi from PATH) when the user has the
+// CLI, else the pinned build's folder.
+func pulumiRoot(flag string) string {
+	if flag != "" {
+		return flag
+	}
+	if _, err := exec.LookPath("pulumi"); err == nil {
 		return ""
 	}
 	return toolsDir()
@@ -200,5 +201,3 @@ func shortType(t string) string {
 	}
 	return t
 }
-
-var execLookPath = exec.LookPath
