@@ -10,7 +10,6 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/shoestring-dev/shoestring/components/service"
-	"github.com/shoestring-dev/shoestring/stacks"
 )
 
 // TypeToken is the component's Pulumi type.
@@ -41,7 +40,14 @@ type PodSecurity struct {
 type Config struct {
 	Owner   string
 	Env     map[string]string
-	Secrets map[string]stacks.Secret
+	Secrets map[string]SecretValue
+}
+
+// SecretValue is a value that must stay a Pulumi secret: Output marks it secret for resources;
+// Reveal is only hashed, so that a pod's checksum annotation changes when a value does.
+type SecretValue interface {
+	Output() pulumi.StringOutput
+	Reveal() string
 }
 
 // Environment is the component.
@@ -149,7 +155,7 @@ func ConfigMapArgs(ns, name string, data map[string]string) *corev1.ConfigMapArg
 }
 
 // SecretArgs is a Secret whose every value is a Pulumi secret (stringData, so no base64 step exposes it).
-func SecretArgs(ns, name string, secrets map[string]stacks.Secret) *corev1.SecretArgs {
+func SecretArgs(ns, name string, secrets map[string]SecretValue) *corev1.SecretArgs {
 	data := pulumi.StringMap{}
 	for k, v := range secrets {
 		data[k] = v.Output()

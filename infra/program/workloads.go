@@ -164,11 +164,11 @@ func containerName(host string) string {
 	return n
 }
 
-func secretsOf(w *stacks.WorkloadsConfig, group string, names []string) map[string]stacks.Secret {
+func secretsOf(w *stacks.WorkloadsConfig, group string, names []string) map[string]environment.SecretValue {
 	if len(names) == 0 {
 		return nil
 	}
-	out := make(map[string]stacks.Secret, len(names))
+	out := make(map[string]environment.SecretValue, len(names))
 	for _, n := range names {
 		out[n] = w.Secrets[group][n]
 	}
