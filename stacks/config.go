@@ -65,6 +65,9 @@ func Parse(raw map[string]string, secretKeys []string) (*Config, error) {
 	for _, k := range slices.Sorted(maps.Keys(fields)) {
 		accepted = append(accepted, Namespace+":"+k)
 	}
+	accepted = append(accepted, Namespace+":"+OverridesKey)
+	slices.Sort(accepted)
+	raw, errs = applyOverrides(raw, secretKeys)
 	for _, full := range slices.Sorted(maps.Keys(raw)) {
 		ns, key, ok := strings.Cut(full, ":")
 		if !ok || ns != Namespace {
@@ -109,7 +112,7 @@ func Parse(raw map[string]string, secretKeys []string) (*Config, error) {
 // language host also passes in PULUMI_CONFIG when there is one; launchers without it (the inline
 // programs of internal/engine) check the stack file with LoadStackFile before the engine runs.
 func Load(ctx *pulumi.Context) (*Config, error) {
-	keys := map[string]bool{}
+	keys := map[string]bool{Namespace + ":" + OverridesKey: true}
 	for name := range fieldsByKey(reflect.TypeOf(Config{})) {
 		keys[Namespace+":"+name] = true
 	}

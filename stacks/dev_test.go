@@ -118,6 +118,7 @@ func TestDevModeRefusedWhereForbidden(t *testing.T) {
 	raw, secret, err := ReadStackFile("../Pulumi.prod.yaml")
 	require.NoError(t, err)
 	raw["shoestring:services"] = devTestServices
+	delete(raw, "shoestring:overrides") // it names the shipped services
 	raw["shoestring:devMode"] = `{"services":[{"name":"users"}],"authorizedKeys":{"alice":"` + aliceKey + `"}}`
 	_, err = Parse(raw, secret)
 	require.Error(t, err)

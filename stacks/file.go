@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sort"
 
 	"sigs.k8s.io/yaml"
@@ -15,7 +16,8 @@ import (
 const SecretPlaceholder = "placeholder-not-a-secret"
 
 // ReadStackFile reads a Pulumi.<stack>.yaml the way the engine would hand it to the program: each
-// config key with its value (structured values as JSON) and the list of keys holding secrets.
+// config key with its value (structured values as JSON), under it the shared configuration of the
+// project file in the same folder, and the list of keys holding secrets.
 // Encrypted values ({secure: ...}) become SecretPlaceholder.
 func ReadStackFile(path string) (raw map[string]string, secretKeys []string, err error) {
 	b, err := os.ReadFile(path)
@@ -27,6 +29,18 @@ func ReadStackFile(path string) (raw map[string]string, secretKeys []string, err
 	}
 	if err := yaml.Unmarshal(b, &file); err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	shared, err := projectDefaults(filepath.Dir(path))
+	if err != nil {
+		return nil, nil, err
+	}
+	if file.Config == nil {
+		file.Config = map[string]any{}
+	}
+	for k, v := range shared {
+		if _, set := file.Config[k]; !set {
+			file.Config[k] = v // the engine's rule: a key the stack sets replaces the shared one
+		}
 	}
 	raw = map[string]string{}
 	for k, v := range file.Config {

@@ -9,7 +9,7 @@ import (
 func writeFile(path, content string) error { return os.WriteFile(path, []byte(content), 0o644) }
 
 func acceptedTopLevel() []string {
-	var keys []string
+	keys := []string{Namespace + ":" + OverridesKey}
 	for k := range fieldsByKey(reflect.TypeOf(Config{})) {
 		keys = append(keys, Namespace+":"+k)
 	}

@@ -104,6 +104,12 @@ func Open(ctx context.Context, opts Options) (*Stack, error) {
 	if err := writeWorkFile(userFile, workFile, projectDir, opts.ExistingCluster); err != nil {
 		return nil, err
 	}
+	// The project file's shared configuration is part of the stack's: the check below reads it
+	// beside the work copy, as the engine does (the workspace rewrites the file with the same
+	// config when it is created).
+	if err := copyFile(filepath.Join(projectDir, stacks.ProjectFile), filepath.Join(workDir, stacks.ProjectFile)); err != nil {
+		return nil, err
+	}
 	// The configuration as the program will see it: invalid input stops here, before the engine
 	// starts, with the messages preview gives. Missing secrets are the ones generated below.
 	cfg, missing, err := stacks.LoadStackFileWithPlaceholders(workFile)
@@ -125,7 +131,7 @@ func Open(ctx context.Context, opts Options) (*Stack, error) {
 	}
 	ws, err := auto.NewLocalWorkspace(ctx, auto.WorkDir(workDir), auto.Program(opts.Program),
 		auto.Project(workspace.Project{Name: proj.Name, Runtime: workspace.NewProjectRuntimeInfo("go", nil),
-			Description: proj.Description}),
+			Description: proj.Description, Config: proj.Config}),
 		auto.Pulumi(cmd), auto.EnvVars(env))
 	if err != nil {
 		return nil, err
@@ -304,4 +310,12 @@ func (s *Stack) generateSecrets(ctx context.Context, missing []string) error {
 	}
 	s.generate = missing
 	return nil
+}
+
+func copyFile(from, to string) error {
+	b, err := os.ReadFile(from)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(to, b, 0o600)
 }

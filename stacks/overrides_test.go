@@ -1,0 +1,205 @@
+package stacks
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// sharedProject is a project file holding the shared definition, in the forms Pulumi accepts: a
+// scalar shorthand, and mappings declared with default: and value:.
+const sharedProject = `name: shoestring
+runtime: go
+config:
+  shoestring:namespace: shop
+  shoestring:cluster:
+    default: {gke: {zone: us-central1-a}}
+  shoestring:commonEnv:
+    default: {APP_ENV: shared, DB_HOST: mysql}
+  shoestring:waitForImage:
+    value: busybox:1.36
+  shoestring:services:
+    default:
+      - name: api
+        image: example/api:1.0.0
+        ports: [{name: http, port: 8080}]
+        replicas: 1
+        resources: {requests: {cpu: 50m, memory: 128Mi}, limits: {memory: 256Mi}}
+        env: {MODE: api, DEBUG: "1"}
+        workers:
+          - {name: queue, command: [work], replicas: 1}
+          - {name: mailer, command: [mail]}
+        cronJobs:
+          - {name: report, schedule: "0 * * * *", command: [report]}
+          - {name: cleanup, schedule: "*/15 * * * *", command: [cleanup]}
+        releaseJobs:
+          - {name: migrate, command: [migrate], when: before}
+          - {name: demo-data, command: [demo], when: after}
+      - name: admin
+        image: example/admin:1.0.0
+        ports: [{name: http, port: 8080}]
+`
+
+// loadProject writes the shared project file and a stack file beside it and loads the stack.
+func loadProject(t *testing.T, project, stack string) (*Config, error) {
+	t.Helper()
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, ProjectFile), []byte(project), 0o644))
+	path := filepath.Join(dir, "Pulumi.test.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(stack), 0o644))
+	return LoadStackFile(path)
+}
+
+func TestAStackWithoutOwnValuesGetsTheSharedDefinition(t *testing.T) {
+	c, err := loadProject(t, sharedProject, "config: {}\n")
+	require.NoError(t, err)
+	assert.Equal(t, "shop", c.Namespace)
+	assert.Equal(t, "busybox:1.36", c.WaitForImage)
+	assert.Equal(t, map[string]string{"APP_ENV": "shared", "DB_HOST": "mysql"}, c.CommonEnv)
+	require.Len(t, c.Services, 2)
+	assert.Equal(t, "api", c.Services[0].Name)
+	assert.Len(t, c.Services[0].CronJobs, 2)
+}
+
+func TestAStackKeyReplacesTheSharedValueWhole(t *testing.T) {
+	c, err := loadProject(t, sharedProject, `config:
+  shoestring:commonEnv: {APP_ENV: prod}
+  shoestring:services:
+    - {name: solo, image: example/solo:2.0.0}
+`)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]string{"APP_ENV": "prod"}, c.CommonEnv, "Pulumi's rule: the stack's key wins as a whole")
+	require.Len(t, c.Services, 1)
+	assert.Equal(t, "solo", c.Services[0].Name)
+}
+
+func TestOverridesChangeOnlyWhatTheyName(t *testing.T) {
+	c, err := loadProject(t, sharedProject, `config:
+  shoestring:overrides:
+    commonEnv: {APP_ENV: prod, DEBUG_SQL: null}
+    services:
+      api:
+        replicas: 3
+        resources: {requests: {cpu: 100m}}
+        env: {DEBUG: null, EXTRA: "yes"}
+        routes: [{host: api.example.com}]
+        workers: {queue: {replicas: 2}}
+        cronJobs: {cleanup: {schedule: "0 3 * * *"}}
+        releaseJobs: {demo-data: {when: never}}
+      admin: null
+`)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]string{"APP_ENV": "prod", "DB_HOST": "mysql"}, c.CommonEnv)
+	require.Len(t, c.Services, 1, "null leaves admin out of this stack")
+	api := c.Services[0]
+	assert.Equal(t, 3, *api.Replicas)
+	assert.Equal(t, "100m", api.Resources.Requests.CPU)
+	assert.Equal(t, "128Mi", api.Resources.Requests.Memory, "a mapping merges: the memory request stays")
+	assert.Equal(t, "256Mi", api.Resources.Limits.Memory)
+	assert.Equal(t, map[string]string{"MODE": "api", "EXTRA": "yes"}, api.Env, "null removes one variable")
+	require.Len(t, api.Routes, 1)
+	assert.Equal(t, "api.example.com", api.Routes[0].Host)
+
+	require.Len(t, api.Workers, 2, "the list keeps its items and order")
+	assert.Equal(t, "queue", api.Workers[0].Name)
+	assert.Equal(t, 2, *api.Workers[0].Replicas)
+	assert.Equal(t, []string{"work"}, api.Workers[0].Command)
+	assert.Equal(t, "mailer", api.Workers[1].Name)
+	assert.Equal(t, "0 * * * *", api.CronJobs[0].Schedule)
+	assert.Equal(t, "0 3 * * *", api.CronJobs[1].Schedule)
+	assert.Equal(t, []string{"cleanup"}, api.CronJobs[1].Command)
+	assert.Equal(t, ReleaseBefore, api.ReleaseJobs[0].When)
+	assert.Equal(t, ReleaseNever, api.ReleaseJobs[1].When)
+}
+
+func TestOverridesAlsoApplyToTheStacksOwnValue(t *testing.T) {
+	c, err := loadProject(t, sharedProject, `config:
+  shoestring:namespace: shop-eu
+  shoestring:overrides:
+    namespace: shop-us
+`)
+	require.NoError(t, err)
+	assert.Equal(t, "shop-us", c.Namespace, "a scalar override replaces the value, wherever it came from")
+}
+
+func TestBadOverridesAreRefusedWithTheirKey(t *testing.T) {
+	for name, tc := range map[string]struct{ stack, want string }{
+		"unknown service": {`config:
+  shoestring:overrides:
+    services: {apii: {replicas: 2}}
+`, `invalid stack configuration: shoestring:overrides.services.apii: names no item of shoestring:services; did you mean "api"? name one of: api, admin (an override changes a shared item; a stack that needs a whole list of its own sets the key itself)`},
+		"unknown worker": {`config:
+  shoestring:overrides:
+    services: {api: {workers: {mailr: {replicas: 2}}}}
+`, `invalid stack configuration: shoestring:overrides.services.api.workers.mailr: names no item of shoestring:services[0].workers; did you mean "mailer"? name one of: queue, mailer (an override changes a shared item; a stack that needs a whole list of its own sets the key itself)`},
+		"unknown key": {`config:
+  shoestring:overrides:
+    servces: {api: {replicas: 2}}
+`, `invalid stack configuration: shoestring:overrides.servces: is not a known key; did you mean "services"? accepted keys here: backing, batchApiVersion, billing, cluster, commonEnv, devMode, dns, dnssync, edge, localDev, namespace, playground, podSecurity, services, waitForImage`},
+		"secrets": {`config:
+  shoestring:overrides:
+    secrets: {api: {DB_PASSWORD: x}}
+`, "invalid stack configuration: shoestring:overrides.secrets: overrides secret values; set each secret in this stack with `pulumi config set --secret --path 'secrets.<group>.<NAME>' <value>`"},
+		"not a mapping": {`config:
+  shoestring:overrides: [services]
+`, `invalid stack configuration: shoestring:overrides: "[\"services\"]" is not a mapping; write a YAML mapping from a key of this namespace (services, commonEnv, ...) to what this stack changes in it`},
+		"item not a mapping": {`config:
+  shoestring:overrides:
+    services: {api: 2}
+`, `invalid stack configuration: shoestring:overrides.services.api: "2" is not a mapping; write the fields of api this stack changes, e.g. {replicas: 2}, or null to leave it out`},
+		"a value the schema refuses": {`config:
+  shoestring:overrides:
+    services: {api: {cronJobs: {report: {schedule: "61 * * * *"}}}}
+`, "shoestring:services[0].cronJobs[0].schedule"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := loadProject(t, sharedProject, tc.stack)
+			require.Error(t, err)
+			if name == "a value the schema refuses" {
+				assert.Contains(t, err.Error(), tc.want, "the merged value is checked like any other")
+				return
+			}
+			assert.Equal(t, tc.want, err.Error())
+		})
+	}
+}
+
+func TestABrokenProjectFileIsNamed(t *testing.T) {
+	_, err := loadProject(t, "name: shoestring\nruntime: go\nconfig:\n  shoestring:commonEnv:\n    defualt: {A: b}\n", "config: {}\n")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), ProjectFile)
+	assert.Contains(t, err.Error(), "defualt")
+}
+
+func TestTheShippedStacksShareOneDefinition(t *testing.T) {
+	// Every shipped stack deploys the shared services; each file says only what differs.
+	for _, stack := range []string{"dev", "sandbox", "prod"} {
+		c, err := LoadStackFile(filepath.Join("..", "Pulumi."+stack+".yaml"))
+		require.NoError(t, err, stack)
+		require.NotEmpty(t, c.Services, stack)
+		assert.Equal(t, stack, c.CommonEnv["APP_ENV"], stack)
+		raw, _, err := ReadStackFile(filepath.Join("..", "Pulumi."+stack+".yaml"))
+		require.NoError(t, err)
+		assert.NotContains(t, stackFileKeys(t, stack), "shoestring:services", "%s repeats the shared services", stack)
+		assert.Contains(t, raw, "shoestring:services")
+	}
+}
+
+// stackFileKeys are the keys a shipped stack file itself sets.
+func stackFileKeys(t *testing.T, stack string) []string {
+	t.Helper()
+	dir := t.TempDir()
+	b, err := os.ReadFile(filepath.Join("..", "Pulumi."+stack+".yaml"))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "Pulumi."+stack+".yaml"), b, 0o644))
+	raw, _, err := ReadStackFile(filepath.Join(dir, "Pulumi."+stack+".yaml"))
+	require.NoError(t, err)
+	var keys []string
+	for k := range raw {
+		keys = append(keys, k)
+	}
+	return keys
+}

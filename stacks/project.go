@@ -1,0 +1,63 @@
+package stacks
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
+)
+
+// ProjectFile is the project file beside every stack file. Its `config:` holds what every stack
+// shares (Pulumi's project-level configuration): a stack file's key replaces the shared value of
+// the same key as a whole, and shoestring:overrides changes parts of it (see overrides.go).
+const ProjectFile = "Pulumi.yaml"
+
+// projectDefaults reads the shared configuration of the project file in dir, as the engine merges
+// it under each stack's: full keys ("shoestring:services") with their values. A folder without a
+// project file shares nothing.
+func projectDefaults(dir string) (map[string]any, error) {
+	path := filepath.Join(dir, ProjectFile)
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	// The engine's own reader: the same shorthand rules (a scalar or a list is the value, a mapping
+	// declares the key with default:/value:) and the same validation of the file.
+	proj, err := workspace.LoadProject(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	out := map[string]any{}
+	for key, decl := range proj.Config {
+		// The engine prefers default: over value: when a declaration has both; so does this.
+		v := decl.Value
+		if decl.Default != nil {
+			v = decl.Default
+		}
+		if v == nil {
+			continue
+		}
+		if !strings.Contains(key, ":") {
+			key = proj.Name.String() + ":" + key
+		}
+		plain, err := workspace.SimplifyMarshalledValue(v)
+		if err != nil {
+			return nil, fmt.Errorf("%s: config %s: %w", path, key, err)
+		}
+		// Through JSON, so values have the types a stack file's have (numbers are float64).
+		b, err := json.Marshal(plain)
+		if err != nil {
+			return nil, fmt.Errorf("%s: config %s: %w", path, key, err)
+		}
+		var generic any
+		if err := json.Unmarshal(b, &generic); err != nil {
+			return nil, err
+		}
+		out[key] = generic
+	}
+	return out, nil
+}
