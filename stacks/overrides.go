@@ -183,3 +183,14 @@ func allNamed(list []any) bool {
 	}
 	return true
 }
+
+// ResolveOverrides is raw with shoestring:overrides merged into the keys it names and removed, for
+// tools that derive one stack's config from another's (a playground from its base): they edit the
+// values the base stack actually deploys.
+func ResolveOverrides(raw map[string]string, secretKeys []string) (map[string]string, error) {
+	out, errs := applyOverrides(raw, secretKeys)
+	if len(errs) > 0 {
+		return nil, Errors(errs).sorted()
+	}
+	return out, nil
+}

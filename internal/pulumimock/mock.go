@@ -111,8 +111,18 @@ func (m mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
 // pass for a real certificate).
 const MockOriginCACertificate = "mock-origin-ca-certificate"
 
-// outputs are the inputs echoed back, plus the outputs a provider would compute that the program reads.
+// outputs are what a provider would return that the program reads: a Kubernetes object's metadata
+// (the program reads names and namespaces back, never the rest of an object), every input of other
+// resources, and the values a provider computes. Echoing whole Kubernetes objects back would make
+// the SDK decode every pod template a second time for nothing.
 func outputs(typ string, inputs resource.PropertyMap) resource.PropertyMap {
+	if strings.HasPrefix(typ, "kubernetes:") {
+		out := resource.PropertyMap{}
+		if m, ok := inputs["metadata"]; ok {
+			out["metadata"] = m
+		}
+		return out
+	}
 	out := inputs.Copy()
 	switch typ {
 	case "gcp:container/cluster:Cluster":

@@ -10,9 +10,12 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
@@ -137,29 +140,42 @@ func FromRecord(stack string, rec *pulumimock.Record) (*Render, error) {
 	})
 
 	// Dependencies between objects, through any resources in between (a dependency on a
-	// component was already expanded to its children by the SDK).
-	deps := map[string]map[string]bool{}
-	for urn := range objects {
-		deps[urn] = map[string]bool{}
-		seen := map[string]bool{urn: true}
-		var walk func(u string)
-		walk = func(u string) {
-			res := byURN[u]
-			if res == nil {
-				return
-			}
+	// component was already expanded to its children by the SDK): the transitive closure of
+	// DependsOn, kept as one bit per object and shared between resources that reach the same ones.
+	urns := slices.Sorted(maps.Keys(objects))
+	bit := make(map[string]int, len(urns))
+	for i, u := range urns {
+		bit[u] = i
+	}
+	words := (len(urns) + 63) / 64
+	reach := map[string][]uint64{}
+	var closure func(u string) []uint64
+	closure = func(u string) []uint64 {
+		if r, ok := reach[u]; ok {
+			return r
+		}
+		r := make([]uint64, words)
+		reach[u] = r // a cycle (the engine refuses them) ends here instead of looping
+		if res := byURN[u]; res != nil {
 			for _, d := range res.DependsOn {
-				if seen[d] {
-					continue
+				if i, isObj := bit[d]; isObj {
+					r[i/64] |= 1 << (i % 64)
 				}
-				seen[d] = true
-				if _, isObj := objects[d]; isObj {
-					deps[urn][d] = true
+				for w, b := range closure(d) {
+					r[w] |= b
 				}
-				walk(d)
 			}
 		}
-		walk(urn)
+		return r
+	}
+	deps := make(map[string][]string, len(urns))
+	for _, urn := range urns {
+		r := closure(urn)
+		for i, d := range urns {
+			if r[i/64]&(1<<(i%64)) != 0 && d != urn {
+				deps[urn] = append(deps[urn], d)
+			}
+		}
 	}
 	// Namespaces go first; an object in a namespace the program creates depends on it even
 	// without saying so (pulumi-kubernetes retries until it exists; apply does not).
@@ -170,8 +186,8 @@ func FromRecord(stack string, rec *pulumimock.Record) (*Render, error) {
 		}
 	}
 	for urn, o := range objects {
-		if u, ok := nsURN[o.Namespace]; ok && u != urn {
-			deps[urn][u] = true
+		if u, ok := nsURN[o.Namespace]; ok && u != urn && !slices.Contains(deps[urn], u) {
+			deps[urn] = append(deps[urn], u)
 		}
 	}
 
@@ -188,7 +204,7 @@ func FromRecord(stack string, rec *pulumimock.Record) (*Render, error) {
 		}
 		visiting[u] = true
 		w := 0
-		for d := range deps[u] {
+		for _, d := range deps[u] {
 			dw, err := level(d)
 			if err != nil {
 				return 0, err
@@ -206,13 +222,13 @@ func FromRecord(stack string, rec *pulumimock.Record) (*Render, error) {
 		if _, err := level(u); err != nil {
 			return nil, err
 		}
-		for d := range deps[u] {
+		for _, d := range deps[u] {
 			hasDependents[d] = true
 		}
 	}
 	for u, o := range objects {
 		o.Wave = wave[u]
-		for d := range deps[u] {
+		for _, d := range deps[u] {
 			o.DependsOn = append(o.DependsOn, objects[d].File)
 		}
 		sort.Strings(o.DependsOn)
@@ -337,37 +353,68 @@ func object(res pulumimock.Resource, apiVersion, kind string) (*Object, error) {
 // plain converts inputs to plain values with every secret replaced by stacks.SecretPlaceholder,
 // so no real secret ever reaches a file. An unknown value is an error: a render must be complete.
 func plain(props resource.PropertyMap, path []string) (any, error) {
-	return plainValue(resource.NewObjectProperty(props), path, false)
+	v, err := plainValue(resource.NewObjectProperty(props), false)
+	if e, ok := err.(*valueError); ok {
+		return nil, e.withPrefix(path)
+	}
+	return v, err
 }
 
-func plainValue(v resource.PropertyValue, path []string, secret bool) (any, error) {
+// valueError is a value that cannot be rendered. Its path is gathered while the error returns, so
+// the walk over every property allocates nothing for paths when all is well.
+type valueError struct {
+	reversed []string // innermost key first
+	problem  string
+}
+
+func (e *valueError) Error() string {
+	path := slices.Clone(e.reversed)
+	slices.Reverse(path)
+	return strings.Join(path, ".") + e.problem
+}
+
+func (e *valueError) under(key string) error {
+	e.reversed = append(e.reversed, key)
+	return e
+}
+
+func (e *valueError) withPrefix(prefix []string) error {
+	for i := len(prefix) - 1; i >= 0; i-- {
+		e.reversed = append(e.reversed, prefix[i])
+	}
+	return e
+}
+
+func plainValue(v resource.PropertyValue, secret bool) (any, error) {
 	switch {
 	case v.IsSecret():
-		return plainValue(v.SecretValue().Element, path, true)
+		return plainValue(v.SecretValue().Element, true)
 	case v.IsOutput():
 		o := v.OutputValue()
 		if !o.Known {
-			return nil, fmt.Errorf("%s is unknown during render", strings.Join(path, "."))
+			return nil, &valueError{problem: " is unknown during render"}
 		}
-		return plainValue(o.Element, path, secret || o.Secret)
+		return plainValue(o.Element, secret || o.Secret)
 	case v.IsComputed():
-		return nil, fmt.Errorf("%s is unknown during render", strings.Join(path, "."))
+		return nil, &valueError{problem: " is unknown during render"}
 	case v.IsObject():
-		out := map[string]any{}
-		for k, e := range v.ObjectValue() {
-			pv, err := plainValue(e, append(path, string(k)), secret)
+		obj := v.ObjectValue()
+		out := make(map[string]any, len(obj))
+		for k, e := range obj {
+			pv, err := plainValue(e, secret)
 			if err != nil {
-				return nil, err
+				return nil, err.(*valueError).under(string(k))
 			}
 			out[string(k)] = pv
 		}
 		return out, nil
 	case v.IsArray():
-		out := []any{}
-		for i, e := range v.ArrayValue() {
-			pv, err := plainValue(e, append(path, fmt.Sprint(i)), secret)
+		arr := v.ArrayValue()
+		out := make([]any, 0, len(arr))
+		for i, e := range arr {
+			pv, err := plainValue(e, secret)
 			if err != nil {
-				return nil, err
+				return nil, err.(*valueError).under(strconv.Itoa(i))
 			}
 			out = append(out, pv)
 		}
@@ -394,9 +441,9 @@ func plainValue(v resource.PropertyValue, path []string, secret bool) (any, erro
 		}
 		return string(ref.URN), nil
 	case v.IsAsset() || v.IsArchive():
-		return nil, fmt.Errorf("%s: assets and archives are not rendered", strings.Join(path, "."))
+		return nil, &valueError{problem: ": assets and archives are not rendered"}
 	}
-	return nil, fmt.Errorf("%s: unsupported value %v", strings.Join(path, "."), v)
+	return nil, &valueError{problem: fmt.Sprintf(": unsupported value %v", v)}
 }
 
 // Write writes the render into dir, replacing an earlier render there: the manifests, order.json
