@@ -2,6 +2,7 @@ package program_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -62,9 +63,25 @@ func newLifecycle(t *testing.T, stack, kubeconfig string) *lifecycle {
 	b, err := os.ReadFile(filepath.Join("..", "..", "Pulumi.yaml"))
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(filepath.Join(l.project, "Pulumi.yaml"), b, 0o644))
-	b, err = os.ReadFile(filepath.Join("..", "..", "Pulumi."+stack+".yaml"))
+	// The stack's whole configuration, written out in its file (the shared definition merged and
+	// the overrides applied), so the test edits what the stack deploys.
+	raw, secret, err := stacks.ReadStackFile(filepath.Join("..", "..", "Pulumi."+stack+".yaml"))
 	require.NoError(t, err)
-	require.NoError(t, yaml.Unmarshal(b, &l.file))
+	require.Empty(t, secret, "the shipped %s file holds no secrets", stack)
+	raw, err = stacks.ResolveOverrides(raw, nil)
+	require.NoError(t, err)
+	cfg := map[string]any{}
+	for k, v := range raw {
+		var value any = v
+		if json.Unmarshal([]byte(v), &value) != nil {
+			value = v
+		}
+		if _, isText := value.(string); isText || value == nil {
+			value = v // a top-level scalar stays the text the engine passes
+		}
+		cfg[k] = value
+	}
+	l.file = map[string]any{"config": cfg}
 	return l
 }
 
