@@ -56,7 +56,7 @@ func TestInvalidConfigurations(t *testing.T) {
 		{"not a zone", map[string]string{"shoestring:cluster": `{"gke":{"zone":"mars-1"}}`},
 			`shoestring:cluster.gke.zone: "mars-1" is not a GCP zone; name a zone such as "us-central1-a"`},
 		{"zero nodes", map[string]string{"shoestring:cluster": `{"gke":{"zone":"us-central1-a","nodeCount":0}}`},
-			`shoestring:cluster.gke.nodeCount: "0" is out of range; use 1 to 100 nodes (3 is the default)`},
+			`shoestring:cluster.gke.nodeCount: "0" is out of range; use 1 to 10 nodes (3 is the default; more is not the cheap cluster this program makes)`},
 		{"fractional node count", map[string]string{"shoestring:cluster": `{"gke":{"zone":"us-central1-a","nodeCount":2.5}}`},
 			`shoestring:cluster.gke.nodeCount: "2.5" is not a whole number; write a number such as 3`},
 		{"node count as word", map[string]string{"shoestring:cluster": `{"gke":{"zone":"us-central1-a","nodeCount":"three"}}`},
