@@ -126,7 +126,8 @@ func TestEveryProblemIsReportedAtOnce(t *testing.T) {
 }
 
 func TestSecretsStaySecret(t *testing.T) {
-	c, err := Parse(map[string]string{"shoestring:cluster": gke, "shoestring:secrets": `{"api":{"DB_PASSWORD":"hunter2"}}`},
+	c, err := Parse(map[string]string{"shoestring:cluster": gke, "shoestring:secrets": `{"api":{"DB_PASSWORD":"hunter2"}}`,
+		"shoestring:services": `[{"name":"api","image":"ghcr.io/acme/api:1.0.0","secretEnv":["DB_PASSWORD"]}]`},
 		[]string{"shoestring:secrets"})
 	require.NoError(t, err)
 	s := c.Secrets["api"]["DB_PASSWORD"]
@@ -153,6 +154,8 @@ config:
     gke:
       zone: europe-west1-b
       nodeCount: 2
+  shoestring:services:
+    - {name: api, image: "ghcr.io/acme/api:1.0.0", secretEnv: [DB_PASSWORD]}
   shoestring:secrets:
     api:
       DB_PASSWORD:
