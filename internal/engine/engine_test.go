@@ -53,7 +53,7 @@ config:
     gone: {X: plain}
 `
 	require.NoError(t, os.WriteFile(work, []byte(prev), 0o600))
-	require.NoError(t, writeWorkFile(filepath.Join(dir, "Pulumi.dev.yaml"), work, dir, ""))
+	require.NoError(t, writeWorkFile(filepath.Join(dir, "Pulumi.dev.yaml"), work, dir, "", nil))
 
 	got := readYAML(t, work)
 	assert.Equal(t, "v1:salt", got["encryptionsalt"])
@@ -79,7 +79,7 @@ func TestWorkFileRetargetsAStackAtAnExistingCluster(t *testing.T) {
   shoestring:edge: {certificateSecret: edge-tls, certificate: {source: originCA}, healthPort: 10255}
 `)
 	work := filepath.Join(t.TempDir(), "Pulumi.sandbox.yaml")
-	require.NoError(t, writeWorkFile(filepath.Join(dir, "Pulumi.sandbox.yaml"), work, dir, "/tmp/kind.kubeconfig"))
+	require.NoError(t, writeWorkFile(filepath.Join(dir, "Pulumi.sandbox.yaml"), work, dir, "/tmp/kind.kubeconfig", nil))
 	cfg := readYAML(t, work)["config"].(map[string]any)
 	assert.Equal(t, map[string]any{"mode": "existing", "existing": map[string]any{"kubeconfig": "/tmp/kind.kubeconfig"}}, cfg["shoestring:cluster"])
 	assert.Equal(t, map[string]any{"enabled": false, "replicas": float64(2)}, cfg["shoestring:dnssync"], "no controller rewriting the real name")
