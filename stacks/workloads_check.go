@@ -26,7 +26,7 @@ func (b *Backing) checkAndFillDefaults(key string, c *WorkloadsConfig) []FieldEr
 	if b.Port == 0 {
 		b.Port = def.Port
 	}
-	if b.Port < 1 || b.Port > 65535 {
+	if (b.Port < 1 && (known || b.Port != 0)) || b.Port > 65535 { // an unknown engine has no default to report
 		errs = append(errs, fieldErr(key+".port", b.Port, "is not a port", "use 1-65535 (default: the engine's port)"))
 	}
 	if b.Mode == "" {
@@ -40,7 +40,9 @@ func (b *Backing) checkAndFillDefaults(key string, c *WorkloadsConfig) []FieldEr
 		if b.Image == "" {
 			b.Image = def.Image
 		}
-		if problem := imageProblem(b.Image); problem != "" {
+		if b.Image == "" && !known {
+			// no default image to check: the engine's problem is reported
+		} else if problem := imageProblem(b.Image); problem != "" {
 			errs = append(errs, fieldErr(key+".image", b.Image, problem, "use e.g. "+strconv.Quote(def.Image)))
 		} else {
 			errs = append(errs, checkImage(key+".image", b.Image)...) // pinned: no latest
