@@ -156,6 +156,11 @@ func under(key string, failed Errors) bool {
 // lists the keys a stack sets, so keys the schema does not know (typos) are found in the list the
 // language host also passes in PULUMI_CONFIG when there is one; launchers without it (the inline
 // programs of internal/engine) check the stack file with LoadStackFile before the engine runs.
+//
+// What only the file shows (a key given twice, the text of a value YAML reads as a number, plain
+// text next to encrypted values under shoestring:secrets) is lost in what the engine sends, so
+// under the bare language host (`pulumi preview`) those checks are not made: a number where text
+// belongs is still refused, by its value; `shoestring` commands and tools check the file itself.
 func Load(ctx *pulumi.Context) (*Config, error) {
 	keys := map[string]bool{}
 	for name := range fieldsByKey(reflect.TypeOf(Config{})) {
