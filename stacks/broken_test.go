@@ -59,6 +59,11 @@ var brokenFiles = []struct {
 	{"cluster key twice in a flow mapping", "  shoestring:cluster: {mode: gke, mode: existing, existing: {kubeconfig: /k}}\n",
 		"invalid stack configuration: shoestring:cluster.mode: is given twice in the same mapping (lines 2 and 2): YAML keeps only the last one; remove one of them", "-"},
 
+	{"key without a namespace and with one", clusterYAML + "  namespace: apps\n  shoestring:namespace: web\n",
+		"invalid stack configuration: shoestring:namespace: is given twice, as namespace and as shoestring:namespace (line 4): Pulumi reads a key without a namespace as shoestring:namespace; remove one of them", "-"},
+	{"key without a namespace is the project's", clusterYAML + "  namespace: default\n",
+		"invalid stack configuration: shoestring:namespace: \"default\" is a namespace Kubernetes owns: this program labels and deletes its namespace; name a namespace of its own, e.g. \"apps\" (the default)", "-"},
+
 	// Values YAML does not read as the text written, where the schema expects text.
 	{"YAML 1.1 boolean in commonEnv", apiYAML + "  shoestring:commonEnv: {FLAG: NO}\n",
 		"invalid stack configuration: shoestring:commonEnv.FLAG: \"NO\" is read as a boolean by YAML 1.1 (kubectl and other YAML 1.1 readers); quote it: \"NO\"", "-"},

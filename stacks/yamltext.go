@@ -61,8 +61,19 @@ func readConfigNodes(b []byte) (*fileConfig, error) {
 	if config.Kind != yaml.MappingNode {
 		return nil, fmt.Errorf("line %d: config is not a mapping", config.Line)
 	}
+	given := map[string]string{}
 	for i := 0; i+1 < len(config.Content); i += 2 {
 		key := config.Content[i].Value
+		if !strings.Contains(key, ":") {
+			// Pulumi puts a key without a namespace in the project's, which is this program's.
+			key = Namespace + ":" + key
+		}
+		if prev, ok := given[key]; ok && prev != config.Content[i].Value {
+			fc.problems = append(fc.problems, FieldError{Key: key,
+				Problem: fmt.Sprintf("is given twice, as %s and as %s (line %d): Pulumi reads a key without a namespace as %s", prev, config.Content[i].Value, config.Content[i].Line, key),
+				Fix:     "remove one of them"})
+		}
+		given[key] = config.Content[i].Value
 		secret := false
 		v, err := fc.value(key, config.Content[i+1], &secret)
 		if err != nil {
