@@ -375,3 +375,11 @@ func TestReadStackFileRefusesWhatOnlyTheFileShows(t *testing.T) {
 	require.Error(t, err)
 	assert.Equal(t, "invalid stack configuration: gcp:project: is given twice in the same mapping (lines 3 and 4): YAML keeps only the last one; remove one of them", err.Error())
 }
+
+func TestTheLastOfTwoKeysIsTheOneChecked(t *testing.T) {
+	err := loadBroken(t, apiYAML+"      env: {FLAG: NO}\n      env: {FLAG: \"NO\"}\n      replicas: 0755\n      replicas: 2\n")
+	require.Error(t, err)
+	assert.Equal(t, `invalid stack configuration (2 problems):
+  - shoestring:services[0].env: is given twice in the same mapping (lines 6 and 7): YAML keeps only the last one; remove one of them
+  - shoestring:services[0].replicas: is given twice in the same mapping (lines 8 and 9): YAML keeps only the last one; remove one of them`, err.Error())
+}

@@ -155,7 +155,9 @@ func (fc *fileConfig) value(path string, n *yaml.Node, secret *bool) (any, error
 				continue
 			}
 			k := n.Content[i].Value
-			delete(fc.written, path+"."+k) // what a merge key brought is replaced
+			if _, replaced := m[k]; replaced { // by a duplicate, or over what a merge key brought
+				fc.forget(path + "." + k)
+			}
 			v, err := fc.value(path+"."+k, n.Content[i+1], secret)
 			if err != nil {
 				return nil, err
@@ -203,6 +205,15 @@ func (fc *fileConfig) value(path string, n *yaml.Node, secret *bool) (any, error
 		return n.Value, nil // strings, and timestamps as written
 	}
 	return nil, fmt.Errorf("line %d: %s: unexpected YAML node", n.Line, path)
+}
+
+// forget drops what was recorded of a value that another one replaces, and of everything in it.
+func (fc *fileConfig) forget(path string) {
+	for p := range fc.written {
+		if p == path || strings.HasPrefix(p, path+".") || strings.HasPrefix(p, path+"[") {
+			delete(fc.written, p)
+		}
+	}
 }
 
 // plainSecrets refuses plain-text leaves under shoestring:secrets next to encrypted ones: the
