@@ -119,7 +119,6 @@ func parse(raw map[string]string, secretKeys []string, f *stackFile) (*Config, E
 	// The value checks run on what decoded; a check of a value that did not decode (or of
 	// anything inside it) would only repeat its problem, so it is left out.
 	failed := slices.Clone(errs)
-	var warnings []FieldError
 	for _, s := range c.sections() {
 		for _, e := range s.checkAndFillDefaults(c) {
 			if !under(e.Key, failed) {
@@ -132,11 +131,10 @@ func parse(raw map[string]string, secretKeys []string, f *stackFile) (*Config, E
 			errs = append(errs, e)
 		}
 	}
-	warnings = c.secretLookingEnv()
 	if len(errs) > 0 {
 		return c, errs.sorted()
 	}
-	c.Warnings = warnings
+	c.Warnings = c.secretLookingEnv()
 	return c, nil
 }
 
