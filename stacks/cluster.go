@@ -145,8 +145,8 @@ func (g *GKECluster) check(k string) []FieldError {
 	case !zoneRe.MatchString(g.Zone):
 		errs = append(errs, fieldErr(k+".zone", g.Zone, "is not a GCP zone", "name a zone such as \"us-central1-a\""))
 	}
-	if g.NodeCount < 1 || g.NodeCount > 100 {
-		errs = append(errs, fieldErr(k+".nodeCount", g.NodeCount, "is out of range", "use 1 to 100 nodes (3 is the default)"))
+	if g.NodeCount < 1 || g.NodeCount > MaxNodeCount {
+		errs = append(errs, fieldErr(k+".nodeCount", g.NodeCount, "is out of range", fmt.Sprintf("use 1 to %d nodes (3 is the default; more is not the cheap cluster this program makes)", MaxNodeCount)))
 	}
 	if reason, rejected := RejectedMachineTypes[g.MachineType]; rejected {
 		errs = append(errs, fieldErr(k+".machineType", g.MachineType, reason,

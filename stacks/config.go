@@ -27,6 +27,10 @@ type Config struct {
 	DNSConfig
 	DevConfig
 	BillingConfig
+
+	// Warnings are what Parse found worth a word but not wrong (a secret-looking name under plain
+	// env): Load logs them with ctx.Log.Warn, tools print them. Empty when Parse failed.
+	Warnings []FieldError `config:"-"`
 }
 
 // section is implemented by each embedded part of Config.
@@ -54,23 +58,45 @@ func Default() *Config {
 
 // Parse builds a Config from raw Pulumi config (full keys such as "shoestring:cluster" mapped to their
 // values; structured values as JSON, the way the engine passes them) and the list of keys that are
-// secret. Keys of other namespaces (gcp:, kubernetes:, ...) belong to providers and are ignored.
-// Every problem is reported, not only the first.
+// secret. Keys of other namespaces (gcp:, kubernetes:, ...) belong to providers and are ignored,
+// unless their namespace looks like a typo of shoestring. Every problem is reported, not only the
+// first: the value checks run on whatever decoded, so a mistyped key hides nothing. What deserves
+// a word but is not wrong is in the Config's Warnings.
 func Parse(raw map[string]string, secretKeys []string) (*Config, error) {
+	c, errs := parse(raw, secretKeys, nil)
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return c, nil
+}
+
+// parse is Parse with what a stack file shows besides the values: the text of scalars YAML does
+// not read as text, and the problems only the file has (f may be nil). The Config is returned
+// even with errors, for callers that need what did decode.
+func parse(raw map[string]string, secretKeys []string, f *stackFile) (*Config, Errors) {
 	c := Default()
 	fields := fieldsByKey(reflect.TypeOf(*c))
 	root := reflect.ValueOf(c).Elem()
+	d := decoder{}
 	var errs Errors
+	if f != nil {
+		d.written = f.written
+		errs = append(errs, f.problems...)
+	}
 	var accepted []string
 	for _, k := range slices.Sorted(maps.Keys(fields)) {
 		accepted = append(accepted, Namespace+":"+k)
 	}
 	accepted = append(accepted, Namespace+":"+OverridesKey)
 	slices.Sort(accepted)
-	raw, errs = applyOverrides(raw, secretKeys)
+	raw, overrideErrs := applyOverrides(raw, secretKeys)
+	errs = append(errs, overrideErrs...)
 	for _, full := range slices.Sorted(maps.Keys(raw)) {
 		ns, key, ok := strings.Cut(full, ":")
 		if !ok || ns != Namespace {
+			if ok && looksLikeNamespace(ns) {
+				errs = append(errs, namespaceTypo(full, key, accepted))
+			}
 			continue
 		}
 		idx, known := fields[key]
@@ -92,17 +118,38 @@ func Parse(raw map[string]string, secretKeys []string) (*Config, error) {
 				continue
 			}
 		}
-		errs = append(errs, decode(full, src, dst)...)
+		errs = append(errs, d.decode(full, src, dst)...)
 	}
-	if len(errs) == 0 {
-		for _, s := range c.sections() {
-			errs = append(errs, s.checkAndFillDefaults(c)...)
+	// The value checks run on what decoded; a check of a value that did not decode (or of
+	// anything inside it) would only repeat its problem, so it is left out.
+	failed := slices.Clone(errs)
+	for _, s := range c.sections() {
+		for _, e := range s.checkAndFillDefaults(c) {
+			if !under(e.Key, failed) {
+				errs = append(errs, e)
+			}
+		}
+	}
+	for _, e := range c.checkAcrossSections(raw) {
+		if !under(e.Key, failed) {
+			errs = append(errs, e)
 		}
 	}
 	if len(errs) > 0 {
-		return nil, errs.sorted()
+		return c, errs.sorted()
 	}
+	c.Warnings = c.secretLookingEnv()
 	return c, nil
+}
+
+// under says whether key is one of the failed keys or inside one.
+func under(key string, failed Errors) bool {
+	for _, f := range failed {
+		if key == f.Key || strings.HasPrefix(key, f.Key+".") || strings.HasPrefix(key, f.Key+"[") {
+			return true
+		}
+	}
+	return false
 }
 
 // Load reads the current stack's configuration from the engine, the same way under every launcher
@@ -111,6 +158,11 @@ func Parse(raw map[string]string, secretKeys []string) (*Config, error) {
 // lists the keys a stack sets, so keys the schema does not know (typos) are found in the list the
 // language host also passes in PULUMI_CONFIG when there is one; launchers without it (the inline
 // programs of internal/engine) check the stack file with LoadStackFile before the engine runs.
+//
+// What only the file shows (a key given twice, the text of a value YAML reads as a number, plain
+// text next to encrypted values under shoestring:secrets) is lost in what the engine sends, so
+// under the bare language host (`pulumi preview`) those checks are not made: a number where text
+// belongs is still refused, by its value; `shoestring` commands and tools check the file itself.
 func Load(ctx *pulumi.Context) (*Config, error) {
 	keys := map[string]bool{Namespace + ":" + OverridesKey: true}
 	for name := range fieldsByKey(reflect.TypeOf(Config{})) {
@@ -137,7 +189,14 @@ func Load(ctx *pulumi.Context) (*Config, error) {
 			secret = append(secret, k)
 		}
 	}
-	return Parse(raw, secret)
+	cfg, err := Parse(raw, secret)
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range cfg.Warnings {
+		_ = ctx.Log.Warn("stack configuration: "+w.Error(), nil)
+	}
+	return cfg, nil
 }
 
 // Secret is a config value that must stay a Pulumi secret. It prints as [secret], so it cannot leak

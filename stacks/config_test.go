@@ -56,7 +56,7 @@ func TestInvalidConfigurations(t *testing.T) {
 		{"not a zone", map[string]string{"shoestring:cluster": `{"gke":{"zone":"mars-1"}}`},
 			`shoestring:cluster.gke.zone: "mars-1" is not a GCP zone; name a zone such as "us-central1-a"`},
 		{"zero nodes", map[string]string{"shoestring:cluster": `{"gke":{"zone":"us-central1-a","nodeCount":0}}`},
-			`shoestring:cluster.gke.nodeCount: "0" is out of range; use 1 to 100 nodes (3 is the default)`},
+			`shoestring:cluster.gke.nodeCount: "0" is out of range; use 1 to 10 nodes (3 is the default; more is not the cheap cluster this program makes)`},
 		{"fractional node count", map[string]string{"shoestring:cluster": `{"gke":{"zone":"us-central1-a","nodeCount":2.5}}`},
 			`shoestring:cluster.gke.nodeCount: "2.5" is not a whole number; write a number such as 3`},
 		{"node count as word", map[string]string{"shoestring:cluster": `{"gke":{"zone":"us-central1-a","nodeCount":"three"}}`},
@@ -126,7 +126,8 @@ func TestEveryProblemIsReportedAtOnce(t *testing.T) {
 }
 
 func TestSecretsStaySecret(t *testing.T) {
-	c, err := Parse(map[string]string{"shoestring:cluster": gke, "shoestring:secrets": `{"api":{"DB_PASSWORD":"hunter2"}}`},
+	c, err := Parse(map[string]string{"shoestring:cluster": gke, "shoestring:secrets": `{"api":{"DB_PASSWORD":"hunter2"}}`,
+		"shoestring:services": `[{"name":"api","image":"ghcr.io/acme/api:1.0.0","secretEnv":["DB_PASSWORD"]}]`},
 		[]string{"shoestring:secrets"})
 	require.NoError(t, err)
 	s := c.Secrets["api"]["DB_PASSWORD"]
@@ -153,6 +154,8 @@ config:
     gke:
       zone: europe-west1-b
       nodeCount: 2
+  shoestring:services:
+    - {name: api, image: "ghcr.io/acme/api:1.0.0", secretEnv: [DB_PASSWORD]}
   shoestring:secrets:
     api:
       DB_PASSWORD:

@@ -16,6 +16,14 @@ import (
 // an unknown key, a wrong type or a fraction where a whole number belongs is reported with its
 // full path instead of being ignored, so a typo in a stack file never goes unnoticed.
 func decode(path string, src any, dst reflect.Value) []FieldError {
+	return decoder{}.decode(path, src, dst)
+}
+
+// decoder knows, when the values come from a stack file, the text of the scalars YAML does not
+// read as text (see writtenScalar), by full path.
+type decoder struct{ written map[string]writtenScalar }
+
+func (d decoder) decode(path string, src any, dst reflect.Value) []FieldError {
 	if src == nil {
 		return nil // an explicit null keeps the default
 	}
@@ -23,7 +31,7 @@ func decode(path string, src any, dst reflect.Value) []FieldError {
 		if dst.IsNil() {
 			dst.Set(reflect.New(dst.Type().Elem()))
 		}
-		return decode(path, src, dst.Elem())
+		return d.decode(path, src, dst.Elem())
 	}
 	if dst.CanAddr() {
 		if u, ok := dst.Addr().Interface().(encoding.TextUnmarshaler); ok {
@@ -43,7 +51,7 @@ func decode(path string, src any, dst reflect.Value) []FieldError {
 		if !ok {
 			return []FieldError{fieldErr(path, short(src), "is not an object", "write a YAML mapping of "+strings.Join(slices.Sorted(maps.Keys(fieldsByKey(dst.Type()))), ", "))}
 		}
-		return decodeStruct(path, m, dst)
+		return d.decodeStruct(path, m, dst)
 	case reflect.Map:
 		m, ok := src.(map[string]any)
 		if !ok {
@@ -55,7 +63,7 @@ func decode(path string, src any, dst reflect.Value) []FieldError {
 		var errs []FieldError
 		for _, k := range slices.Sorted(maps.Keys(m)) {
 			v := reflect.New(dst.Type().Elem()).Elem()
-			if e := decode(path+"."+k, m[k], v); len(e) > 0 {
+			if e := d.element(path+"."+k, m[k], v); len(e) > 0 {
 				errs = append(errs, e...)
 				continue
 			}
@@ -70,7 +78,7 @@ func decode(path string, src any, dst reflect.Value) []FieldError {
 		out := reflect.MakeSlice(dst.Type(), len(l), len(l))
 		var errs []FieldError
 		for i, item := range l {
-			errs = append(errs, decode(fmt.Sprintf("%s[%d]", path, i), item, out.Index(i))...)
+			errs = append(errs, d.element(fmt.Sprintf("%s[%d]", path, i), item, out.Index(i))...)
 		}
 		dst.Set(out)
 		return errs
@@ -78,6 +86,11 @@ func decode(path string, src any, dst reflect.Value) []FieldError {
 		s, ok := scalarString(src)
 		if !ok {
 			return []FieldError{fieldErr(path, short(src), "is not a string", "write a single string value")}
+		}
+		// A single text field that also takes numbers (a port name or number, "0") accepts one,
+		// unless YAML changed its text (0755 is 493): the file says what was written.
+		if w, known := d.written[path]; known && w.kind == "number" && w.text != s {
+			return []FieldError{notText(path, w, s)}
 		}
 		dst.SetString(s)
 	case reflect.Bool:
@@ -136,7 +149,7 @@ func decode(path string, src any, dst reflect.Value) []FieldError {
 	return nil
 }
 
-func decodeStruct(path string, m map[string]any, dst reflect.Value) []FieldError {
+func (d decoder) decodeStruct(path string, m map[string]any, dst reflect.Value) []FieldError {
 	fields := fieldsByKey(dst.Type())
 	var errs []FieldError
 	for _, k := range slices.Sorted(maps.Keys(m)) {
@@ -145,9 +158,58 @@ func decodeStruct(path string, m map[string]any, dst reflect.Value) []FieldError
 			errs = append(errs, unknownKey(path+"."+k, k, slices.Sorted(maps.Keys(fieldsByKey(dst.Type())))))
 			continue
 		}
-		errs = append(errs, decode(path+"."+k, m[k], dst.FieldByIndex(idx))...)
+		errs = append(errs, d.decode(path+"."+k, m[k], dst.FieldByIndex(idx))...)
 	}
 	return errs
+}
+
+// element decodes an item of a map or list. Where the item is text (env values, commands, names),
+// only a YAML string is accepted: a boolean, number or null would reach the program as other text
+// than written ("NO" is false to YAML 1.1 readers, 0755 is 493, 2.10 is 2.1, ~ is null), the way
+// Kubernetes refuses a number in a ConfigMap's data.
+func (d decoder) element(path string, src any, dst reflect.Value) []FieldError {
+	if dst.Kind() != reflect.String {
+		return d.decode(path, src, dst)
+	}
+	w, known := d.written[path]
+	if _, isText := src.(string); isText && (!known || w.kind != "yaml11bool") {
+		return d.decode(path, src, dst)
+	}
+	if known {
+		s, _ := scalarString(src)
+		return []FieldError{notText(path, w, s)}
+	}
+	// From the engine's JSON (the Go language host): the text as written is lost.
+	fix := "quote it in the stack file (`pulumi config set --path` needs `--type string` for it)"
+	switch v := src.(type) {
+	case nil:
+		return []FieldError{fieldErr(path, nil, "is null in YAML, not text", "quote it in the stack file, or write \"\" for an empty value")}
+	case bool:
+		return []FieldError{fieldErr(path, strconv.FormatBool(v), "is a boolean in YAML, not text", fix)}
+	case float64:
+		return []FieldError{fieldErr(path, strconv.FormatFloat(v, 'f', -1, 64), "is a number in YAML, not text (YAML reads an unquoted 0755 as 493 and 2.10 as 2.1)", fix)}
+	}
+	return d.decode(path, src, dst)
+}
+
+// notText is the error for a scalar YAML reads as something else than the text written.
+func notText(path string, w writtenScalar, read string) FieldError {
+	fix := fmt.Sprintf("quote it: %q", w.text)
+	switch w.kind {
+	case "boolean":
+		return FieldError{Key: path, Value: w.text, Problem: "is read as a boolean by YAML", Fix: fix}
+	case "yaml11bool":
+		return FieldError{Key: path, Value: w.text, Problem: "is read as a boolean by YAML 1.1 (kubectl and other YAML 1.1 readers)", Fix: fix}
+	case "null":
+		if w.text == "" {
+			return FieldError{Key: path, Problem: "is empty, which YAML reads as null", Fix: "write \"\" for an empty value"}
+		}
+		return FieldError{Key: path, Value: w.text, Problem: "is read as null by YAML", Fix: fix + ", or write \"\" for an empty value"}
+	}
+	if read != w.text {
+		return FieldError{Key: path, Value: w.text, Problem: "is read as the number " + read + " by YAML", Fix: fix}
+	}
+	return FieldError{Key: path, Value: w.text, Problem: "is read as a number by YAML", Fix: fix}
 }
 
 // unknownKey names the closest accepted key, since most unknown keys are typos.

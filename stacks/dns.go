@@ -178,8 +178,8 @@ func (c *DNSConfig) checkAndFillDefaults(all *Config) []FieldError {
 	if !isDNSLabel(s.Namespace) {
 		errs = append(errs, fieldErr(sk+".namespace", s.Namespace, "is not a namespace name", "use lowercase letters, digits and '-' (default \"dns-sync\")"))
 	}
-	if s.Replicas < 1 || s.Replicas > 5 {
-		errs = append(errs, fieldErr(sk+".replicas", s.Replicas, "is out of range", "use 1 to 5 (above 1 the replicas elect a leader)"))
+	if s.Replicas < 1 || s.Replicas > MaxDNSSyncReplicas {
+		errs = append(errs, fieldErr(sk+".replicas", s.Replicas, "is out of range", fmt.Sprintf("use 1 to %d (above 1 the replicas elect a leader)", MaxDNSSyncReplicas)))
 	}
 	if _, err := labels.Parse(s.NodeSelector); err != nil {
 		errs = append(errs, fieldErr(sk+".nodeSelector", s.NodeSelector, "is not a label selector", "write e.g. \"role=edge\""))

@@ -5,9 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
-
-	"sigs.k8s.io/yaml"
 )
 
 // SecretPlaceholder stands in for each encrypted value when a stack file is read without the
@@ -18,75 +15,60 @@ const SecretPlaceholder = "placeholder-not-a-secret"
 // ReadStackFile reads a Pulumi.<stack>.yaml the way the engine would hand it to the program: each
 // config key with its value (structured values as JSON), under it the shared configuration of the
 // project file in the same folder, and the list of keys holding secrets.
-// Encrypted values ({secure: ...}) become SecretPlaceholder.
+// Encrypted values ({secure: ...}) become SecretPlaceholder. What only the file shows (a key given
+// twice, plain text next to encrypted values under shoestring:secrets) is an Errors; LoadStackFile
+// reports it together with every other problem of the file.
 func ReadStackFile(path string) (raw map[string]string, secretKeys []string, err error) {
-	b, err := os.ReadFile(path)
+	f, err := readStackFile(path)
 	if err != nil {
 		return nil, nil, err
 	}
-	var file struct {
-		Config map[string]any `json:"config"`
+	if len(f.problems) > 0 {
+		return nil, nil, f.problems.sorted()
 	}
-	if err := yaml.Unmarshal(b, &file); err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	return f.raw, f.secretKeys, nil
+}
+
+// stackFile is a stack file as read: what ReadStackFile returns, and what only the file shows.
+type stackFile struct {
+	raw        map[string]string
+	secretKeys []string
+	written    map[string]writtenScalar
+	problems   Errors
+}
+
+func readStackFile(path string) (*stackFile, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	fc, err := readConfigNodes(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	shared, err := projectDefaults(filepath.Dir(path))
 	if err != nil {
-		return nil, nil, err
-	}
-	if file.Config == nil {
-		file.Config = map[string]any{}
+		return nil, err
 	}
 	for k, v := range shared {
-		if _, set := file.Config[k]; !set {
-			file.Config[k] = v // the engine's rule: a key the stack sets replaces the shared one
+		if _, set := fc.values[k]; !set {
+			fc.values[k] = v // the engine's rule: a key the stack sets replaces the shared one
 		}
 	}
-	raw = map[string]string{}
-	for k, v := range file.Config {
-		v, secret := replaceSecure(v)
-		if secret {
-			secretKeys = append(secretKeys, k)
-		}
+	f := &stackFile{raw: map[string]string{}, secretKeys: fc.secretKeys, written: fc.written, problems: fc.problems}
+	for k, v := range fc.values {
 		switch s := v.(type) {
 		case string, float64, bool:
-			raw[k], _ = scalarString(s) // the engine passes top-level scalars as strings
+			f.raw[k], _ = scalarString(s) // the engine passes top-level scalars as strings
 		default:
 			j, err := json.Marshal(s)
 			if err != nil {
-				return nil, nil, fmt.Errorf("%s: config %s: %w", path, k, err)
+				return nil, fmt.Errorf("%s: config %s: %w", path, k, err)
 			}
-			raw[k] = string(j)
+			f.raw[k] = string(j)
 		}
 	}
-	sort.Strings(secretKeys)
-	return raw, secretKeys, nil
-}
-
-// replaceSecure swaps every {secure: ciphertext} for SecretPlaceholder and says whether it found one.
-func replaceSecure(v any) (any, bool) {
-	switch t := v.(type) {
-	case map[string]any:
-		if _, ok := t["secure"]; ok && len(t) == 1 {
-			return SecretPlaceholder, true
-		}
-		found := false
-		for k, item := range t {
-			var s bool
-			t[k], s = replaceSecure(item)
-			found = found || s
-		}
-		return t, found
-	case []any:
-		found := false
-		for i, item := range t {
-			var s bool
-			t[i], s = replaceSecure(item)
-			found = found || s
-		}
-		return t, found
-	}
-	return v, false
+	return f, nil
 }
 
 // LoadStackFile reads and parses a stack file in one step, for tools that run without the engine:

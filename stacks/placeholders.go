@@ -2,7 +2,6 @@ package stacks
 
 import (
 	"encoding/json"
-	"errors"
 	"slices"
 	"strings"
 )
@@ -13,20 +12,24 @@ import (
 // becomes SecretPlaceholder. It returns the keys it filled in, so callers can say so. A real
 // `pulumi up` goes through Load, where a missing secret stays an error with the command that sets it.
 func LoadStackFileWithPlaceholders(path string) (*Config, []string, error) {
-	raw, secretKeys, err := ReadStackFile(path)
+	f, err := readStackFile(path)
 	if err != nil {
 		return nil, nil, err
 	}
-	return ParseWithPlaceholders(raw, secretKeys)
+	return parseWithPlaceholders(f.raw, f.secretKeys, f)
 }
 
 // ParseWithPlaceholders is Parse with LoadStackFileWithPlaceholders' stand-ins for missing secrets.
 func ParseWithPlaceholders(raw map[string]string, secretKeys []string) (*Config, []string, error) {
-	cfg, err := Parse(raw, secretKeys)
-	var errs Errors
-	if err == nil || !errors.As(err, &errs) {
-		return cfg, nil, err
+	return parseWithPlaceholders(raw, secretKeys, nil)
+}
+
+func parseWithPlaceholders(raw map[string]string, secretKeys []string, f *stackFile) (*Config, []string, error) {
+	cfg, errs := parse(raw, secretKeys, f)
+	if len(errs) == 0 {
+		return cfg, nil, nil
 	}
+	var err error = errs
 	const key = Namespace + ":secrets"
 	secrets := map[string]map[string]string{}
 	if v, ok := raw[key]; ok {
@@ -58,9 +61,9 @@ func ParseWithPlaceholders(raw map[string]string, secretKeys []string) (*Config,
 	if !slices.Contains(secretKeys, key) {
 		secretKeys = append(slices.Clone(secretKeys), key)
 	}
-	cfg, err = Parse(withSecrets, secretKeys)
-	if err != nil {
-		return nil, nil, err
+	cfg, errs = parse(withSecrets, secretKeys, f)
+	if len(errs) > 0 {
+		return nil, nil, errs
 	}
 	return cfg, filled, nil
 }

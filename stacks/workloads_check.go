@@ -26,7 +26,7 @@ func (b *Backing) checkAndFillDefaults(key string, c *WorkloadsConfig) []FieldEr
 	if b.Port == 0 {
 		b.Port = def.Port
 	}
-	if b.Port < 1 || b.Port > 65535 {
+	if (b.Port < 1 && (known || b.Port != 0)) || b.Port > 65535 { // an unknown engine has no default to report
 		errs = append(errs, fieldErr(key+".port", b.Port, "is not a port", "use 1-65535 (default: the engine's port)"))
 	}
 	if b.Mode == "" {
@@ -40,7 +40,9 @@ func (b *Backing) checkAndFillDefaults(key string, c *WorkloadsConfig) []FieldEr
 		if b.Image == "" {
 			b.Image = def.Image
 		}
-		if problem := imageProblem(b.Image); problem != "" {
+		if b.Image == "" && !known {
+			// no default image to check: the engine's problem is reported
+		} else if problem := imageProblem(b.Image); problem != "" {
 			errs = append(errs, fieldErr(key+".image", b.Image, problem, "use e.g. "+strconv.Quote(def.Image)))
 		} else {
 			errs = append(errs, checkImage(key+".image", b.Image)...) // pinned: no latest
@@ -102,9 +104,7 @@ func (s *Service) checkAndFillDefaults(key string, c *WorkloadsConfig, endpoints
 	if s.Replicas == nil {
 		s.Replicas = intPtr(1)
 	}
-	if *s.Replicas < 0 {
-		errs = append(errs, fieldErr(key+".replicas", *s.Replicas, "is negative", "use 0 or more (default 1)"))
-	}
+	errs = append(errs, checkReplicas(key+".replicas", *s.Replicas)...)
 	if s.Resources == (Resources{}) {
 		s.Resources = Resources{Requests: ResourceList{CPU: "50m", Memory: "64Mi"}}
 	}
@@ -146,9 +146,7 @@ func (s *Service) checkAndFillDefaults(key string, c *WorkloadsConfig, endpoints
 		if w.Replicas == nil {
 			w.Replicas = intPtr(1)
 		}
-		if *w.Replicas < 0 {
-			errs = append(errs, fieldErr(wk+".replicas", *w.Replicas, "is negative", "use 0 or more (default 1)"))
-		}
+		errs = append(errs, checkReplicas(wk+".replicas", *w.Replicas)...)
 		if w.Resources != nil {
 			errs = append(errs, w.Resources.check(wk+".resources")...)
 		}
@@ -180,12 +178,18 @@ func (s *Service) checkAndFillDefaults(key string, c *WorkloadsConfig, endpoints
 		}
 		if *rj.ActiveDeadlineSeconds < 1 {
 			errs = append(errs, fieldErr(rk+".activeDeadlineSeconds", *rj.ActiveDeadlineSeconds, "is not positive", "give the seconds the Job may run (default 600)"))
+		} else if *rj.ActiveDeadlineSeconds > MaxDeadlineSeconds {
+			errs = append(errs, fieldErr(rk+".activeDeadlineSeconds", *rj.ActiveDeadlineSeconds, fmt.Sprintf("is more than a day (%d seconds), the longest a release Job may run", MaxDeadlineSeconds),
+				fmt.Sprintf("use 1 to %d seconds (default 600)", MaxDeadlineSeconds)))
 		}
 		if rj.BackoffLimit == nil {
 			rj.BackoffLimit = intPtr(0)
 		}
 		if *rj.BackoffLimit < 0 {
 			errs = append(errs, fieldErr(rk+".backoffLimit", *rj.BackoffLimit, "is negative", "use 0 (no retries, the default) or more"))
+		} else if *rj.BackoffLimit > MaxBackoffLimit {
+			errs = append(errs, fieldErr(rk+".backoffLimit", *rj.BackoffLimit, fmt.Sprintf("is above %d retries: more only delay the failure", MaxBackoffLimit),
+				fmt.Sprintf("use 0 (no retries, the default) to %d", MaxBackoffLimit)))
 		}
 		if rj.WaitFor == nil {
 			rj.WaitFor = s.WaitFor
@@ -218,16 +222,16 @@ func (cj *CronJob) checkAndFillDefaults(key, batchAPIVersion string) []FieldErro
 		errs = append(errs, fieldErr(key+".concurrencyPolicy", cj.ConcurrencyPolicy, "is not a concurrency policy", oneOf(ConcurrencyAllow, ConcurrencyForbid, ConcurrencyReplace)))
 	}
 	for _, f := range []struct {
-		name string
-		v    **int
-		def  int
-		min  int
+		name     string
+		v        **int
+		def      int
+		min, max int
 	}{
-		{"successfulJobsHistoryLimit", &cj.SuccessfulJobsHistoryLimit, 3, 0},
-		{"failedJobsHistoryLimit", &cj.FailedJobsHistoryLimit, 1, 0},
-		{"backoffLimit", &cj.BackoffLimit, 0, 0},
-		{"startingDeadlineSeconds", &cj.StartingDeadlineSeconds, -1, 10},
-		{"activeDeadlineSeconds", &cj.ActiveDeadlineSeconds, -1, 1},
+		{"successfulJobsHistoryLimit", &cj.SuccessfulJobsHistoryLimit, 3, 0, MaxJobsHistoryLimit},
+		{"failedJobsHistoryLimit", &cj.FailedJobsHistoryLimit, 1, 0, MaxJobsHistoryLimit},
+		{"backoffLimit", &cj.BackoffLimit, 0, 0, MaxBackoffLimit},
+		{"startingDeadlineSeconds", &cj.StartingDeadlineSeconds, -1, 10, MaxDeadlineSeconds},
+		{"activeDeadlineSeconds", &cj.ActiveDeadlineSeconds, -1, 1, MaxDeadlineSeconds},
 	} {
 		if *f.v == nil {
 			if f.def >= 0 {
@@ -237,6 +241,8 @@ func (cj *CronJob) checkAndFillDefaults(key, batchAPIVersion string) []FieldErro
 		}
 		if **f.v < f.min {
 			errs = append(errs, fieldErr(key+"."+f.name, **f.v, "is too small", fmt.Sprintf("use %d or more", f.min)))
+		} else if **f.v > f.max {
+			errs = append(errs, fieldErr(key+"."+f.name, **f.v, fmt.Sprintf("is above %d, the most this program allows", f.max), fmt.Sprintf("use %d to %d", f.min, f.max)))
 		}
 	}
 	if cj.Resources != nil {
@@ -416,6 +422,18 @@ func checkImage(key, image string) []FieldError {
 }
 
 func intPtr(v int) *int { return &v }
+
+// checkReplicas bounds a Deployment's replicas: 0 (stopped) to MaxReplicas.
+func checkReplicas(key string, n int) []FieldError {
+	switch {
+	case n < 0:
+		return []FieldError{fieldErr(key, n, "is negative", "use 0 or more (default 1)")}
+	case n > MaxReplicas:
+		return []FieldError{fieldErr(key, n, fmt.Sprintf("is above %d replicas, more than this product's cluster of at most %d small nodes runs", MaxReplicas, MaxNodeCount),
+			fmt.Sprintf("use 0 to %d (default 1)", MaxReplicas))}
+	}
+	return nil
+}
 
 // validQuantity parses a quantity the way the apiserver will.
 func validQuantity(q string) bool {

@@ -2,6 +2,8 @@ package main
 
 import (
 	"flag"
+	"fmt"
+	"os"
 
 	"github.com/shoestring-dev/shoestring/stacks"
 )
@@ -23,5 +25,14 @@ func (f stackFileFlags) path() string {
 	return "Pulumi." + *f.stack + ".yaml"
 }
 
-// load reads and validates the stack file, as a preview would.
-func (f stackFileFlags) load() (*stacks.Config, error) { return stacks.LoadStackFile(f.path()) }
+// load reads and validates the stack file, as a preview would, and prints its warnings to stderr.
+func (f stackFileFlags) load() (*stacks.Config, error) {
+	cfg, err := stacks.LoadStackFile(f.path())
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range cfg.Warnings {
+		fmt.Fprintf(os.Stderr, "warning: %s: %s\n", f.path(), w.Error())
+	}
+	return cfg, nil
+}

@@ -100,8 +100,15 @@ func Open(ctx context.Context, opts Options) (*Stack, error) {
 	if err := os.MkdirAll(workDir, 0o700); err != nil {
 		return nil, err
 	}
+	// The user's file as written, first: what only the file shows (a key given twice, the text of
+	// a value YAML reads as a number, plain text next to encrypted secrets) is lost in the work
+	// copy, and every problem of the file is reported in one run.
+	userCfg, _, err := stacks.LoadStackFileWithPlaceholders(userFile)
+	if err != nil {
+		return nil, fmt.Errorf("stack %s: %w", opts.Stack, err)
+	}
 	workFile := filepath.Join(workDir, "Pulumi."+opts.Stack+".yaml")
-	if err := writeWorkFile(userFile, workFile, projectDir, opts.ExistingCluster); err != nil {
+	if err := writeWorkFile(userFile, workFile, projectDir, opts.ExistingCluster, userCfg.SecretGroups()); err != nil {
 		return nil, err
 	}
 	// The project file's shared configuration is part of the stack's: the check below reads it

@@ -53,7 +53,7 @@ config:
     gone: {X: plain}
 `
 	require.NoError(t, os.WriteFile(work, []byte(prev), 0o600))
-	require.NoError(t, writeWorkFile(filepath.Join(dir, "Pulumi.dev.yaml"), work, dir, ""))
+	require.NoError(t, writeWorkFile(filepath.Join(dir, "Pulumi.dev.yaml"), work, dir, "", nil))
 
 	got := readYAML(t, work)
 	assert.Equal(t, "v1:salt", got["encryptionsalt"])
@@ -79,7 +79,7 @@ func TestWorkFileRetargetsAStackAtAnExistingCluster(t *testing.T) {
   shoestring:edge: {certificateSecret: edge-tls, certificate: {source: originCA}, healthPort: 10255}
 `)
 	work := filepath.Join(t.TempDir(), "Pulumi.sandbox.yaml")
-	require.NoError(t, writeWorkFile(filepath.Join(dir, "Pulumi.sandbox.yaml"), work, dir, "/tmp/kind.kubeconfig"))
+	require.NoError(t, writeWorkFile(filepath.Join(dir, "Pulumi.sandbox.yaml"), work, dir, "/tmp/kind.kubeconfig", nil))
 	cfg := readYAML(t, work)["config"].(map[string]any)
 	assert.Equal(t, map[string]any{"mode": "existing", "existing": map[string]any{"kubeconfig": "/tmp/kind.kubeconfig"}}, cfg["shoestring:cluster"])
 	assert.Equal(t, map[string]any{"enabled": false, "replicas": float64(2)}, cfg["shoestring:dnssync"], "no controller rewriting the real name")
@@ -159,4 +159,38 @@ func TestKubernetesIDOfAPendingCreate(t *testing.T) {
 	assert.Equal(t, "api", kubernetesID("kubernetes:core/v1:Namespace", meta("")))
 	assert.Equal(t, "", kubernetesID("gcp:container/cluster:Cluster", meta("apps")))
 	assert.Equal(t, "", kubernetesID("kubernetes:core/v1:ConfigMap", map[string]any{}))
+}
+
+func TestWorkFileLeavesARemovedServicesGeneratedSecretsBehind(t *testing.T) {
+	dir := project(t, "dev", `config:
+  shoestring:cluster: {mode: existing, existing: {kubeconfig: /k}}
+  shoestring:commonEnv: {FLAG: "NO"}
+`)
+	work := filepath.Join(t.TempDir(), "Pulumi.dev.yaml")
+	require.NoError(t, os.WriteFile(work, []byte(`encryptionsalt: v1:salt
+config:
+  shoestring:secrets:
+    api: {DB_PASSWORD: {secure: v1:a}}
+    gone: {DB_PASSWORD: {secure: v1:b}}
+`), 0o600))
+	require.NoError(t, writeWorkFile(filepath.Join(dir, "Pulumi.dev.yaml"), work, dir, "", []string{"api", "dns-sync", "edge"}))
+	cfg := readYAML(t, work)["config"].(map[string]any)
+	assert.Equal(t, map[string]any{"api": map[string]any{"DB_PASSWORD": map[string]any{"secure": "v1:a"}}}, cfg["shoestring:secrets"])
+	assert.Equal(t, map[string]any{"FLAG": "NO"}, cfg["shoestring:commonEnv"], "the copy keeps the text: a YAML 1.1 reader made it false")
+}
+
+func TestOpenRefusesWhatOnlyTheUsersFileShows(t *testing.T) {
+	dir := project(t, "dev", `config:
+  shoestring:cluster:
+    mode: existing
+    existing: {kubeconfig: /nonexistent}
+  shoestring:services:
+    - name: api
+      image: ghcr.io/acme/api:1.0.0
+      env: {UMASK: 0755}
+      env: {UMASK: "0755"}
+`)
+	_, err := Open(context.Background(), Options{ProjectDir: dir, Stack: "dev", StateDir: t.TempDir(), Program: noProgram})
+	require.Error(t, err)
+	assert.Equal(t, "stack dev: invalid stack configuration: shoestring:services[0].env: is given twice in the same mapping (lines 8 and 9): YAML keeps only the last one; remove one of them", err.Error())
 }

@@ -6,7 +6,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 
+	yamlv3 "gopkg.in/yaml.v3"
 	"sigs.k8s.io/yaml"
 
 	"github.com/shoestring-dev/shoestring/stacks"
@@ -14,20 +16,21 @@ import (
 
 // stackFile is the part of a Pulumi.<stack>.yaml the work copy carries.
 type stackFile struct {
-	EncryptionSalt string         `json:"encryptionsalt,omitempty"`
-	Config         map[string]any `json:"config,omitempty"`
+	EncryptionSalt string         `json:"encryptionsalt,omitempty" yaml:"encryptionsalt"`
+	Config         map[string]any `json:"config,omitempty" yaml:"config"`
 }
 
 // writeWorkFile writes the engine's copy of a stack file: the user's config as it is now (so an
 // edit or a removed key takes effect), with
-//   - the local passphrase's salt and the secrets generated earlier, from the previous copy;
+//   - the local passphrase's salt and the secrets generated earlier, from the previous copy (of
+//     the secret groups the configuration still has: a removed service's are left behind);
 //   - values encrypted for another secrets provider (a team's KMS key) left out, since this
 //     passphrase cannot read them: they become missing secrets, generated locally;
 //   - a relative cluster.existing.kubeconfig made absolute against the project folder, where the
 //     user wrote it relative to (the engine and its providers run in the work folder);
 //   - when retargeted, the cluster and Cloudflare keys replaced, and the edge's certificate left
 //     out (see Options.ExistingCluster).
-func writeWorkFile(userPath, workPath, projectDir, existingCluster string) error {
+func writeWorkFile(userPath, workPath, projectDir, existingCluster string, secretGroups []string) error {
 	user, err := readStackFile(userPath)
 	if err != nil {
 		return err
@@ -50,7 +53,7 @@ func writeWorkFile(userPath, workPath, projectDir, existingCluster string) error
 		}
 		for group, names := range old {
 			names, ok := names.(map[string]any)
-			if !ok {
+			if !ok || (secretGroups != nil && !slices.Contains(secretGroups, group)) {
 				continue
 			}
 			m, _ := merged[group].(map[string]any)
@@ -115,7 +118,9 @@ func readStackFile(path string) (stackFile, error) {
 	if err != nil {
 		return f, err
 	}
-	if err := yaml.Unmarshal(b, &f); err != nil {
+	// Read as the engine reads it (yaml.v3, YAML 1.2): a YAML 1.1 reader would turn an unquoted NO
+	// or on into a boolean in the copy the engine runs with.
+	if err := yamlv3.Unmarshal(b, &f); err != nil {
 		return f, fmt.Errorf("%s: %w", path, err)
 	}
 	return f, nil
