@@ -36,9 +36,9 @@ type WorkloadsConfig struct {
 	// its images with. Default: none. See also registry.
 	ImagePullSecrets []string `config:"imagePullSecrets"`
 	// Registry makes the pull Secret registry-credentials from config (the password under
-	// shoestring:secrets.registry.password) and adds it to every pod's imagePullSecrets. Default:
-	// none.
-	Registry *Registry `config:"registry"`
+	// shoestring:secrets.registry.password) and adds it to every pod's imagePullSecrets, when
+	// server or username is set. Default: none.
+	Registry Registry `config:"registry"`
 	// Backing are databases and caches, in the cluster or outside it.
 	Backing  []Backing `config:"backing"`
 	Services []Service `config:"services"`
@@ -179,6 +179,9 @@ type Autoscaling struct {
 	// keeps the pods at (1-100, default 80).
 	TargetCPUUtilization int `json:"targetCPUUtilization"`
 }
+
+// IsSet says whether the stack gives registry credentials.
+func (r Registry) IsSet() bool { return r != Registry{} }
 
 // Registry is a private registry's credentials, made into the pull Secret registry-credentials.
 type Registry struct {
@@ -405,11 +408,11 @@ func (c *WorkloadsConfig) checkAndFillDefaults(*Config) []FieldError {
 			errs = append(errs, fieldErr(k, n, "is not a Secret name", "name a kubernetes.io/dockerconfigjson Secret of the namespace, e.g. \"regcred\""))
 		} else if slices.Index(c.ImagePullSecrets, n) < j {
 			errs = append(errs, fieldErr(k, n, "is listed twice", "list each Secret once"))
-		} else if n == RegistrySecretName && c.Registry != nil {
+		} else if n == RegistrySecretName && c.Registry.IsSet() {
 			errs = append(errs, fieldErr(k, n, "is the Secret shoestring:registry makes", "remove it: that Secret is added to every pod already"))
 		}
 	}
-	if r := c.Registry; r != nil {
+	if r := c.Registry; r.IsSet() {
 		k := Namespace + ":registry"
 		if r.Server == "" || !isServerAddress(r.Server) {
 			errs = append(errs, fieldErr(k+".server", r.Server, "is not a registry host", "give the registry's host[:port], e.g. \"ghcr.io\" or \"europe-docker.pkg.dev\""))
@@ -428,7 +431,7 @@ func (c *WorkloadsConfig) checkAndFillDefaults(*Config) []FieldError {
 	if len(c.CommonSecretEnv) > 0 {
 		names["Secret/"+CommonSecretName] = "shoestring:commonSecretEnv"
 	}
-	if c.Registry != nil {
+	if c.Registry.IsSet() {
 		names["Secret/"+RegistrySecretName] = "shoestring:registry"
 	}
 	claim := func(key, kind, name string) {

@@ -41,7 +41,7 @@ func PlanWorkloads(cfg *stacks.Config) *WorkloadsPlan {
 		CommonSecrets: secretsOf(w, stacks.CommonSecretGroup, w.CommonSecretEnv),
 	}}
 	env := p.Environment
-	if r := w.Registry; r != nil {
+	if r := w.Registry; r.IsSet() {
 		env.Registry = &environment.Registry{Server: r.Server, Username: r.Username, Password: w.Secrets[stacks.RegistrySecretGroup]["password"]}
 	}
 	for _, b := range w.Backing {
@@ -212,7 +212,7 @@ func podOptions(w *stacks.WorkloadsConfig, env *environment.Args, s stacks.Servi
 // shoestring:registry.
 func pullSecrets(w *stacks.WorkloadsConfig) []string {
 	out := slices.Clone(w.ImagePullSecrets)
-	if w.Registry != nil {
+	if w.Registry.IsSet() {
 		out = append(out, environment.RegistrySecret)
 	}
 	return out
