@@ -86,16 +86,22 @@ func TestVocabularyValidation(t *testing.T) {
 		{"generic bad port", func(svc, raw map[string]any) {
 			addBacking(raw, generic(map[string]any{"ports": []any{map[string]any{"name": "q", "port": 70000}}}))
 		}, "shoestring:backing[1].ports[0].port", "70000", "is not a port", "1-65535"},
-		{"generic volume without mountPath", func(svc, raw map[string]any) { addBacking(raw, generic(map[string]any{"volume": map[string]any{"size": "1Gi"}})) },
+		{"generic volume without mountPath", func(svc, raw map[string]any) {
+			addBacking(raw, generic(map[string]any{"volume": map[string]any{"size": "1Gi"}}))
+		},
 			"shoestring:backing[1].volume.mountPath", "", "is required", "/data"},
-		{"generic volume relative", func(svc, raw map[string]any) { addBacking(raw, generic(map[string]any{"volume": map[string]any{"mountPath": "data"}})) },
+		{"generic volume relative", func(svc, raw map[string]any) {
+			addBacking(raw, generic(map[string]any{"volume": map[string]any{"mountPath": "data"}}))
+		},
 			"shoestring:backing[1].volume.mountPath", "data", "is not an absolute path", "/data"},
 		{"generic volume size", func(svc, raw map[string]any) {
 			addBacking(raw, generic(map[string]any{"volume": map[string]any{"mountPath": "/data", "size": "1GB"}}))
 		}, "shoestring:backing[1].volume.size", "1GB", "is not a quantity", "1Gi"},
 		{"generic storageSize", func(svc, raw map[string]any) { addBacking(raw, generic(map[string]any{"storageSize": "1Gi"})) },
 			"shoestring:backing[1].storageSize", "1Gi", "is not for engine \"generic\"", "volume:"},
-		{"command on mysql", func(svc, raw map[string]any) { raw["shoestring:backing"].([]any)[0].(map[string]any)["command"] = []any{"mysqld"} },
+		{"command on mysql", func(svc, raw map[string]any) {
+			raw["shoestring:backing"].([]any)[0].(map[string]any)["command"] = []any{"mysqld"}
+		},
 			"shoestring:backing[0].command", "", "is only for engine \"generic\"", "set engine: generic"},
 		{"unknown engine names generic", func(svc, raw map[string]any) { addBacking(raw, generic(map[string]any{"engine": "beanstalkd"})) },
 			"shoestring:backing[1].engine", "beanstalkd", "is not a supported engine", `"generic"`},
@@ -189,7 +195,9 @@ func TestVocabularyValidation(t *testing.T) {
 			"shoestring:services[0].autoscaling.maxReplicas", "2", "is less than minReplicas (3)", ""},
 		{"hpa max missing", func(svc, raw map[string]any) { svc["autoscaling"] = map[string]any{} },
 			"shoestring:services[0].autoscaling.maxReplicas", "0", "is less than minReplicas (1) or missing", ""},
-		{"hpa target", func(svc, raw map[string]any) { svc["autoscaling"] = map[string]any{"maxReplicas": 3, "targetCPUUtilization": 150} },
+		{"hpa target", func(svc, raw map[string]any) {
+			svc["autoscaling"] = map[string]any{"maxReplicas": 3, "targetCPUUtilization": 150}
+		},
 			"shoestring:services[0].autoscaling.targetCPUUtilization", "150", "is not a percentage of the CPU request", "1-100"},
 		{"hpa max bound", func(svc, raw map[string]any) { svc["autoscaling"] = map[string]any{"maxReplicas": 1000} },
 			"shoestring:services[0].autoscaling.maxReplicas", "1000", "is more than this program allows", "at most 100"},
