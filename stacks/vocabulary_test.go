@@ -221,3 +221,47 @@ func TestVocabularyValidation(t *testing.T) {
 		})
 	}
 }
+
+func TestPlaygroundGatewayServices(t *testing.T) {
+	c, err := Parse(edgeStack("", `{"playgrounds":{"domain":"play.example.com","gatewayServices":["web","api"]}}`), nil)
+	require.NoError(t, err)
+	assert.Equal(t, "web", c.Edge.Playgrounds.GatewayService, "the first is the <feature>.<domain> gateway")
+	assert.Equal(t, 8080, c.PlaygroundGatewayPort())
+	assert.Equal(t, []PlaygroundGateway{{Service: "api", Port: 8000}}, c.PlaygroundExtraGateways())
+
+	for _, tc := range []struct{ edge, key, value, problem string }{
+		{`{"playgrounds":{"domain":"play.example.com","gatewayServices":["web","shop"]}}`,
+			"shoestring:edge.playgrounds.gatewayServices[1]", "shop", "is not a service of this stack"},
+		{`{"playgrounds":{"domain":"play.example.com","gatewayServices":["web","web"]}}`,
+			"shoestring:edge.playgrounds.gatewayServices[1]", "web", "is listed twice"},
+		{`{"playgrounds":{"domain":"play.example.com","gatewayService":"api","gatewayServices":["web","api"]}}`,
+			"shoestring:edge.playgrounds.gatewayService", "api", "is given together with gatewayServices"},
+		{`{"playgrounds":{"domain":"play.example.com","gatewayServices":["shop"]}}`,
+			"shoestring:edge.playgrounds.gatewayServices[0]", "shop", "is not a service of this stack"},
+	} {
+		_, err := Parse(edgeStack("", tc.edge), nil)
+		var errs Errors
+		require.True(t, errors.As(err, &errs), tc.edge)
+		found := false
+		for _, e := range errs {
+			if e.Key == tc.key {
+				found = true
+				assert.Equal(t, tc.value, e.Value)
+				assert.Contains(t, e.Problem, tc.problem)
+			}
+		}
+		assert.True(t, found, "no %s in %v", tc.key, err)
+	}
+}
+
+func TestRegistryGroupIsNotAService(t *testing.T) {
+	raw, secret := workloadsRaw(t, func(svc, raw map[string]any) {
+		raw["shoestring:registry"] = map[string]any{"server": "ghcr.io", "username": "bot"}
+		raw["shoestring:secrets"].(map[string]any)["registry"] = map[string]any{"password": "pw"}
+		svc["name"] = "registry"
+		raw["shoestring:secrets"].(map[string]any)["registry"].(map[string]any)["DB_PASSWORD"] = "x"
+	})
+	_, err := Parse(raw, secret)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `shoestring:services[0].name: "registry" is the secret group of shoestring:registry; choose another name`)
+}

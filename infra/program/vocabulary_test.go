@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/shoestring-dev/shoestring/components/edge"
 	"github.com/shoestring-dev/shoestring/internal/pulumimock"
 	"github.com/shoestring-dev/shoestring/stacks"
 )
@@ -210,4 +211,19 @@ func TestBeforeJobWaitsForServicesCreatedFirst(t *testing.T) {
 	queue := resOf(t, rec, tDeployment, "queue")
 	assert.False(t, dependsOn(queue, rec, tJob, job.Name), "the queue does not wait for the Job that waits for it")
 	assert.True(t, dependsOn(resOf(t, rec, tDeployment, "api"), rec, tJob, job.Name), "other Deployments still roll out after the before-Jobs")
+}
+
+func TestSeveralPlaygroundGateways(t *testing.T) {
+	cfg := workloadsConfig(t, vocabularyStack+`  shoestring:edge: {playgrounds: {domain: play.example.com, gatewayServices: [api, queue]}}
+`)
+	pg := EdgeArgs(cfg).Conf.Playgrounds
+	require.NotNil(t, pg)
+	assert.Equal(t, "api", pg.Service)
+	assert.Equal(t, 8080, pg.Port)
+	require.Len(t, pg.Extra, 1)
+	assert.Equal(t, "queue", pg.Extra[0].Service)
+	conf, err := edge.NginxConf(nil, EdgeArgs(cfg).Conf)
+	require.NoError(t, err)
+	assert.Contains(t, conf, `-queue\.play\.example\.com$"`)
+	assert.Less(t, strings.Index(conf, "-queue\\.play"), strings.Index(conf, "# Playgrounds: <feature>.play.example.com"), "the extra gateway's server comes first")
 }
