@@ -476,6 +476,19 @@ func (c *WorkloadsConfig) checkAndFillDefaults(*Config) []FieldError {
 			claim(fmt.Sprintf("%s.releaseJobs[%d].name", key, j), "release Job", s.Name+"-"+rj.Name)
 		}
 	}
+	// The registry's password is the secret group "registry": no service or backing service may own it.
+	if c.Registry.IsSet() {
+		for i, b := range c.Backing {
+			if b.Name == RegistrySecretGroup {
+				errs = append(errs, fieldErr(fmt.Sprintf("%s:backing[%d].name", Namespace, i), b.Name, "is the secret group of shoestring:registry", "choose another name"))
+			}
+		}
+		for i, sv := range c.Services {
+			if sv.Name == RegistrySecretGroup {
+				errs = append(errs, fieldErr(fmt.Sprintf("%s:services[%d].name", Namespace, i), sv.Name, "is the secret group of shoestring:registry", "choose another name"))
+			}
+		}
+	}
 	return errs
 }
 
