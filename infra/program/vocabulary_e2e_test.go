@@ -37,6 +37,10 @@ func TestWorkloadsVocabularyWithTheEngine(t *testing.T) {
 	ns := cfg["shoestring:namespace"].(string)
 
 	cfg["shoestring:commonSecretEnv"] = []any{"SHARED_TOKEN"}
+	cfg["shoestring:storageClass"] = localcluster.KwokStorageClass // named, not the default: it must reach every claim
+	cfg["shoestring:edge"].(map[string]any)["playgrounds"] = map[string]any{
+		"domain": "play.shoestring.localhost", "gatewayServices": []any{"api", "queue"},
+	}
 	cfg["shoestring:imagePullSecrets"] = []any{"regcred"}
 	cfg["shoestring:registry"] = map[string]any{"server": "registry.example.com", "username": "ci-bot"}
 	backing := cfg["shoestring:backing"].([]any)
@@ -86,6 +90,7 @@ func TestWorkloadsVocabularyWithTheEngine(t *testing.T) {
 	assert.Equal(t, int32(11300), c.Ports[0].ContainerPort)
 	require.Len(t, bs.Spec.VolumeClaimTemplates, 1)
 	assert.Equal(t, "512Mi", bs.Spec.VolumeClaimTemplates[0].Spec.Resources.Requests.Storage().String())
+	assert.Equal(t, localcluster.KwokStorageClass, *bs.Spec.VolumeClaimTemplates[0].Spec.StorageClassName)
 	assert.Contains(t, mounts(c), "/data")
 	assert.Equal(t, []string{"regcred", "registry-credentials"}, pullSecretNames(bs.Spec.Template.Spec), "backing pods pull with the pull secrets")
 	mc, err := client.AppsV1().StatefulSets(ns).Get(ctx, "memcached", metav1.GetOptions{})
@@ -104,6 +109,12 @@ func TestWorkloadsVocabularyWithTheEngine(t *testing.T) {
 	my, err := client.AppsV1().StatefulSets(ns).Get(ctx, "mysql", metav1.GetOptions{})
 	require.NoError(t, err)
 	assert.Contains(t, mounts(my.Spec.Template.Spec.Containers[0]), "/docker-entrypoint-initdb.d")
+	assert.Equal(t, localcluster.KwokStorageClass, *my.Spec.VolumeClaimTemplates[0].Spec.StorageClassName, "shoestring:storageClass")
+
+	// Several playground gateways: the edge's nginx.conf routes <feature>-queue.<domain>.
+	edgeConf, err := client.CoreV1().ConfigMaps(up.Outputs["edgeNamespace"].Value.(string)).Get(ctx, "edge-nginx", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Contains(t, edgeConf.Data["nginx.conf"], `-queue\.play\.shoestring\.localhost$"`)
 
 	// The common Secret and the registry Secret.
 	common, err := client.CoreV1().Secrets(ns).Get(ctx, "common-secrets", metav1.GetOptions{})
