@@ -205,7 +205,10 @@ func InitDBScript(engine string, databases []string) string {
 		}
 	case "postgresql":
 		for _, d := range databases {
-			fmt.Fprintf(&b, "echo \"SELECT 'CREATE DATABASE \\\"%s\\\" OWNER \\\"$POSTGRES_USER\\\"' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '%s')\\gexec\" | psql -v ON_ERROR_STOP=1 --username \"$POSTGRES_USER\" --dbname postgres\n", d, d)
+			// An unquoted here-document: $POSTGRES_USER expands, \gexec stays as written (echo
+			// would be shell-dependent about the backslash).
+			fmt.Fprintf(&b, "psql -v ON_ERROR_STOP=1 --username \"$POSTGRES_USER\" --dbname postgres <<EOSQL\n"+
+				"SELECT 'CREATE DATABASE \"%s\" OWNER \"$POSTGRES_USER\"' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '%s')\\gexec\nEOSQL\n", d, d)
 		}
 	}
 	return b.String()

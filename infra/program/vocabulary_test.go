@@ -104,7 +104,7 @@ func TestGenericBackingAndDatabases(t *testing.T) {
 
 	for _, db := range []struct{ name, want string }{
 		{"mysql", "CREATE DATABASE IF NOT EXISTS `app_test`;"},
-		{"pg", `SELECT 'CREATE DATABASE \"reports\" OWNER \"$POSTGRES_USER\"'`},
+		{"pg", `SELECT 'CREATE DATABASE "reports" OWNER "$POSTGRES_USER"' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'reports')\gexec`},
 	} {
 		cm := resOf(t, rec, tConfigMap, db.name+"-initdb").Plain()
 		script, _ := at(cm, "data", "shoestring-databases.sh").(string)
