@@ -146,7 +146,7 @@ var brokenFiles = []struct {
 	{"secretEnv listed twice", apiYAML + "      secretEnv: [DB_PASSWORD, DB_PASSWORD]\n",
 		"invalid stack configuration: shoestring:services[0].secretEnv[1]: \"DB_PASSWORD\" is listed twice; list each secret once", "-"},
 	{"waitFor an unknown name", apiYAML + "      waitFor: [mysql]\n",
-		"invalid stack configuration: shoestring:services[0].waitFor[0]: \"mysql\" is neither a known backing service or service nor host:port; name a backing service, a service with ports, or write \"host:port\"", ""},
+		"invalid stack configuration: shoestring:services[0].waitFor[0]: \"mysql\" is neither a known backing service or service, host:port, an http:// URL nor a cmd: command; name a backing service or a service with ports, or write \"host:port\", \"http://host[:port]/path\" or \"cmd: <shell command>\" (quoted in YAML)", ""},
 	{"waitFor itself", apiYAML + "      ports: [{name: http, port: 8080}]\n      waitFor: [api]\n",
 		"invalid stack configuration: shoestring:services[0].waitFor[0]: \"api\" is the service itself: it would never start; remove it", ""},
 	{"CronJob schedule", apiYAML + "      cronJobs:\n        - {name: report, schedule: \"61 * * * *\", command: [report]}\n",
@@ -164,7 +164,7 @@ var brokenFiles = []struct {
 	{"worker without a command", apiYAML + "      workers:\n        - {name: queue}\n",
 		"invalid stack configuration: shoestring:services[0].workers[0].command: is empty: the worker would run the service's own process; give the worker's command, e.g. [\"bin/console\", \"messenger:consume\"]", ""},
 	{"backing engine", apiYAML + "  shoestring:backing:\n    - {name: db, engine: oracle}\n",
-		"invalid stack configuration: shoestring:backing[0].engine: \"oracle\" is not a supported engine; use one of \"mysql\", \"postgresql\", \"redis\"", ""},
+		"invalid stack configuration: shoestring:backing[0].engine: \"oracle\" is not a supported engine; use one of \"mysql\", \"postgresql\", \"redis\", \"generic\" (generic: any image, with ports)", ""},
 	{"external backing without host", apiYAML + "  shoestring:backing:\n    - {name: db, engine: mysql, mode: external}\n",
 		"invalid stack configuration: shoestring:backing[0].host: is required when mode is \"external\"; give the database's host name or IP address", ""},
 	{"in-cluster backing with a host", apiYAML + "  shoestring:backing:\n    - {name: db, engine: mysql, host: db.example.com}\n",
@@ -176,9 +176,9 @@ var brokenFiles = []struct {
 	{"batch API version", apiYAML + "  shoestring:batchApiVersion: batch/v2\n",
 		"invalid stack configuration: shoestring:batchApiVersion: \"batch/v2\" is not a CronJob API version; use one of \"batch/v1\", \"batch/v1beta1\" (batch/v1beta1 only for clusters older than Kubernetes 1.21)", ""},
 	{"nested key typo", apiYAML + "      replica: 2\n",
-		"invalid stack configuration: shoestring:services[0].replica: is not a known key; did you mean \"replicas\"? accepted keys here: args, command, cronJobs, env, image, liveness, name, ports, readiness, releaseJobs, replicas, resources, routes, secretEnv, security, waitFor, workers", ""},
+		"invalid stack configuration: shoestring:services[0].replica: is not a known key; did you mean \"replicas\"? accepted keys here: args, autoscaling, command, cronJobs, disruptionBudget, env, image, liveness, name, ports, readiness, releaseJobs, replicas, resources, routes, secretEnv, security, spread, waitFor, workers, writablePaths", ""},
 	{"top-level key typo", clusterYAML + "  shoestring:service: []\n",
-		"invalid stack configuration: shoestring:service: is not a known key; did you mean \"shoestring:services\"? accepted keys here: shoestring:backing, shoestring:batchApiVersion, shoestring:billing, shoestring:cluster, shoestring:commonEnv, shoestring:devMode, shoestring:dns, shoestring:dnssync, shoestring:edge, shoestring:localDev, shoestring:namespace, shoestring:overrides, shoestring:playground, shoestring:podSecurity, shoestring:secrets, shoestring:services, shoestring:waitForImage", ""},
+		"invalid stack configuration: shoestring:service: is not a known key; did you mean \"shoestring:services\"? accepted keys here: shoestring:backing, shoestring:batchApiVersion, shoestring:billing, shoestring:cluster, shoestring:commonEnv, shoestring:commonSecretEnv, shoestring:devMode, shoestring:dns, shoestring:dnssync, shoestring:edge, shoestring:imagePullSecrets, shoestring:localDev, shoestring:namespace, shoestring:overrides, shoestring:playground, shoestring:podSecurity, shoestring:registry, shoestring:secrets, shoestring:services, shoestring:storageClass, shoestring:waitForImage", ""},
 	{"route host in capitals", apiYAML + "      ports: [{name: http, port: 8080}]\n      routes: [{host: API.example.com}]\n",
 		"invalid stack configuration: shoestring:services[0].routes[0].host: \"API.example.com\" has upper-case letters; use a lowercase RFC 1123 host name such as \"shop.example.com\", or \"*.example.com\" for every subdomain", ""},
 	{"DNS ttl", clusterYAML + "  shoestring:dns: {ttl: 30}\n",
@@ -311,7 +311,7 @@ func TestOneFileWithSeveralProblemsReportsThemAll(t *testing.T) {
   - shoestring:secrets.ap: matches no service, backing service or other section's group, so no pod would receive its values; did you mean "api"? the groups that exist: "api", "dns-sync", "edge"
   - shoestring:services[0].env.UMASK: "0755" is read as the number 493 by YAML; quote it: "0755"
   - shoestring:services[0].image: "ghcr.io/acme/api:latest" uses the moving tag latest: environments could run different code; pin a release tag or a digest
-  - shoestring:services[0].imagee: is not a known key; did you mean "image"? accepted keys here: args, command, cronJobs, env, image, liveness, name, ports, readiness, releaseJobs, replicas, resources, routes, secretEnv, security, waitFor, workers
+  - shoestring:services[0].imagee: is not a known key; did you mean "image"? accepted keys here: args, autoscaling, command, cronJobs, disruptionBudget, env, image, liveness, name, ports, readiness, releaseJobs, replicas, resources, routes, secretEnv, security, spread, waitFor, workers, writablePaths
   - shoestring:services[0].replicas: "100000" is above 50 replicas, more than this product's cluster of at most 10 small nodes runs; use 0 to 50 (default 1)
   - shoestrng:namespace: is not in the shoestring namespace, so the program would never read it; did you mean "shoestring:namespace"? rename the key`, err.Error())
 }

@@ -70,7 +70,7 @@ func (c *Config) checkServicesDeclared(raw map[string]string) []FieldError {
 }
 
 // SecretGroups are the groups under shoestring:secrets something reads: each service and backing
-// service, the edge and the DNS-sync controller.
+// service, the edge, the DNS-sync controller, and the common and registry Secrets when set.
 func (c *Config) SecretGroups() []string {
 	groups := map[string]bool{EdgeSecretGroup: true, DNSSyncSecretGroup: true}
 	for _, s := range c.Services {
@@ -78,6 +78,12 @@ func (c *Config) SecretGroups() []string {
 	}
 	for _, b := range c.Backing {
 		groups[b.Name] = true
+	}
+	if len(c.CommonSecretEnv) > 0 {
+		groups[CommonSecretGroup] = true
+	}
+	if c.Registry.IsSet() {
+		groups[RegistrySecretGroup] = true
 	}
 	return slices.Sorted(maps.Keys(groups))
 }

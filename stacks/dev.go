@@ -255,7 +255,14 @@ func (p *Playground) check(cfg *Config, services map[string]bool) []FieldError {
 			errs = append(errs, fieldErr(k+".created", p.Created, "is not an RFC 3339 time", "write e.g. \"2026-11-23T12:00:00Z\""))
 		}
 	}
-	if gw := cfg.Edge.Playgrounds.GatewayService; !services[gw] {
+	if gws := cfg.Edge.Playgrounds.GatewayServices; len(gws) > 0 {
+		for j, gw := range gws {
+			if !services[gw] {
+				errs = append(errs, fieldErr(fmt.Sprintf("%s:edge.playgrounds.gatewayServices[%d]", Namespace, j), gw, "is not among the playground's services",
+					"every playground deploys each gateway: add it to shoestring:services or name the right service"))
+			}
+		}
+	} else if gw := cfg.Edge.Playgrounds.GatewayService; !services[gw] {
 		errs = append(errs, fieldErr(Namespace+":edge.playgrounds.gatewayService", gw, "is not among the playground's services",
 			"every playground deploys the gateway <feature>.<domain> reaches: add it to shoestring:services or name the right service"))
 	}

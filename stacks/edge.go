@@ -108,6 +108,12 @@ type EdgePlaygrounds struct {
 	Domain         string `json:"domain"`
 	GatewayService string `json:"gatewayService"`
 	GatewayPort    string `json:"gatewayPort"`
+	// GatewayServices are several gateways (every playground deploys each), in place of
+	// gatewayService: the first is reached at <feature>.<domain> (on gatewayPort), each other one
+	// at <feature>-<service>.<domain> on its first port (one label, so the *.<domain> certificate
+	// and DNS record cover it; a feature whose name ends in -<service> is shadowed by that route).
+	// Default: none (gatewayService alone).
+	GatewayServices []string `json:"gatewayServices"`
 }
 
 // Route sends requests for Host (and PathPrefix) to a service's port. Declared per service
@@ -260,6 +266,11 @@ func (p *EdgePlaygrounds) check(k string, cfg *Config) []FieldError {
 		return nil
 	}
 	var errs []FieldError
+	gwKey := k + ".gatewayService"
+	if len(p.GatewayServices) > 0 {
+		errs = append(errs, p.checkGateways(k, cfg)...)
+		gwKey = k + ".gatewayServices[0]"
+	}
 	// A playground deploys the base stack's gateway service: it must be one of the services here,
 	// listening on gatewayPort. (In a playground stack the dev tooling checks it is deployed.)
 	var gw *Service
@@ -270,7 +281,7 @@ func (p *EdgePlaygrounds) check(k string, cfg *Config) []FieldError {
 	}
 	switch {
 	case gw == nil && !cfg.Playground.IsPlayground():
-		errs = append(errs, fieldErr(k+".gatewayService", p.GatewayService, "is not a service of this stack, so playgrounds would have no gateway",
+		errs = append(errs, fieldErr(gwKey, p.GatewayService, "is not a service of this stack, so playgrounds would have no gateway",
 			"name the service <feature>."+p.Domain+" should reach: one of "+strings.Join(serviceNames(cfg.Services), ", ")))
 	case gw != nil:
 		if _, msg := servicePort(gw, p.GatewayPort); msg != "" {
@@ -284,6 +295,62 @@ func (p *EdgePlaygrounds) check(k string, cfg *Config) []FieldError {
 		errs = append(errs, fieldErr(k+".domain", p.Domain, msg, "use the domain the playgrounds live under, e.g. \"play.example.com\" (<feature>.play.example.com reaches a playground)"))
 	}
 	return errs
+}
+
+// checkGateways checks gatewayServices and makes its first entry the gatewayService (which the
+// playground tooling and the checks below read).
+func (p *EdgePlaygrounds) checkGateways(k string, cfg *Config) []FieldError {
+	var errs []FieldError
+	if p.GatewayService != "gateway" && p.GatewayService != p.GatewayServices[0] {
+		errs = append(errs, fieldErr(k+".gatewayService", p.GatewayService, "is given together with gatewayServices",
+			"give one of them: gatewayServices' first entry is the <feature>."+p.Domain+" gateway"))
+	}
+	p.GatewayService = p.GatewayServices[0]
+	seen := map[string]bool{}
+	for j, g := range p.GatewayServices {
+		gk := fmt.Sprintf("%s.gatewayServices[%d]", k, j)
+		var svc *Service
+		for i := range cfg.Services {
+			if cfg.Services[i].Name == g {
+				svc = &cfg.Services[i]
+			}
+		}
+		switch {
+		case seen[g]:
+			errs = append(errs, fieldErr(gk, g, "is listed twice", "list each gateway service once"))
+		case j > 0 && svc == nil && !cfg.Playground.IsPlayground():
+			errs = append(errs, fieldErr(gk, g, "is not a service of this stack, so playgrounds would have no such gateway",
+				"name a service with ports: one of "+strings.Join(serviceNames(cfg.Services), ", ")))
+		case j > 0 && svc != nil && len(svc.Ports) == 0:
+			errs = append(errs, fieldErr(gk, g, "has no ports for <feature>-"+g+"."+p.Domain+" to reach", "give the service a port, or remove it here"))
+		}
+		seen[g] = true
+	}
+	return errs
+}
+
+// PlaygroundGateway is a service playgrounds are reached at, besides the first gateway.
+type PlaygroundGateway struct {
+	Service string
+	Port    int
+}
+
+// PlaygroundExtraGateways are edge.playgrounds.gatewayServices after the first, each at its first
+// port, as the edge routes <feature>-<service>.<domain> (those not in this stack are left out).
+func (c *Config) PlaygroundExtraGateways() []PlaygroundGateway {
+	gws := c.Edge.Playgrounds.GatewayServices
+	if len(gws) < 2 {
+		return nil
+	}
+	var out []PlaygroundGateway
+	for _, g := range gws[1:] {
+		for i := range c.Services {
+			if s := &c.Services[i]; s.Name == g && len(s.Ports) > 0 {
+				out = append(out, PlaygroundGateway{Service: g, Port: s.Ports[0].Port})
+			}
+		}
+	}
+	return out
 }
 
 // PlaygroundGatewayPort is the port the edge sends <feature>.<domain> to: edge.playgrounds.gatewayPort

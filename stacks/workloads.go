@@ -21,8 +21,24 @@ type WorkloadsConfig struct {
 	// BatchAPIVersion is the API version of CronJobs: batch/v1, or batch/v1beta1 for clusters older
 	// than Kubernetes 1.21.
 	BatchAPIVersion string `config:"batchApiVersion"`
-	// WaitForImage runs the wait-for init containers (needs sh and nc).
+	// WaitForImage runs the wait-for init containers (needs sh, nc and wget: busybox has them).
 	WaitForImage string `config:"waitForImage"`
+	// CommonSecretEnv names variables whose values are under shoestring:secrets.common.<NAME>; they
+	// make up the Secret common-secrets, which every service, worker, CronJob and release Job reads
+	// right after common-config (their own ConfigMap and Secret still win). Default: none.
+	CommonSecretEnv []string `config:"commonSecretEnv"`
+	// StorageClass is the storage class of every backing service's volume that does not set its own
+	// (backing[].storageClass). Default "": the cluster's default class, which is what a local
+	// cluster has; set e.g. "premium-rwo" in a GKE stack.
+	StorageClass string `config:"storageClass"`
+	// ImagePullSecrets names Secrets of type kubernetes.io/dockerconfigjson, already in the
+	// namespace, that every pod (services, workers, CronJobs, release Jobs, backing services) pulls
+	// its images with. Default: none. See also registry.
+	ImagePullSecrets []string `config:"imagePullSecrets"`
+	// Registry makes the pull Secret registry-credentials from config (the password under
+	// shoestring:secrets.registry.password) and adds it to every pod's imagePullSecrets, when
+	// server or username is set. Default: none.
+	Registry Registry `config:"registry"`
 	// Backing are databases and caches, in the cluster or outside it.
 	Backing  []Backing `config:"backing"`
 	Services []Service `config:"services"`
@@ -69,9 +85,27 @@ type Service struct {
 	// SecretEnv names variables whose values are under shoestring:secrets.<name>; they make up the
 	// service's Secret (<name>-secrets).
 	SecretEnv []string `json:"secretEnv"`
-	// WaitFor lists what must answer before the service (and its jobs) start: a backing service's or
-	// another service's name (its first port), or "host:port".
+	// WaitFor lists what must answer before the service (and its jobs) start, each in an init
+	// container of waitForImage, in order: a backing service's or another service's name (a TCP
+	// connect to its first port), "host:port" (a TCP connect), "http://host[:port]/path" (an HTTP
+	// GET that must succeed, with busybox wget), or "cmd: <shell command>" (run with sh -c until it
+	// exits 0). Default: none.
 	WaitFor []string `json:"waitFor"`
+	// WritablePaths are absolute folders mounted as empty, writable emptyDir volumes into the
+	// service's pods, its workers', CronJobs' and release Jobs' (so that
+	// security.readOnlyRootFilesystem can be true for an app that writes to /tmp or a cache).
+	// Default: none.
+	WritablePaths []string `json:"writablePaths"`
+
+	// DisruptionBudget makes a PodDisruptionBudget for the service's own pods (not its workers').
+	// Default: none.
+	DisruptionBudget *DisruptionBudget `json:"disruptionBudget"`
+	// Spread adds a topology spread constraint to the service's own pods. Default: none.
+	Spread *Spread `json:"spread"`
+	// Autoscaling makes a HorizontalPodAutoscaler (autoscaling/v2) for the service's own
+	// Deployment, which then owns its replica count (replicas is only the count at creation).
+	// Needs resources.requests.cpu. Default: none.
+	Autoscaling *Autoscaling `json:"autoscaling"`
 
 	// Workers are more processes from the same image and configuration (queue consumers ...), each a
 	// Deployment named <service>-<worker>.
@@ -113,6 +147,51 @@ type Probe struct {
 	FailureThreshold    int      `json:"failureThreshold"`
 }
 
+// DisruptionBudget is a PodDisruptionBudget: exactly one of MinAvailable and MaxUnavailable.
+type DisruptionBudget struct {
+	// MinAvailable pods must stay up during voluntary disruptions (node drains, upgrades); it must be
+	// less than replicas (or autoscaling.minReplicas), else no node could ever be drained.
+	MinAvailable *int `json:"minAvailable"`
+	// MaxUnavailable pods may be down at once during voluntary disruptions (1 or more).
+	MaxUnavailable *int `json:"maxUnavailable"`
+}
+
+// Spread is a topology spread constraint over the service's pods.
+type Spread struct {
+	// TopologyKey is the node label pods spread over. Default "kubernetes.io/hostname" (nodes);
+	// "topology.kubernetes.io/zone" spreads over zones.
+	TopologyKey string `json:"topologyKey"`
+	// MaxSkew is the largest allowed difference of pod counts between two topology domains.
+	// Default 1.
+	MaxSkew int `json:"maxSkew"`
+	// WhenUnsatisfiable: "ScheduleAnyway" (default: prefer spreading, never leave a pod pending) or
+	// "DoNotSchedule".
+	WhenUnsatisfiable string `json:"whenUnsatisfiable"`
+}
+
+// Autoscaling is a HorizontalPodAutoscaler on CPU utilisation.
+type Autoscaling struct {
+	// MinReplicas is the fewest replicas (default 1); MaxReplicas the most (required, at least
+	// minReplicas).
+	MinReplicas int `json:"minReplicas"`
+	MaxReplicas int `json:"maxReplicas"`
+	// TargetCPUUtilization is the average CPU use, in percent of the CPU request, the autoscaler
+	// keeps the pods at (1-100, default 80).
+	TargetCPUUtilization int `json:"targetCPUUtilization"`
+}
+
+// IsSet says whether the stack gives registry credentials.
+func (r Registry) IsSet() bool { return r != Registry{} }
+
+// Registry is a private registry's credentials, made into the pull Secret registry-credentials.
+type Registry struct {
+	// Server is the registry host, e.g. "ghcr.io" or "europe-docker.pkg.dev".
+	Server string `json:"server"`
+	// Username is the registry user; the password (or token) is the secret
+	// shoestring:secrets.registry.password.
+	Username string `json:"username"`
+}
+
 // Worker is another long-running process of a service.
 type Worker struct {
 	Name      string     `json:"name"`
@@ -146,6 +225,9 @@ type CronJob struct {
 	BackoffLimit               *int       `json:"backoffLimit"` // default 0
 	Suspend                    bool       `json:"suspend"`
 	Resources                  *Resources `json:"resources"` // default: the service's
+	// Env are variables of this CronJob only, set on its container on top of the service's
+	// ConfigMaps and Secrets (they win over them). Default: none.
+	Env map[string]string `json:"env"`
 }
 
 // When a release Job runs.
@@ -169,8 +251,12 @@ type ReleaseJob struct {
 	Order                 int  `json:"order"`
 	ActiveDeadlineSeconds *int `json:"activeDeadlineSeconds"` // default 600
 	BackoffLimit          *int `json:"backoffLimit"`          // default 0: no retries unless asked
-	// WaitFor defaults to the service's WaitFor.
+	// WaitFor defaults to the service's WaitFor; same forms.
 	WaitFor []string `json:"waitFor"`
+	// Env are variables of this Job only, set on its container on top of the service's ConfigMaps
+	// and Secrets (they win over them); part of the release id, so a change runs the Job again.
+	// Default: none.
+	Env map[string]string `json:"env"`
 }
 
 // Security is how a service's pods may deviate from the restricted Pod Security Standard.
@@ -192,6 +278,9 @@ const (
 	EngineMySQL      = "mysql"
 	EnginePostgreSQL = "postgresql"
 	EngineRedis      = "redis"
+	// EngineGeneric is any image (a queue such as Beanstalkd or RabbitMQ, Memcached ...): image and
+	// ports are required, volume optional.
+	EngineGeneric = "generic"
 
 	BackingInCluster = "in-cluster"
 	BackingExternal  = "external"
@@ -203,23 +292,47 @@ const (
 // in every environment; only this entry differs.
 type Backing struct {
 	Name   string `json:"name"`
-	Engine string `json:"engine"` // mysql, postgresql, redis
+	Engine string `json:"engine"` // mysql, postgresql, redis or generic
 	Mode   string `json:"mode"`   // in-cluster (default) or external
-	Port   int    `json:"port"`   // default: the engine's
+	// Port is where services connect; default: the engine's. For engine generic use ports instead.
+	Port int `json:"port"`
 
 	// In-cluster.
-	Image        string            `json:"image"`       // default: the engine's official image
-	StorageSize  string            `json:"storageSize"` // default 1Gi
+	Image       string `json:"image"`       // default: the engine's official image; required for generic
+	StorageSize string `json:"storageSize"` // default 1Gi (not for generic: see volume)
+	// StorageClass of the volume; default shoestring:storageClass (itself default "": the cluster's
+	// default class).
 	StorageClass string            `json:"storageClass"`
 	Env          map[string]string `json:"env"`
 	// SecretEnv names variables under shoestring:secrets.<name> (e.g. MYSQL_ROOT_PASSWORD).
 	SecretEnv []string  `json:"secretEnv"`
 	Resources Resources `json:"resources"`
-	// RunAsUser is the engine image's non-root user id (999 in the official images).
+	// RunAsUser is the engine image's non-root user id (999 in the official images; default 999).
 	RunAsUser int `json:"runAsUser"`
+	// Databases (mysql and postgresql, in-cluster) are created when the data folder is first
+	// initialised, by a script the official images run from /docker-entrypoint-initdb.d, and granted
+	// to MYSQL_USER / owned by POSTGRES_USER. Names: lowercase letters, digits and '_', starting
+	// with a letter or '_', at most 63 characters. Default: none (only MYSQL_DATABASE/POSTGRES_DB).
+	Databases []string `json:"databases"`
+
+	// Engine generic only.
+	// Ports are the container's and the Service's ports (at least one); the first is the one
+	// waitFor connects to.
+	Ports []ServicePort `json:"ports"`
+	// Command and Args replace the image's entrypoint and command. Default: the image's.
+	Command []string `json:"command"`
+	Args    []string `json:"args"`
+	// Volume is a PersistentVolumeClaim per pod mounted at mountPath. Default: none (no state kept).
+	Volume *BackingVolume `json:"volume"`
 
 	// External.
 	Host string `json:"host"`
+}
+
+// BackingVolume is a generic backing service's persistent volume.
+type BackingVolume struct {
+	Size      string `json:"size"`      // a quantity, default "1Gi"
+	MountPath string `json:"mountPath"` // an absolute path, required
 }
 
 // EngineDefaults are each engine's port, official image and container environment for the
@@ -232,6 +345,14 @@ var EngineDefaults = map[string]struct {
 	EnginePostgreSQL: {5432, "postgres:17"},
 	EngineRedis:      {6379, "redis:7.4"},
 }
+
+// The common Secret and the registry pull Secret, and their groups under shoestring:secrets.
+const (
+	CommonSecretGroup   = "common"
+	CommonSecretName    = "common-secrets"
+	RegistrySecretGroup = "registry"
+	RegistrySecretName  = "registry-credentials"
+)
 
 func (c *WorkloadsConfig) defaults() {
 	c.Namespace = "apps"
@@ -276,10 +397,43 @@ func (c *WorkloadsConfig) checkAndFillDefaults(*Config) []FieldError {
 			oneOf("batch/v1", "batch/v1beta1")+" (batch/v1beta1 only for clusters older than Kubernetes 1.21)"))
 	}
 	errs = append(errs, checkImage(Namespace+":waitForImage", c.WaitForImage)...)
+	errs = append(errs, c.checkSecretEnv(Namespace+":commonSecretEnv", CommonSecretGroup, c.CommonSecretEnv)...)
+	if c.StorageClass != "" && !isDNSSubdomain(c.StorageClass) {
+		errs = append(errs, fieldErr(Namespace+":storageClass", c.StorageClass, "is not a storage class name",
+			"use lowercase letters, digits, '-' and '.', e.g. \"standard-rwo\", or leave it empty for the cluster's default"))
+	}
+	for j, n := range c.ImagePullSecrets {
+		k := fmt.Sprintf("%s:imagePullSecrets[%d]", Namespace, j)
+		if !isDNSSubdomain(n) {
+			errs = append(errs, fieldErr(k, n, "is not a Secret name", "name a kubernetes.io/dockerconfigjson Secret of the namespace, e.g. \"regcred\""))
+		} else if slices.Index(c.ImagePullSecrets, n) < j {
+			errs = append(errs, fieldErr(k, n, "is listed twice", "list each Secret once"))
+		} else if n == RegistrySecretName && c.Registry.IsSet() {
+			errs = append(errs, fieldErr(k, n, "is the Secret shoestring:registry makes", "remove it: that Secret is added to every pod already"))
+		}
+	}
+	if r := c.Registry; r.IsSet() {
+		k := Namespace + ":registry"
+		if r.Server == "" || !isServerAddress(r.Server) {
+			errs = append(errs, fieldErr(k+".server", r.Server, "is not a registry host", "give the registry's host[:port], e.g. \"ghcr.io\" or \"europe-docker.pkg.dev\""))
+		}
+		if r.Username == "" || strings.ContainsAny(r.Username, ":\n") {
+			errs = append(errs, fieldErr(k+".username", r.Username, "is not a registry user name", "give the user (without ':'), e.g. \"ci-bot\""))
+		}
+		if _, ok := c.Secrets[RegistrySecretGroup]["password"]; !ok {
+			errs = append(errs, MissingSecret(RegistrySecretGroup, "password"))
+		}
+	}
 
 	// Every object name this section derives, per kind, so that two declarations never make the
 	// same object (a service "common" would otherwise overwrite the ConfigMap "common-config").
 	names := map[string]string{"ConfigMap/common-config": "the common ConfigMap"}
+	if len(c.CommonSecretEnv) > 0 {
+		names["Secret/"+CommonSecretName] = "shoestring:commonSecretEnv"
+	}
+	if c.Registry.IsSet() {
+		names["Secret/"+RegistrySecretName] = "shoestring:registry"
+	}
 	claim := func(key, kind, name string) {
 		if prev, ok := names[kind+"/"+name]; ok {
 			errs = append(errs, fieldErr(key, name, fmt.Sprintf("makes the %s %q, which %s also makes", kind, name, prev), "choose another name"))
@@ -320,6 +474,19 @@ func (c *WorkloadsConfig) checkAndFillDefaults(*Config) []FieldError {
 		}
 		for j, rj := range s.ReleaseJobs {
 			claim(fmt.Sprintf("%s.releaseJobs[%d].name", key, j), "release Job", s.Name+"-"+rj.Name)
+		}
+	}
+	// The registry's password is the secret group "registry": no service or backing service may own it.
+	if c.Registry.IsSet() {
+		for i, b := range c.Backing {
+			if b.Name == RegistrySecretGroup {
+				errs = append(errs, fieldErr(fmt.Sprintf("%s:backing[%d].name", Namespace, i), b.Name, "is the secret group of shoestring:registry", "choose another name"))
+			}
+		}
+		for i, sv := range c.Services {
+			if sv.Name == RegistrySecretGroup {
+				errs = append(errs, fieldErr(fmt.Sprintf("%s:services[%d].name", Namespace, i), sv.Name, "is the secret group of shoestring:registry", "choose another name"))
+			}
 		}
 	}
 	return errs

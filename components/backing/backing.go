@@ -6,7 +6,9 @@
 package backing
 
 import (
+	"fmt"
 	"net"
+	"strings"
 
 	appsv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apps/v1"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
@@ -26,8 +28,11 @@ const ComponentBacking = "backing"
 type Args struct {
 	Namespace string
 	Name      string
-	Engine    string // mysql, postgresql, redis
+	Engine    string // mysql, postgresql, redis or generic
 	Port      int
+	// Ports (engine generic) are the Service's and container's ports; others have one, named after
+	// the engine, on Port.
+	Ports []service.Port
 	// Exactly one of InCluster and External.
 	InCluster *InClusterArgs
 	External  *ExternalArgs
@@ -43,6 +48,20 @@ type InClusterArgs struct {
 	Resources    service.Resources
 	RunAsUser    int
 	Restricted   bool
+	// ImagePullSecrets of the pod.
+	ImagePullSecrets []string
+	// Databases (mysql, postgresql) are created by an init script, the ConfigMap <name>-initdb
+	// mounted at /docker-entrypoint-initdb.d.
+	Databases []string
+	// Engine generic: the container's command and arguments (nil: the image's), and its volume
+	// (nil: none, no claim template).
+	Command, Args []string
+	Volume        *Volume
+}
+
+// Volume is a generic backing service's persistent volume.
+type Volume struct {
+	Size, MountPath string
 }
 
 type ExternalArgs struct {
@@ -80,7 +99,15 @@ func New(ctx *pulumi.Context, name string, a *Args, opts ...pulumi.ResourceOptio
 	b.Ready = svc
 	switch {
 	case a.InCluster != nil:
-		ss, err := appsv1.NewStatefulSet(ctx, a.Name, StatefulSetArgs(a), append(child, pulumi.DependsOn([]pulumi.Resource{svc}))...)
+		deps := []pulumi.Resource{svc}
+		if len(a.InCluster.Databases) > 0 {
+			cm, err := corev1.NewConfigMap(ctx, InitDBConfigMap(a.Name), InitDBConfigMapArgs(a), child...)
+			if err != nil {
+				return nil, err
+			}
+			deps = append(deps, cm)
+		}
+		ss, err := appsv1.NewStatefulSet(ctx, a.Name, StatefulSetArgs(a), append(child, pulumi.DependsOn(deps))...)
 		if err != nil {
 			return nil, err
 		}
@@ -102,14 +129,19 @@ func labels(a *Args) map[string]string {
 
 // ServiceArgs is the name services connect to.
 func ServiceArgs(a *Args) *corev1.ServiceArgs {
-	port := corev1.ServicePortArgs{Name: pulumi.String(a.Engine), Port: pulumi.Int(a.Port), Protocol: pulumi.String("TCP")}
-	spec := &corev1.ServiceSpecArgs{Ports: corev1.ServicePortArray{port}}
+	var ports corev1.ServicePortArray
+	for _, p := range backingPorts(a) {
+		port := corev1.ServicePortArgs{Name: pulumi.String(p.Name), Port: pulumi.Int(p.Port), Protocol: pulumi.String("TCP")}
+		if a.InCluster != nil {
+			port.TargetPort = pulumi.String(p.Name)
+		}
+		ports = append(ports, port)
+	}
+	spec := &corev1.ServiceSpecArgs{Ports: ports}
 	switch {
 	case a.InCluster != nil:
 		spec.Type = pulumi.String("ClusterIP")
 		spec.Selector = pulumi.ToStringMap(service.Selector(labels(a)))
-		port.TargetPort = pulumi.String(a.Engine)
-		spec.Ports = corev1.ServicePortArray{port}
 	case net.ParseIP(a.External.Host) != nil:
 		spec.Type = pulumi.String("ClusterIP") // no selector: the EndpointSlice names the address
 	default:
@@ -131,9 +163,62 @@ func EndpointSliceArgs(a *Args) *discoveryv1.EndpointSliceArgs {
 		Metadata:    service.Meta(a.Namespace, a.Name+"-external", l),
 		AddressType: pulumi.String(addrType),
 		Endpoints:   discoveryv1.EndpointArray{discoveryv1.EndpointArgs{Addresses: pulumi.StringArray{pulumi.String(a.External.Host)}}},
-		Ports: discoveryv1.EndpointPortArray{discoveryv1.EndpointPortArgs{
-			Name: pulumi.String(a.Engine), Port: pulumi.Int(a.Port), Protocol: pulumi.String("TCP"),
-		}},
+		Ports:       endpointPorts(a),
+	}
+}
+
+func endpointPorts(a *Args) discoveryv1.EndpointPortArray {
+	var out discoveryv1.EndpointPortArray
+	for _, p := range backingPorts(a) {
+		out = append(out, discoveryv1.EndpointPortArgs{Name: pulumi.String(p.Name), Port: pulumi.Int(p.Port), Protocol: pulumi.String("TCP")})
+	}
+	return out
+}
+
+// backingPorts are the backing service's ports: generic's list, or one named after the engine.
+func backingPorts(a *Args) []service.Port {
+	if len(a.Ports) > 0 {
+		return a.Ports
+	}
+	return []service.Port{{Name: a.Engine, Port: a.Port}}
+}
+
+// initDBDir is where the official mysql and postgres images run init scripts from (once, when the
+// data folder is empty).
+const initDBDir = "/docker-entrypoint-initdb.d"
+
+// InitDBConfigMap names the ConfigMap of a backing service's init script.
+func InitDBConfigMap(name string) string { return name + "-initdb" }
+
+// InitDBScript is the init script that creates each database and gives it to the image's
+// application user. The official images source *.sh files from initDBDir with their helpers
+// loaded: mysql's docker_process_sql connects as root; postgres's psql as POSTGRES_USER. Names are
+// validated (lowercase letters, digits, '_') so they need no quoting beyond the identifier quotes.
+func InitDBScript(engine string, databases []string) string {
+	var b strings.Builder
+	b.WriteString("# Written by shoestring: creates the databases of backing[].databases.\n")
+	switch engine {
+	case "mysql":
+		for _, d := range databases {
+			fmt.Fprintf(&b, "docker_process_sql --database=mysql <<'EOSQL'\nCREATE DATABASE IF NOT EXISTS `%s`;\nEOSQL\n", d)
+			fmt.Fprintf(&b, "if [ -n \"$MYSQL_USER\" ]; then\n  echo \"GRANT ALL PRIVILEGES ON \\`%s\\`.* TO '$MYSQL_USER'@'%%';\" | docker_process_sql --database=mysql\nfi\n", d)
+		}
+	case "postgresql":
+		for _, d := range databases {
+			// An unquoted here-document: $POSTGRES_USER expands, \gexec stays as written (echo
+			// would be shell-dependent about the backslash).
+			fmt.Fprintf(&b, "psql -v ON_ERROR_STOP=1 --username \"$POSTGRES_USER\" --dbname postgres <<EOSQL\n"+
+				"SELECT 'CREATE DATABASE \"%s\" OWNER \"$POSTGRES_USER\"' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '%s')\\gexec\nEOSQL\n", d, d)
+		}
+	}
+	return b.String()
+}
+
+// InitDBConfigMapArgs holds the init script.
+func InitDBConfigMapArgs(a *Args) *corev1.ConfigMapArgs {
+	return &corev1.ConfigMapArgs{
+		Metadata: service.Meta(a.Namespace, InitDBConfigMap(a.Name), labels(a)),
+		Data:     pulumi.StringMap{"shoestring-databases.sh": pulumi.String(InitDBScript(a.Engine, a.InCluster.Databases))},
 	}
 }
 
@@ -145,16 +230,30 @@ func StatefulSetArgs(a *Args) *appsv1.StatefulSetArgs {
 	l := labels(a)
 	user := ic.RunAsUser
 	o := service.PodOptions{
-		EnvFrom:  ic.EnvFrom,
-		Security: service.Security{Restricted: ic.Restricted, RunAsUser: &user, FSGroup: &user},
-		AppVolumeMounts: []corev1.VolumeMountArgs{{
-			Name: pulumi.String("data"), MountPath: pulumi.String(dataDirs[a.Engine]),
-		}},
+		EnvFrom:          ic.EnvFrom,
+		Security:         service.Security{Restricted: ic.Restricted, RunAsUser: &user, FSGroup: &user},
+		ImagePullSecrets: ic.ImagePullSecrets,
+	}
+	dataDir, size := dataDirs[a.Engine], ic.StorageSize
+	if ic.Volume != nil {
+		dataDir, size = ic.Volume.MountPath, ic.Volume.Size
+	}
+	if dataDir != "" {
+		o.AppVolumeMounts = append(o.AppVolumeMounts, corev1.VolumeMountArgs{Name: pulumi.String("data"), MountPath: pulumi.String(dataDir)})
+	}
+	if len(ic.Databases) > 0 {
+		o.Volumes = append(o.Volumes, corev1.VolumeArgs{
+			Name:      pulumi.String("initdb"),
+			ConfigMap: &corev1.ConfigMapVolumeSourceArgs{Name: pulumi.String(InitDBConfigMap(a.Name))},
+		})
+		o.AppVolumeMounts = append(o.AppVolumeMounts, corev1.VolumeMountArgs{Name: pulumi.String("initdb"), MountPath: pulumi.String(initDBDir), ReadOnly: pulumi.Bool(true)})
 	}
 	c := service.Container{
 		Image:     ic.Image,
+		Command:   ic.Command,
+		Args:      ic.Args,
 		Resources: ic.Resources,
-		Ports:     []service.Port{{Name: a.Engine, Port: a.Port}},
+		Ports:     backingPorts(a),
 		Readiness: &service.Probe{PeriodSeconds: 5},
 	}
 	if a.Engine == "postgresql" {
@@ -163,22 +262,22 @@ func StatefulSetArgs(a *Args) *appsv1.StatefulSetArgs {
 	}
 	claim := &corev1.PersistentVolumeClaimSpecArgs{
 		AccessModes: pulumi.StringArray{pulumi.String("ReadWriteOnce")},
-		Resources:   &corev1.VolumeResourceRequirementsArgs{Requests: pulumi.StringMap{"storage": pulumi.String(ic.StorageSize)}},
+		Resources:   &corev1.VolumeResourceRequirementsArgs{Requests: pulumi.StringMap{"storage": pulumi.String(size)}},
 	}
 	if ic.StorageClass != "" {
 		claim.StorageClassName = pulumi.String(ic.StorageClass)
 	}
-	return &appsv1.StatefulSetArgs{
-		Metadata: service.Meta(a.Namespace, a.Name, l),
-		Spec: &appsv1.StatefulSetSpecArgs{
-			ServiceName: pulumi.String(a.Name),
-			Replicas:    pulumi.Int(1),
-			Selector:    &metav1.LabelSelectorArgs{MatchLabels: pulumi.ToStringMap(service.Selector(l))},
-			Template:    service.PodTemplate(l, c, a.Engine, o),
-			VolumeClaimTemplates: corev1.PersistentVolumeClaimTypeArray{corev1.PersistentVolumeClaimTypeArgs{
-				Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String("data")},
-				Spec:     claim,
-			}},
-		},
+	spec := &appsv1.StatefulSetSpecArgs{
+		ServiceName: pulumi.String(a.Name),
+		Replicas:    pulumi.Int(1),
+		Selector:    &metav1.LabelSelectorArgs{MatchLabels: pulumi.ToStringMap(service.Selector(l))},
+		Template:    service.PodTemplate(l, c, a.Engine, o),
 	}
+	if dataDir != "" {
+		spec.VolumeClaimTemplates = corev1.PersistentVolumeClaimTypeArray{corev1.PersistentVolumeClaimTypeArgs{
+			Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String("data")},
+			Spec:     claim,
+		}}
+	}
+	return &appsv1.StatefulSetArgs{Metadata: service.Meta(a.Namespace, a.Name, l), Spec: spec}
 }

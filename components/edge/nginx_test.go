@@ -193,7 +193,7 @@ func testOptions(httpPort, healthPort int, dns string) ConfOptions {
 
 func TestNginxRoutesHostsPathsAndPlaygrounds(t *testing.T) {
 	edgetest.NginxBinary(t)
-	web, api, gateway := backend(t, "web"), backend(t, "api"), backend(t, "gateway")
+	web, api, gateway, admin := backend(t, "web"), backend(t, "api"), backend(t, "gateway"), backend(t, "admin")
 	blog := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "blog") }))
 	t.Cleanup(blog.Close)
 	blogPort, perr := strconv.Atoi(blog.URL[strings.LastIndex(blog.URL, ":")+1:])
@@ -201,10 +201,11 @@ func TestNginxRoutesHostsPathsAndPlaygrounds(t *testing.T) {
 	closed := freePort(t) // nothing listens here: a Service whose pods are all down
 	dns := startDNS(t,
 		"web.apps.svc.cluster.local", "api.apps.svc.cluster.local", "down.apps.svc.cluster.local", "blog.apps.svc.cluster.local",
-		"gateway.play-alpha.svc.cluster.local")
+		"gateway.play-alpha.svc.cluster.local", "admin.play-alpha.svc.cluster.local", "gateway.play-alpha-x.svc.cluster.local")
 	httpPort, healthPort := freePort(t), freePort(t)
 	o := testOptions(httpPort, healthPort, dns.addr())
-	o.Playgrounds = &Playgrounds{Domain: "play.example.test", NamespacePrefix: "play-", Service: "gateway", Port: gateway}
+	o.Playgrounds = &Playgrounds{Domain: "play.example.test", NamespacePrefix: "play-", Service: "gateway", Port: gateway,
+		Extra: []PlaygroundGateway{{Service: "admin", Port: admin}}}
 	conf, err := NginxConf([]Route{
 		{Host: "shop.example.test", PathPrefix: "/", Namespace: "apps", Service: "web", Port: web},
 		{Host: "shop.example.test", PathPrefix: "/api", Namespace: "apps", Service: "api", Port: api},
@@ -231,12 +232,14 @@ func TestNginxRoutesHostsPathsAndPlaygrounds(t *testing.T) {
 		{"api.example.test", "/v1/users", 200, "api api.example.test /v1/users"},
 		{"api.example.test", "/v2/users", 404, ""}, // no route for other paths of that host
 		{"alpha.play.example.test", "/login", 200, "gateway alpha.play.example.test /login"},
-		{"beta.play.example.test", "/", 502, ""},        // no playground beta: its gateway does not resolve
-		{"a.b.play.example.test", "/", 404, ""},         // not a feature label
-		{"unknown.example.test", "/", 404, ""},          // the default server
-		{"down.example.test", "/", 502, ""},             // the service resolves but nothing answers
-		{"missing.example.test", "/", 502, ""},          // the service does not exist
-		{"shop.example.test", "/after-502", 200, "web"}, // still serving the rest
+		{"alpha-admin.play.example.test", "/users", 200, "admin alpha-admin.play.example.test /users"}, // a second gateway
+		{"alpha-x.play.example.test", "/", 200, "gateway alpha-x.play.example.test /"},                 // a feature with a hyphen
+		{"beta.play.example.test", "/", 502, ""},                                                       // no playground beta: its gateway does not resolve
+		{"a.b.play.example.test", "/", 404, ""},                                                        // not a feature label
+		{"unknown.example.test", "/", 404, ""},                                                         // the default server
+		{"down.example.test", "/", 502, ""},                                                            // the service resolves but nothing answers
+		{"missing.example.test", "/", 502, ""},                                                         // the service does not exist
+		{"shop.example.test", "/after-502", 200, "web"},                                                // still serving the rest
 	}
 	for _, c := range cases {
 		got := get(t, httpPort, c.host, c.path)

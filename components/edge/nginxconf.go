@@ -24,6 +24,14 @@ type Playgrounds struct {
 	NamespacePrefix string
 	Service         string
 	Port            int
+	// Extra are more gateways, each reached at <feature>-<service>.<Domain>.
+	Extra []PlaygroundGateway
+}
+
+// PlaygroundGateway is one more service of every playground the edge routes to.
+type PlaygroundGateway struct {
+	Service string
+	Port    int
 }
 
 // ConfOptions is everything of nginx.conf besides the routes. Listen ports and addresses, the
@@ -190,6 +198,20 @@ func NginxConf(routes []Route, o ConfOptions) (string, error) {
 		maxFeature := maxLabel - len(pg.NamespacePrefix)
 		if maxFeature < 1 {
 			return "", fmt.Errorf("nginx.conf: playground namespace prefix %q leaves no room for a feature", pg.NamespacePrefix)
+		}
+		// The extra gateways first: nginx tries regular-expression server names in the order of the
+		// file, and <feature>-<service> also matches the first gateway's pattern.
+		for _, g := range pg.Extra {
+			if len(g.Service)+1 >= maxLabel-1 || strings.ContainsAny(g.Service, " \t\n;{}\"'") {
+				return "", fmt.Errorf("nginx.conf: playground gateway %q is not a short service name", g.Service)
+			}
+			w(0, "")
+			w(1, "# Playgrounds: <feature>-%s.%s reaches %s in namespace %s<feature>.", g.Service, pg.Domain, g.Service, pg.NamespacePrefix)
+			w(1, "server {")
+			writeListen(w, o)
+			w(2, "server_name \"~^(?<playground>[a-z0-9]([-a-z0-9]{0,%d}[a-z0-9])?)-%s\\.%s$\";", maxFeature-2, regexp.QuoteMeta(g.Service), regexp.QuoteMeta(pg.Domain))
+			writeLocation(w, "/", o.Upstream(pg.NamespacePrefix+"$playground", g.Service, g.Port))
+			w(1, "}")
 		}
 		w(0, "")
 		w(1, "# Playgrounds: <feature>.%s reaches %s in namespace %s<feature>.", pg.Domain, pg.Service, pg.NamespacePrefix)

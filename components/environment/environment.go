@@ -5,6 +5,9 @@
 package environment
 
 import (
+	"encoding/base64"
+	"encoding/json"
+
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -15,8 +18,19 @@ import (
 // TypeToken is the component's Pulumi type.
 const TypeToken = "shoestring:environment:Environment"
 
-// CommonConfigMap is the name of the ConfigMap every service reads first.
-const CommonConfigMap = "common-config"
+// CommonConfigMap is the name of the ConfigMap every service reads first; CommonSecret the Secret
+// read right after it; RegistrySecret the pull Secret made from Registry.
+const (
+	CommonConfigMap = "common-config"
+	CommonSecret    = "common-secrets"
+	RegistrySecret  = "registry-credentials"
+)
+
+// Registry is a private registry's credentials.
+type Registry struct {
+	Server, Username string
+	Password         SecretValue
+}
 
 // ConfigMapName and SecretName are a service's (or backing service's) own configuration objects.
 func ConfigMapName(owner string) string { return owner + "-config" }
@@ -26,6 +40,11 @@ type Args struct {
 	Namespace   string
 	PodSecurity PodSecurity
 	CommonEnv   map[string]string
+	// CommonSecrets make up the Secret common-secrets, read by every service pod right after
+	// common-config (none: no Secret).
+	CommonSecrets map[string]SecretValue
+	// Registry, when set, makes the pull Secret RegistrySecret (kubernetes.io/dockerconfigjson).
+	Registry *Registry
 	// Configs are the per-service (and per-backing-service) ConfigMaps and Secrets, in order.
 	Configs []Config
 }
@@ -78,6 +97,20 @@ func New(ctx *pulumi.Context, name string, a *Args, opts ...pulumi.ResourceOptio
 		return nil, err
 	}
 	e.Resources = append(e.Resources, cm)
+	if len(a.CommonSecrets) > 0 {
+		r, err := corev1.NewSecret(ctx, CommonSecret, SecretArgs(a.Namespace, CommonSecret, a.CommonSecrets), inNS...)
+		if err != nil {
+			return nil, err
+		}
+		e.Resources = append(e.Resources, r)
+	}
+	if a.Registry != nil {
+		r, err := corev1.NewSecret(ctx, RegistrySecret, RegistrySecretArgs(a.Namespace, a.Registry), inNS...)
+		if err != nil {
+			return nil, err
+		}
+		e.Resources = append(e.Resources, r)
+	}
 	for _, c := range a.Configs {
 		if len(c.Env) > 0 {
 			n := ConfigMapName(c.Owner)
@@ -109,6 +142,9 @@ func EnvFrom(a *Args, owner string, withCommon bool) []service.ConfigRef {
 	var refs []service.ConfigRef
 	if withCommon {
 		refs = append(refs, service.ConfigRef{Kind: "ConfigMap", Name: CommonConfigMap, Checksum: service.Checksum(a.CommonEnv)})
+		if len(a.CommonSecrets) > 0 {
+			refs = append(refs, service.ConfigRef{Kind: "Secret", Name: CommonSecret, Checksum: service.Checksum(reveal(a.CommonSecrets))})
+		}
 	}
 	for _, c := range a.Configs {
 		if c.Owner != owner {
@@ -118,14 +154,19 @@ func EnvFrom(a *Args, owner string, withCommon bool) []service.ConfigRef {
 			refs = append(refs, service.ConfigRef{Kind: "ConfigMap", Name: ConfigMapName(owner), Checksum: service.Checksum(c.Env)})
 		}
 		if len(c.Secrets) > 0 {
-			revealed := make(map[string]string, len(c.Secrets))
-			for k, v := range c.Secrets {
-				revealed[k] = v.Reveal() // hashed only: the annotation must change when a value does
-			}
-			refs = append(refs, service.ConfigRef{Kind: "Secret", Name: SecretName(owner), Checksum: service.Checksum(revealed)})
+			refs = append(refs, service.ConfigRef{Kind: "Secret", Name: SecretName(owner), Checksum: service.Checksum(reveal(c.Secrets))})
 		}
 	}
 	return refs
+}
+
+// reveal is the secrets' plain values, only ever hashed: the annotation must change when a value does.
+func reveal(secrets map[string]SecretValue) map[string]string {
+	revealed := make(map[string]string, len(secrets))
+	for k, v := range secrets {
+		revealed[k] = v.Reveal()
+	}
+	return revealed
 }
 
 // NamespaceArgs is the namespace with its Pod Security Standard labels: enforce rejects pods that do
@@ -164,5 +205,22 @@ func SecretArgs(ns, name string, secrets map[string]SecretValue) *corev1.SecretA
 		Metadata:   service.Meta(ns, name, map[string]string{service.LabelPartOf: service.PartOf}),
 		Type:       pulumi.String("Opaque"),
 		StringData: pulumi.ToSecret(data).(pulumi.StringMapOutput),
+	}
+}
+
+// RegistrySecretArgs is a kubernetes.io/dockerconfigjson Secret for one registry; the whole
+// document is a Pulumi secret, since it holds the password.
+func RegistrySecretArgs(ns string, r *Registry) *corev1.SecretArgs {
+	doc := r.Password.Output().ApplyT(func(pw string) (string, error) {
+		auth := base64.StdEncoding.EncodeToString([]byte(r.Username + ":" + pw))
+		b, err := json.Marshal(map[string]any{"auths": map[string]any{
+			r.Server: map[string]string{"username": r.Username, "password": pw, "auth": auth},
+		}})
+		return string(b), err
+	}).(pulumi.StringOutput)
+	return &corev1.SecretArgs{
+		Metadata:   service.Meta(ns, RegistrySecret, map[string]string{service.LabelPartOf: service.PartOf}),
+		Type:       pulumi.String("kubernetes.io/dockerconfigjson"),
+		StringData: pulumi.ToSecret(pulumi.StringMap{".dockerconfigjson": doc}).(pulumi.StringMapOutput),
 	}
 }

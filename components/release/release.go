@@ -79,7 +79,7 @@ func New(ctx *pulumi.Context, name string, a *Args, opts ...pulumi.ResourceOptio
 	return r, nil
 }
 
-// ID is the release id of a Job: a hash of its image, command, arguments, resources, the checksums of
+// ID is the release id of a Job: a hash of its image, command, arguments, own env, resources, the checksums of
 // the configuration it reads, what it waits for, its security settings and limits, and the pod
 // extensions (init containers, sidecars, volumes, DNS settings) other code adds. A Job's pod template
 // cannot change in place, so everything in it must be in its name.
@@ -91,8 +91,17 @@ func ID(j Job) string {
 	if err != nil {
 		ext = []byte("unhashable")
 	}
-	return service.ReleaseID(j.Container, o.EnvFrom, o.WaitFor, o.WaitForImage, o.Security,
-		j.ActiveDeadlineSeconds, j.BackoffLimit, string(ext))
+	parts := []any{j.Container, o.EnvFrom, o.WaitFor, o.WaitForImage, o.Security,
+		j.ActiveDeadlineSeconds, j.BackoffLimit, string(ext)}
+	// Later additions to the pod are hashed only when set, so that the ids of Jobs that do not use
+	// them stay what they were (a changed id reruns the Job).
+	if len(o.ImagePullSecrets) > 0 {
+		parts = append(parts, map[string]any{"imagePullSecrets": o.ImagePullSecrets})
+	}
+	if len(o.WritablePaths) > 0 {
+		parts = append(parts, map[string]any{"writablePaths": o.WritablePaths})
+	}
+	return service.ReleaseID(parts...)
 }
 
 // JobName is <service>-<job>-<release id>.

@@ -75,11 +75,16 @@ type ConfigRef struct {
 	Checksum string
 }
 
-// Endpoint is a host:port a wait-for init container blocks on.
+// Endpoint is what a wait-for init container blocks on: a TCP connect to Host:Port, or, when set,
+// an HTTP GET of URL or a shell Command that must exit 0.
 type Endpoint struct {
 	Name string // names the init container: wait-for-<name>
 	Host string
 	Port int
+	// URL (http://...) is fetched with busybox wget until it answers 2xx.
+	URL string `json:",omitempty"`
+	// Command is run with sh -c until it exits 0.
+	Command string `json:",omitempty"`
 }
 
 // Security is how the pod meets the Pod Security Standards.
@@ -105,11 +110,24 @@ type PodOptions struct {
 	// RestartPolicy: "" for Deployments (Always), "Never" for Jobs.
 	RestartPolicy string
 
+	// ImagePullSecrets are Secrets of type kubernetes.io/dockerconfigjson the pod pulls images with.
+	ImagePullSecrets []string
+	// WritablePaths are folders of the main container mounted as emptyDir volumes (named
+	// writable-<n>), writable even with a read-only root filesystem.
+	WritablePaths []string
+
 	InitContainers  []corev1.ContainerArgs // run after the wait-for containers
 	Sidecars        []corev1.ContainerArgs
 	Volumes         []corev1.VolumeArgs
 	AppVolumeMounts []corev1.VolumeMountArgs // mounted into the main container
 	DNSConfig       *corev1.PodDNSConfigArgs
+}
+
+// Spread is a topology spread constraint over the pods carrying the template's selector labels.
+type Spread struct {
+	TopologyKey       string
+	MaxSkew           int
+	WhenUnsatisfiable string
 }
 
 // Checksum is the checksum of a ConfigMap's or Secret's data. Secret values are hashed together
@@ -194,12 +212,22 @@ func PodSpec(name string, main Container, o PodOptions) *corev1.PodSpecArgs {
 	}
 	spec.Containers = containers
 
-	if len(o.Volumes) > 0 {
-		var vols corev1.VolumeArray
-		for _, v := range o.Volumes {
-			vols = append(vols, v)
-		}
+	var vols corev1.VolumeArray
+	for _, v := range o.Volumes {
+		vols = append(vols, v)
+	}
+	for i := range o.WritablePaths {
+		vols = append(vols, corev1.VolumeArgs{Name: pulumi.String(writableVolume(i)), EmptyDir: &corev1.EmptyDirVolumeSourceArgs{}})
+	}
+	if len(vols) > 0 {
 		spec.Volumes = vols
+	}
+	if len(o.ImagePullSecrets) > 0 {
+		var ps corev1.LocalObjectReferenceArray
+		for _, n := range o.ImagePullSecrets {
+			ps = append(ps, corev1.LocalObjectReferenceArgs{Name: pulumi.String(n)})
+		}
+		spec.ImagePullSecrets = ps
 	}
 	if o.DNSConfig != nil {
 		spec.DnsConfig = o.DNSConfig
@@ -258,15 +286,20 @@ func AppContainer(name string, c Container, o PodOptions) *corev1.ContainerArgs 
 	if c.Liveness != nil {
 		ca.LivenessProbe = probeArgs(c.Liveness, c.Ports)
 	}
-	if len(o.AppVolumeMounts) > 0 {
-		var vm corev1.VolumeMountArray
-		for _, m := range o.AppVolumeMounts {
-			vm = append(vm, m)
-		}
+	var vm corev1.VolumeMountArray
+	for _, m := range o.AppVolumeMounts {
+		vm = append(vm, m)
+	}
+	for i, p := range o.WritablePaths {
+		vm = append(vm, corev1.VolumeMountArgs{Name: pulumi.String(writableVolume(i)), MountPath: pulumi.String(p)})
+	}
+	if len(vm) > 0 {
 		ca.VolumeMounts = vm
 	}
 	return ca
 }
+
+func writableVolume(i int) string { return fmt.Sprintf("writable-%d", i) }
 
 // ContainerSecurity is a container's part of the restricted level (nil when not restricted).
 func ContainerSecurity(restricted, readOnlyRoot bool) *corev1.SecurityContextArgs {
@@ -284,17 +317,28 @@ func ContainerSecurity(restricted, readOnlyRoot bool) *corev1.SecurityContextArg
 	return sc
 }
 
-// WaitForContainer blocks until host:port accepts TCP connections. Host and
-// port go in as environment variables, not into the shell script, so no value is ever parsed by sh.
+// WaitForContainer blocks until host:port accepts TCP connections (or URL answers, or Command exits
+// 0). Every value goes in as an environment variable, not into the shell script, so no value is
+// ever parsed by sh, except a Command, which is a shell command line by definition.
 func WaitForContainer(e Endpoint, image string, restricted bool) corev1.ContainerArgs {
+	script := `until nc -z -w 2 "$WAIT_HOST" "$WAIT_PORT"; do echo "waiting for $WAIT_HOST:$WAIT_PORT"; sleep 2; done`
+	env := corev1.EnvVarArray{
+		corev1.EnvVarArgs{Name: pulumi.String("WAIT_HOST"), Value: pulumi.String(e.Host)},
+		corev1.EnvVarArgs{Name: pulumi.String("WAIT_PORT"), Value: pulumi.String(fmt.Sprint(e.Port))},
+	}
+	switch {
+	case e.Command != "":
+		script = `until sh -c "$WAIT_COMMAND"; do echo "waiting for: $WAIT_COMMAND"; sleep 2; done`
+		env = corev1.EnvVarArray{corev1.EnvVarArgs{Name: pulumi.String("WAIT_COMMAND"), Value: pulumi.String(e.Command)}}
+	case e.URL != "":
+		script = `until wget -q -T 5 --spider "$WAIT_URL"; do echo "waiting for $WAIT_URL"; sleep 2; done`
+		env = corev1.EnvVarArray{corev1.EnvVarArgs{Name: pulumi.String("WAIT_URL"), Value: pulumi.String(e.URL)}}
+	}
 	c := corev1.ContainerArgs{
 		Name:    pulumi.String("wait-for-" + e.Name),
 		Image:   pulumi.String(image),
-		Command: pulumi.ToStringArray([]string{"sh", "-c", `until nc -z -w 2 "$WAIT_HOST" "$WAIT_PORT"; do echo "waiting for $WAIT_HOST:$WAIT_PORT"; sleep 2; done`}),
-		Env: corev1.EnvVarArray{
-			corev1.EnvVarArgs{Name: pulumi.String("WAIT_HOST"), Value: pulumi.String(e.Host)},
-			corev1.EnvVarArgs{Name: pulumi.String("WAIT_PORT"), Value: pulumi.String(fmt.Sprint(e.Port))},
-		},
+		Command: pulumi.ToStringArray([]string{"sh", "-c", script}),
+		Env:     env,
 		Resources: &corev1.ResourceRequirementsArgs{
 			Requests: pulumi.StringMap{"cpu": pulumi.String("10m"), "memory": pulumi.String("16Mi")},
 			Limits:   pulumi.StringMap{"memory": pulumi.String("32Mi")},

@@ -6,11 +6,15 @@
 package service
 
 import (
+	"maps"
+
 	appsv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apps/v1"
+	autoscalingv2 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/autoscaling/v2"
 	batchv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/batch/v1"
 	batchv1beta1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/batch/v1beta1"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
+	policyv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/policy/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
@@ -39,6 +43,23 @@ type Args struct {
 	After []pulumi.Resource
 	// RolloutAfter are what Deployments and CronJobs also wait for: the release's before-Jobs.
 	RolloutAfter []pulumi.Resource
+
+	// Prod hardening of the server pods (not the workers'); each nil when not wanted.
+	Spread           *Spread
+	DisruptionBudget *DisruptionBudget
+	Autoscaling      *Autoscaling
+}
+
+// DisruptionBudget is a PodDisruptionBudget of the server pods: one of the two is set.
+type DisruptionBudget struct {
+	MinAvailable   *int
+	MaxUnavailable *int
+}
+
+// Autoscaling is a HorizontalPodAutoscaler of the server Deployment on CPU utilisation.
+type Autoscaling struct {
+	MinReplicas, MaxReplicas int
+	TargetCPUUtilization     int // percent of the CPU request
 }
 
 // Worker is another Deployment of the service's image and configuration.
@@ -65,6 +86,8 @@ type CronJob struct {
 	BackoffLimit               int
 	Suspend                    bool
 	Resources                  *Resources // nil: the service's
+	// Env is set on the CronJob's container on top of the service's container env.
+	Env map[string]string
 }
 
 // Service is the component.
@@ -74,6 +97,8 @@ type Service struct {
 	Deployments []*appsv1.Deployment // the server first, then the workers
 	Service     *corev1.Service      // nil without ports
 	CronJobs    []pulumi.CustomResource
+	PDB         *policyv1.PodDisruptionBudget          // nil without a disruption budget
+	HPA         *autoscalingv2.HorizontalPodAutoscaler // nil without autoscaling
 }
 
 func New(ctx *pulumi.Context, name string, a *Args, opts ...pulumi.ResourceOption) (*Service, error) {
@@ -89,11 +114,30 @@ func New(ctx *pulumi.Context, name string, a *Args, opts ...pulumi.ResourceOptio
 	if len(a.RolloutAfter) > 0 {
 		rollout = append(append([]pulumi.ResourceOption{}, child...), pulumi.DependsOn(a.RolloutAfter))
 	}
-	d, err := appsv1.NewDeployment(ctx, a.Name, DeploymentArgs(a), rollout...)
+	dopts := rollout
+	if a.Autoscaling != nil {
+		// The HorizontalPodAutoscaler owns spec.replicas once it runs: without ignoreChanges every
+		// update would set it back to the stack's count (and the provider's server-side apply would
+		// take the field back from the autoscaler). DeploymentArgs still sets it, as the count the
+		// Deployment starts with (minReplicas), so the first rollout has pods before the autoscaler
+		// acts; a changed minReplicas is the autoscaler's to apply.
+		dopts = append(append([]pulumi.ResourceOption{}, rollout...), pulumi.IgnoreChanges([]string{"spec.replicas"}))
+	}
+	d, err := appsv1.NewDeployment(ctx, a.Name, DeploymentArgs(a), dopts...)
 	if err != nil {
 		return nil, err
 	}
 	s.Deployments = append(s.Deployments, d)
+	if a.DisruptionBudget != nil {
+		if s.PDB, err = policyv1.NewPodDisruptionBudget(ctx, a.Name, PodDisruptionBudgetArgs(a), child...); err != nil {
+			return nil, err
+		}
+	}
+	if a.Autoscaling != nil {
+		if s.HPA, err = autoscalingv2.NewHorizontalPodAutoscaler(ctx, a.Name, HorizontalPodAutoscalerArgs(a), append(append([]pulumi.ResourceOption{}, child...), pulumi.DependsOn([]pulumi.Resource{d}))...); err != nil {
+			return nil, err
+		}
+	}
 	if len(a.Container.Ports) > 0 {
 		if s.Service, err = corev1.NewService(ctx, a.Name, ServiceArgs(a), child...); err != nil {
 			return nil, err
@@ -146,9 +190,63 @@ func Selector(labels map[string]string) map[string]string {
 	return s
 }
 
-// DeploymentArgs is the service's own Deployment, named like the service.
+// DeploymentArgs is the service's own Deployment, named like the service. With autoscaling it
+// starts at minReplicas (the autoscaler owns the count afterwards); with spread its pods carry the
+// topology spread constraint.
 func DeploymentArgs(a *Args) *appsv1.DeploymentArgs {
-	return deploymentArgs(a.Namespace, a.Name, Labels(a.Name, ComponentServer), a.Replicas, a.Container, a.Pod)
+	replicas := a.Replicas
+	if a.Autoscaling != nil {
+		replicas = a.Autoscaling.MinReplicas
+	}
+	labels := Labels(a.Name, ComponentServer)
+	d := deploymentArgs(a.Namespace, a.Name, labels, replicas, a.Container, a.Pod)
+	if sp := a.Spread; sp != nil {
+		d.Spec.(*appsv1.DeploymentSpecArgs).Template.(*corev1.PodTemplateSpecArgs).Spec.(*corev1.PodSpecArgs).TopologySpreadConstraints = corev1.TopologySpreadConstraintArray{
+			corev1.TopologySpreadConstraintArgs{
+				MaxSkew:           pulumi.Int(sp.MaxSkew),
+				TopologyKey:       pulumi.String(sp.TopologyKey),
+				WhenUnsatisfiable: pulumi.String(sp.WhenUnsatisfiable),
+				LabelSelector:     &metav1.LabelSelectorArgs{MatchLabels: pulumi.ToStringMap(Selector(labels))},
+			},
+		}
+	}
+	return d
+}
+
+// PodDisruptionBudgetArgs limits voluntary evictions (node drains, upgrades) of the server pods.
+func PodDisruptionBudgetArgs(a *Args) *policyv1.PodDisruptionBudgetArgs {
+	labels := Labels(a.Name, ComponentServer)
+	spec := &policyv1.PodDisruptionBudgetSpecArgs{
+		Selector: &metav1.LabelSelectorArgs{MatchLabels: pulumi.ToStringMap(Selector(labels))},
+	}
+	if b := a.DisruptionBudget; b.MinAvailable != nil {
+		spec.MinAvailable = pulumi.Int(*b.MinAvailable)
+	} else {
+		spec.MaxUnavailable = pulumi.Int(*b.MaxUnavailable)
+	}
+	return &policyv1.PodDisruptionBudgetArgs{Metadata: Meta(a.Namespace, a.Name, labels), Spec: spec}
+}
+
+// HorizontalPodAutoscalerArgs scales the server Deployment on the pods' average CPU utilisation.
+func HorizontalPodAutoscalerArgs(a *Args) *autoscalingv2.HorizontalPodAutoscalerArgs {
+	h := a.Autoscaling
+	return &autoscalingv2.HorizontalPodAutoscalerArgs{
+		Metadata: Meta(a.Namespace, a.Name, Labels(a.Name, ComponentServer)),
+		Spec: &autoscalingv2.HorizontalPodAutoscalerSpecArgs{
+			ScaleTargetRef: &autoscalingv2.CrossVersionObjectReferenceArgs{
+				ApiVersion: pulumi.String("apps/v1"), Kind: pulumi.String("Deployment"), Name: pulumi.String(a.Name),
+			},
+			MinReplicas: pulumi.Int(h.MinReplicas),
+			MaxReplicas: pulumi.Int(h.MaxReplicas),
+			Metrics: autoscalingv2.MetricSpecArray{autoscalingv2.MetricSpecArgs{
+				Type: pulumi.String("Resource"),
+				Resource: &autoscalingv2.ResourceMetricSourceArgs{
+					Name:   pulumi.String("cpu"),
+					Target: &autoscalingv2.MetricTargetArgs{Type: pulumi.String("Utilization"), AverageUtilization: pulumi.Int(h.TargetCPUUtilization)},
+				},
+			}},
+		},
+	}
 }
 
 // WorkerDeploymentArgs is a worker's Deployment: the service's container with the worker's command,
@@ -156,6 +254,17 @@ func DeploymentArgs(a *Args) *appsv1.DeploymentArgs {
 func WorkerDeploymentArgs(a *Args, w Worker) *appsv1.DeploymentArgs {
 	c := derived(a.Container, w.Command, w.Args, w.Resources)
 	return deploymentArgs(a.Namespace, a.Name+"-"+w.Name, Labels(a.Name, ComponentWorker, LabelWorker, w.Name), w.Replicas, c, a.Pod)
+}
+
+// WithEnv is base with extra on top (a new map; base is not changed).
+func WithEnv(base, extra map[string]string) map[string]string {
+	if len(extra) == 0 {
+		return base
+	}
+	out := make(map[string]string, len(base)+len(extra))
+	maps.Copy(out, base)
+	maps.Copy(out, extra)
+	return out
 }
 
 // derived is the service's container running another command: same image and env, no ports or probes.
@@ -209,6 +318,7 @@ func ServiceArgs(a *Args) *corev1.ServiceArgs {
 func cronJobParts(a *Args, cj CronJob) (map[string]string, *batchv1.JobSpecArgs) {
 	labels := Labels(a.Name, ComponentCronJob, LabelCronJob, cj.Name)
 	c := derived(a.Container, cj.Command, cj.Args, cj.Resources)
+	c.Env = WithEnv(c.Env, cj.Env)
 	o := a.Pod
 	o.RestartPolicy = "Never"
 	spec := &batchv1.JobSpecArgs{

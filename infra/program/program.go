@@ -110,6 +110,9 @@ func EdgeArgs(cfg *stacks.Config) *edge.Args {
 			Domain: e.Playgrounds.Domain, NamespacePrefix: stacks.PlaygroundNamespace(""),
 			Service: e.Playgrounds.GatewayService, Port: cfg.PlaygroundGatewayPort(),
 		}
+		for _, g := range cfg.PlaygroundExtraGateways() {
+			pg.Extra = append(pg.Extra, edge.PlaygroundGateway{Service: g.Service, Port: g.Port})
+		}
 	}
 	return &edge.Args{
 		Namespace: e.Namespace, Image: e.Image, Routes: routes, CertificateSecret: e.CertificateSecret,

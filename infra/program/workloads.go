@@ -1,6 +1,8 @@
 package program
 
 import (
+	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -22,6 +24,9 @@ type WorkloadsPlan struct {
 	Services    []*service.Args
 	// Before and After are the release Jobs of each phase in the order they run.
 	Before, After []release.Job
+	// BeforeDeps are the services a before-Job waits for (by name, host:port or URL host): they are
+	// deployed before the before-Jobs, not after them like the others.
+	BeforeDeps map[string]bool
 }
 
 // PlanWorkloads maps the stack's services, backing services and shared configuration to arguments.
@@ -32,9 +37,13 @@ func PlanWorkloads(cfg *stacks.Config) *WorkloadsPlan {
 		PodSecurity: environment.PodSecurity{
 			Enforce: w.PodSecurity.Enforce, Warn: w.PodSecurity.Warn, Audit: w.PodSecurity.Audit, Version: w.PodSecurity.Version,
 		},
-		CommonEnv: w.CommonEnv,
+		CommonEnv:     w.CommonEnv,
+		CommonSecrets: secretsOf(w, stacks.CommonSecretGroup, w.CommonSecretEnv),
 	}}
 	env := p.Environment
+	if r := w.Registry; r.IsSet() {
+		env.Registry = &environment.Registry{Server: r.Server, Username: r.Username, Password: w.Secrets[stacks.RegistrySecretGroup]["password"]}
+	}
 	for _, b := range w.Backing {
 		if b.Mode == stacks.BackingInCluster {
 			env.Configs = append(env.Configs, environment.Config{Owner: b.Name, Env: b.Env, Secrets: secretsOf(w, b.Name, b.SecretEnv)})
@@ -45,8 +54,9 @@ func PlanWorkloads(cfg *stacks.Config) *WorkloadsPlan {
 	}
 	restricted := w.PodSecurity.Enforce == stacks.PodSecurityRestricted
 
+	pullSecrets := pullSecrets(w)
 	for _, b := range w.Backing {
-		a := &backing.Args{Namespace: w.Namespace, Name: b.Name, Engine: b.Engine, Port: b.Port}
+		a := &backing.Args{Namespace: w.Namespace, Name: b.Name, Engine: b.Engine, Port: b.Port, Ports: ports(b.Ports)}
 		if b.Mode == stacks.BackingExternal {
 			a.External = &backing.ExternalArgs{Host: b.Host}
 		} else {
@@ -56,7 +66,12 @@ func PlanWorkloads(cfg *stacks.Config) *WorkloadsPlan {
 				Resources: resources(b.Resources), RunAsUser: b.RunAsUser,
 				// Official database images run as their own non-root user: restricted whenever the
 				// namespace enforces it, and also where it only warns.
-				Restricted: restricted || w.PodSecurity.Warn == stacks.PodSecurityRestricted,
+				Restricted:       restricted || w.PodSecurity.Warn == stacks.PodSecurityRestricted,
+				ImagePullSecrets: pullSecrets,
+				Databases:        b.Databases, Command: b.Command, Args: b.Args,
+			}
+			if b.Volume != nil {
+				a.InCluster.Volume = &backing.Volume{Size: b.Volume.Size, MountPath: b.Volume.MountPath}
 			}
 		}
 		p.Backing = append(p.Backing, a)
@@ -69,6 +84,11 @@ func PlanWorkloads(cfg *stacks.Config) *WorkloadsPlan {
 		idx        int
 	}
 	var before, after []ordered
+	p.BeforeDeps = map[string]bool{}
+	isService := map[string]bool{}
+	for _, s := range w.Services {
+		isService[s.Name] = true
+	}
 	for si, s := range w.Services {
 		a := &service.Args{
 			Namespace: w.Namespace, Name: s.Name, Replicas: *s.Replicas, BatchAPIVersion: w.BatchAPIVersion,
@@ -77,6 +97,15 @@ func PlanWorkloads(cfg *stacks.Config) *WorkloadsPlan {
 				Ports: ports(s.Ports), Readiness: probe(s.Readiness), Liveness: probe(s.Liveness),
 			},
 			Pod: podOptions(w, env, s, s.WaitFor, endpoints),
+		}
+		if sp := s.Spread; sp != nil {
+			a.Spread = &service.Spread{TopologyKey: sp.TopologyKey, MaxSkew: sp.MaxSkew, WhenUnsatisfiable: sp.WhenUnsatisfiable}
+		}
+		if b := s.DisruptionBudget; b != nil {
+			a.DisruptionBudget = &service.DisruptionBudget{MinAvailable: b.MinAvailable, MaxUnavailable: b.MaxUnavailable}
+		}
+		if h := s.Autoscaling; h != nil {
+			a.Autoscaling = &service.Autoscaling{MinReplicas: h.MinReplicas, MaxReplicas: h.MaxReplicas, TargetCPUUtilization: h.TargetCPUUtilization}
 		}
 		for _, wk := range s.Workers {
 			sw := service.Worker{Name: wk.Name, Command: wk.Command, Args: wk.Args, Replicas: *wk.Replicas}
@@ -92,6 +121,7 @@ func PlanWorkloads(cfg *stacks.Config) *WorkloadsPlan {
 				ConcurrencyPolicy: cj.ConcurrencyPolicy, SuccessfulJobsHistoryLimit: *cj.SuccessfulJobsHistoryLimit,
 				FailedJobsHistoryLimit: *cj.FailedJobsHistoryLimit, StartingDeadlineSeconds: cj.StartingDeadlineSeconds,
 				ActiveDeadlineSeconds: cj.ActiveDeadlineSeconds, BackoffLimit: *cj.BackoffLimit, Suspend: cj.Suspend,
+				Env: cj.Env,
 			}
 			if cj.Resources != nil {
 				r := resources(*cj.Resources)
@@ -105,6 +135,7 @@ func PlanWorkloads(cfg *stacks.Config) *WorkloadsPlan {
 			c := a.Container
 			c.Command, c.Args = rj.Command, rj.Args
 			c.Ports, c.Readiness, c.Liveness = nil, nil, nil
+			c.Env = service.WithEnv(c.Env, rj.Env)
 			j := release.Job{
 				Service: s.Name, Name: rj.Name, Container: c, Pod: podOptions(w, env, s, rj.WaitFor, endpoints),
 				ActiveDeadlineSeconds: *rj.ActiveDeadlineSeconds, BackoffLimit: *rj.BackoffLimit,
@@ -112,6 +143,12 @@ func PlanWorkloads(cfg *stacks.Config) *WorkloadsPlan {
 			switch rj.When {
 			case stacks.ReleaseBefore:
 				before = append(before, ordered{j, rj.Order, si, ji})
+				for _, t := range rj.WaitFor {
+					wf, _ := stacks.ParseWaitFor(t, endpoints) // validated by stacks
+					if isService[wf.Host] {
+						p.BeforeDeps[wf.Host] = true
+					}
+				}
 			case stacks.ReleaseAfter:
 				after = append(after, ordered{j, rj.Order, si, ji})
 			}
@@ -147,12 +184,38 @@ func podOptions(w *stacks.WorkloadsConfig, env *environment.Args, s stacks.Servi
 			Restricted: s.Security.IsRestricted(), RunAsUser: s.Security.RunAsUser,
 			ReadOnlyRootFilesystem: s.Security.ReadOnlyRootFilesystem,
 		},
+		ImagePullSecrets: pullSecrets(w),
+		WritablePaths:    s.WritablePaths,
 	}
-	for _, t := range waitFor {
-		host, port, _ := stacks.WaitTarget(t, endpoints) // validated by stacks
-		o.WaitFor = append(o.WaitFor, service.Endpoint{Name: containerName(host), Host: host, Port: port})
+	used := map[string]bool{}
+	for i, t := range waitFor {
+		wf, _ := stacks.ParseWaitFor(t, endpoints) // validated by stacks
+		e := service.Endpoint{Host: wf.Host, Port: wf.Port}
+		switch wf.Kind {
+		case stacks.WaitTCP:
+			e.Name = containerName(wf.Host)
+		case stacks.WaitHTTP:
+			e.Name, e.Port, e.URL = containerName("http-"+wf.Host), 0, wf.URL
+		case stacks.WaitCommand:
+			e.Name, e.Command = fmt.Sprintf("cmd-%d", i), wf.Command
+		}
+		if used[e.Name] { // init container names are unique in a pod
+			e.Name = fmt.Sprintf("%s-%d", e.Name, i)
+		}
+		used[e.Name] = true
+		o.WaitFor = append(o.WaitFor, e)
 	}
 	return o
+}
+
+// pullSecrets are the imagePullSecrets of every pod: the named ones, then the one made from
+// shoestring:registry.
+func pullSecrets(w *stacks.WorkloadsConfig) []string {
+	out := slices.Clone(w.ImagePullSecrets)
+	if w.Registry.IsSet() {
+		out = append(out, environment.RegistrySecret)
+	}
+	return out
 }
 
 // containerName turns a host into part of an init container's name (a DNS label of at most 63).
@@ -216,7 +279,7 @@ type Workloads struct {
 }
 
 // deployWorkloads creates, in this order: the namespace and every ConfigMap and Secret; the backing
-// services; the before-Jobs one after another; the Deployments, Services and CronJobs; the
+// services and the services a before-Job waits for; the before-Jobs one after another; the Deployments, Services and CronJobs; the
 // after-Jobs one after another. Each step depends on the one before it.
 func deployWorkloads(ctx *pulumi.Context, p *WorkloadsPlan, provider *kubernetes.Provider) (*Workloads, error) {
 	opts := []pulumi.ResourceOption{pulumi.Provider(provider)}
@@ -235,12 +298,37 @@ func deployWorkloads(ctx *pulumi.Context, p *WorkloadsPlan, provider *kubernetes
 		}
 		ready = append(ready, bk.Ready)
 	}
+	// The services a before-Job waits for come first: the Job would otherwise wait for something
+	// that is only created once the Jobs are done. Their rollout does not wait for the before-Jobs.
+	services := map[string]*service.Service{}
+	var rolledOut []pulumi.Resource
+	for _, a := range p.Services {
+		if !p.BeforeDeps[a.Name] {
+			continue
+		}
+		a.After = env.Resources
+		s, err := service.New(ctx, a.Name, a, opts...)
+		if err != nil {
+			return nil, err
+		}
+		services[a.Name] = s
+		for _, d := range s.Deployments {
+			ready = append(ready, d)
+			rolledOut = append(rolledOut, d)
+		}
+		if s.Service != nil {
+			ready = append(ready, s.Service)
+		}
+	}
 	w.Before, err = release.New(ctx, "release-before", &release.Args{Namespace: p.Environment.Namespace, Jobs: p.Before, After: ready}, opts...)
 	if err != nil {
 		return nil, err
 	}
-	var rolledOut []pulumi.Resource
 	for _, a := range p.Services {
+		if s, early := services[a.Name]; early {
+			w.Services = append(w.Services, s)
+			continue
+		}
 		a.After = env.Resources
 		for _, j := range w.Before.Jobs {
 			a.RolloutAfter = append(a.RolloutAfter, j)
