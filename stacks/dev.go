@@ -9,8 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/shoestring-dev/shoestring/internal/playground"
 )
 
 // DevConfig is the developer tooling: playgrounds per feature branch, dev mode with an
@@ -120,8 +118,8 @@ func (p *Playground) MaxAgeDuration() time.Duration {
 }
 
 // Name is the playground's names from its branch (valid once the config passed check).
-func (p *Playground) Name() playground.Name {
-	n, _ := playground.ForBranch(p.Branch)
+func (p *Playground) Name() PlaygroundName {
+	n, _ := PlaygroundForBranch(p.Branch)
 	return n
 }
 
@@ -131,7 +129,7 @@ func (c *Config) PlaygroundSearchDomains() []string {
 	if !c.Playground.IsPlayground() {
 		return nil
 	}
-	return playground.SearchDomains(c.Playground.BaseNamespace, c.Edge.ClusterDomain)
+	return PlaygroundSearchDomains(c.Playground.BaseNamespace, c.Edge.ClusterDomain)
 }
 
 // PlaygroundHost is a playground stack's public host, "" without a playground domain.
@@ -232,7 +230,7 @@ func (p *Playground) check(cfg *Config, services map[string]bool) []FieldError {
 		}
 		return errs
 	}
-	n, err := playground.ForBranch(p.Branch)
+	n, err := PlaygroundForBranch(p.Branch)
 	if err != nil {
 		return append(errs, fieldErr(k+".branch", p.Branch, "is not a playground branch", err.Error()))
 	}

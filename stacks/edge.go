@@ -7,8 +7,6 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/api/resource"
-
-	"github.com/shoestring-dev/shoestring/internal/playground"
 )
 
 // EdgeConfig is the nginx edge on every node: no cloud load balancer, nginx on each
@@ -101,7 +99,7 @@ type EdgeResources struct {
 }
 
 // EdgePlaygrounds routes <feature>.<Domain> to the GatewayService of the playground namespace
-// playground.NamePrefix+<feature>. An empty Domain turns playground routing off.
+// PlaygroundNamePrefix+<feature>. An empty Domain turns playground routing off.
 // GatewayService is one of this stack's services (every playground deploys it); GatewayPort is one
 // of its ports, by name or number, like a route's port (default: its first port).
 type EdgePlaygrounds struct {
@@ -133,11 +131,6 @@ type ResolvedRoute struct {
 	Service    string
 	Port       int
 }
-
-// PlaygroundNamespace is the namespace of a playground's feature label; the edge routes
-// <feature>.<domain> to the gateway service there. The dev tooling names namespaces the same way
-// (internal/playground).
-func PlaygroundNamespace(feature string) string { return playground.NamePrefix + feature }
 
 func (c *EdgeConfig) defaults() {
 	c.Edge = Edge{

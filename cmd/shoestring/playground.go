@@ -162,7 +162,7 @@ func playgroundUp(ctx context.Context, args []string) error {
 		}
 		*branch = strings.TrimSpace(b)
 	}
-	name, err := playground.ForBranch(*branch)
+	name, err := stacks.PlaygroundForBranch(*branch)
 	if err != nil {
 		return err
 	}
@@ -285,7 +285,7 @@ func playgroundDown(ctx context.Context, args []string) error {
 	}
 	name := *stack
 	if *branch != "" {
-		n, err := playground.ForBranch(*branch)
+		n, err := stacks.PlaygroundForBranch(*branch)
 		if err != nil {
 			return err
 		}
@@ -294,8 +294,8 @@ func playgroundDown(ctx context.Context, args []string) error {
 	if name == "" {
 		return errors.New("give --branch play/<feature> or --stack play-<feature>")
 	}
-	if !playground.IsPlaygroundStack(name) {
-		return fmt.Errorf("%q is not a playground stack (their names start with %q): refusing to destroy it", name, playground.NamePrefix)
+	if !stacks.IsPlaygroundStack(name) {
+		return fmt.Errorf("%q is not a playground stack (their names start with %q): refusing to destroy it", name, stacks.PlaygroundNamePrefix)
 	}
 	m, err := common.manager()
 	if err != nil {
