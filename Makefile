@@ -10,7 +10,6 @@ export SHOESTRING_TOOLS ?= $(HOME)/.cache/shoestring/tools
 # $(CLUSTER_DIR)/kubeconfig. Local stacks keep their state under STATE_DIR.
 CLUSTER_DIR ?= .state/cluster
 STATE_DIR ?= .state/pulumi
-RENDER_DIR ?= .state/render
 SHOESTRING := .state/bin/shoestring
 STACK ?= dev
 
@@ -36,7 +35,6 @@ down: shoestring-cli
 	if $(SHOESTRING) cluster status --dir $(CLUSTER_DIR) >/dev/null 2>&1; then \
 	  $(SHOESTRING) destroy --stack dev --state $(STATE_DIR); fi
 	$(SHOESTRING) cluster down --dir $(CLUSTER_DIR)
-	rm -rf $(RENDER_DIR)
 
 ## test: everything CI runs: set-up (tools, nginx), gofmt, vet, actionlint, unit and end-to-end tests.
 test: test-setup lint
@@ -107,16 +105,12 @@ preview:
 cost:
 	$(GO) run ./cmd/shoestring cost --stack $(STACK)
 
-# --- Renders, edge, DNS sync, playgrounds -------------------------------------------------------------
-.PHONY: render render-golden edge-conf dnssync dnssync-fuzz dnssync-measure playground-list playground-report
+# --- Golden renders, edge, DNS sync, playgrounds -------------------------------------------------------------
+.PHONY: render-golden edge-conf dnssync dnssync-fuzz dnssync-measure playground-list playground-report
 
-## render: a stack's manifests, apply order and cloud summary in $(RENDER_DIR)/$(STACK).
-render: shoestring-cli
-	$(SHOESTRING) render --stack $(STACK) --out $(RENDER_DIR)/$(STACK)
-
-## render-golden: rewrite internal/render/testdata/golden after an intended change of the program's output.
+## render-golden: rewrite internal/testing/mockrender/testdata/golden after an intended change of the program's output.
 render-golden:
-	$(GO) test ./internal/render -run TestGoldenRenders -update
+	$(GO) test ./internal/testing/mockrender -run TestGoldenRenders -update
 
 ## edge-conf: print the nginx.conf the edge runs for STACK, generated from its routes.
 edge-conf:

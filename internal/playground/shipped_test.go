@@ -11,7 +11,7 @@ import (
 
 	"github.com/shoestring-dev/shoestring/infra/program"
 	"github.com/shoestring-dev/shoestring/internal/playground"
-	"github.com/shoestring-dev/shoestring/internal/pulumimock"
+	"github.com/shoestring-dev/shoestring/internal/testing/pulumimock"
 	"github.com/shoestring-dev/shoestring/stacks"
 )
 

@@ -1,11 +1,11 @@
-// Package cfdouble is a stand-in for the Cloudflare API v4 DNS endpoints that the DNS-sync
+// Package cloudflarefake is a stand-in for the Cloudflare API v4 DNS endpoints that the DNS-sync
 // controller uses, speaking the real wire format: the {success, errors, messages, result,
 // result_info} envelope, page/per_page pagination, Cloudflare's error codes, bearer-token
 // authentication. Tests inject 5xx and 429 (with Retry-After) responses and read back every
 // request, counted by method and status, so they can assert how many writes a change cost.
 //
 // It serves on 127.0.0.1 only (httptest), or on any handler mux through Handler.
-package cfdouble
+package cloudflarefake
 
 import (
 	"crypto/rand"
