@@ -105,6 +105,13 @@ preview:
 cost:
 	$(GO) run ./cmd/shoestring cost --stack $(STACK)
 
+# --- Docs -------------------------------------------------------------------------------------------
+.PHONY: docs
+
+## docs: regenerate docs/configuration.md from the schema's field comments (stacks/*.go).
+docs:
+	$(GO) generate ./stacks
+
 # --- Golden renders, edge, DNS sync, playgrounds -------------------------------------------------------------
 .PHONY: render-golden edge-conf dnssync dnssync-fuzz dnssync-measure playground-list playground-report
 

@@ -67,6 +67,7 @@ type DevMode struct {
 
 // DevModeService is one service in dev mode.
 type DevModeService struct {
+	// Name is the service, one this stack deploys.
 	Name string `json:"name"`
 	// CodePath is where the image holds the code, copied into the shared volume at start and
 	// mounted there in both the app and the sidecar.
@@ -87,9 +88,12 @@ type LocalDev struct {
 // CodeMount mounts HostPath (a folder on the node: with minikube or kind, a folder shared with the
 // developer's machine) at Path in a service's container.
 type CodeMount struct {
-	Service  string `json:"service"`
+	// Service is the service whose containers get the mount.
+	Service string `json:"service"`
+	// HostPath is the folder on the node.
 	HostPath string `json:"hostPath"`
-	Path     string `json:"path"`
+	// Path is where the folder appears in the containers.
+	Path string `json:"path"`
 }
 
 // Defaults of the dev tooling.

@@ -22,7 +22,8 @@ type Edge struct {
 	Image string `json:"image"`
 	// Namespace is the edge's own namespace, the only one labelled for the privileged Pod Security
 	// level (host network and host ports).
-	Namespace string        `json:"namespace"`
+	Namespace string `json:"namespace"`
+	// Resources are the nginx container's requests and memory limit.
 	Resources EdgeResources `json:"resources"`
 	// CertificateSecret names the kubernetes.io/tls Secret in Namespace that the edge serves HTTPS
 	// with; Certificate says who provides it. Empty: HTTPS is not served and port 443 stays closed.
@@ -41,7 +42,8 @@ type Edge struct {
 	// ClusterDomain ends every upstream name: <service>.<namespace>.svc.<ClusterDomain>.
 	ClusterDomain string `json:"clusterDomain"`
 	// HealthPort serves /healthz for the readiness probe, on the node's network.
-	HealthPort  int             `json:"healthPort"`
+	HealthPort int `json:"healthPort"`
+	// Playgrounds routes each playground's host to its gateway service.
 	Playgrounds EdgePlaygrounds `json:"playgrounds"`
 	// Routes are routes the edge owns that are not declared on a service of this stack's
 	// `shoestring:services`, e.g. a second host for a service; each names its target service.
@@ -93,8 +95,11 @@ var OriginCAValidities = []int{7, 30, 90, 365, 730, 1095, 5475}
 
 // EdgeResources are the nginx container's requests (it shares a small node) and memory limit.
 type EdgeResources struct {
-	CPU         string `json:"cpu"`
-	Memory      string `json:"memory"`
+	// CPU request (a Kubernetes quantity, e.g. "50m").
+	CPU string `json:"cpu"`
+	// Memory request (e.g. "32Mi").
+	Memory string `json:"memory"`
+	// MemoryLimit is the container's memory limit.
 	MemoryLimit string `json:"memoryLimit"`
 }
 
@@ -103,21 +108,29 @@ type EdgeResources struct {
 // GatewayService is one of this stack's services (every playground deploys it); GatewayPort is one
 // of its ports, by name or number, like a route's port (default: its first port).
 type EdgePlaygrounds struct {
-	Domain         string `json:"domain"`
+	// Domain: the edge routes <feature>.<Domain> to playground <feature>; empty turns playground
+	// routing off.
+	Domain string `json:"domain"`
+	// GatewayService is the service a playground's host goes to; one of this stack's services,
+	// deployed by every playground.
 	GatewayService string `json:"gatewayService"`
-	GatewayPort    string `json:"gatewayPort"`
+	// GatewayPort is the gateway's port, by name or number (default: its first port).
+	GatewayPort string `json:"gatewayPort"`
 }
 
 // Route sends requests for Host (and PathPrefix) to a service's port. Declared per service
 // (Service.Routes).
 type Route struct {
-	Host       string `json:"host"`
+	// Host is the host name the route answers (lowercased; a leading "*." is a wildcard).
+	Host string `json:"host"`
+	// PathPrefix limits the route to paths under it (starts with "/"; default "/").
 	PathPrefix string `json:"pathPrefix"`
 	Port       string `json:"port"` // a port name of the service, or its number; default: its first port
 }
 
 // EdgeRoute is a route in `shoestring:edge.routes`: a Route plus the service it goes to.
 type EdgeRoute struct {
+	// Service is the route's target, one of this stack's services.
 	Service string `json:"service"`
 	Route
 }
