@@ -240,7 +240,9 @@ func (w *walker) sharedDoc(prev *ast.Field, d string, f *ast.Field) string {
 	if d == "" || w.s.fset.Position(prev.End()).Line+1 != w.s.fset.Position(f.Pos()).Line {
 		return ""
 	}
-	for _, word := range strings.FieldsFunc(d, func(r rune) bool { return !(r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') }) {
+	for _, word := range strings.FieldsFunc(d, func(r rune) bool {
+		return !(r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z')
+	}) {
 		if word == f.Names[0].Name {
 			return d
 		}
@@ -379,4 +381,3 @@ func paragraph(s string) string {
 }
 
 func cell(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
-
