@@ -12,7 +12,7 @@ import (
 // gke is a valid GKE cluster value that cases below modify.
 const gke = `{"gke":{"zone":"us-central1-a"}}`
 
-func TestParseDefaultsFollowTheSeed(t *testing.T) {
+func TestParseDefaultsAreTheLowCostCluster(t *testing.T) {
 	c, err := Parse(map[string]string{"shoestring:cluster": gke}, nil)
 	require.NoError(t, err)
 	g := c.Cluster.GKE

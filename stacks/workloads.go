@@ -8,7 +8,7 @@ import (
 	"strings"
 )
 
-// WorkloadsConfig is the team's services and what they share (seeds 002 and 003): one namespace with
+// WorkloadsConfig is the team's services and what they share: one namespace with
 // a Pod Security level, a common ConfigMap every service reads, backing services (in-cluster or
 // external), and the services with their workers, CronJobs and release Jobs.
 type WorkloadsConfig struct {
