@@ -10,6 +10,7 @@ export SHOESTRING_TOOLS ?= $(HOME)/.cache/shoestring/tools
 # $(CLUSTER_DIR)/kubeconfig. Local stacks keep their state under STATE_DIR.
 CLUSTER_DIR ?= .state/cluster
 STATE_DIR ?= .state/pulumi
+RENDER_DIR ?= .state/render
 SHOESTRING := .state/bin/shoestring
 STACK ?= dev
 
@@ -35,6 +36,7 @@ down: shoestring-cli
 	if $(SHOESTRING) cluster status --dir $(CLUSTER_DIR) >/dev/null 2>&1; then \
 	  $(SHOESTRING) destroy --stack dev --state $(STATE_DIR); fi
 	$(SHOESTRING) cluster down --dir $(CLUSTER_DIR)
+	rm -rf $(RENDER_DIR)
 
 ## test: everything CI runs: set-up (tools, nginx), gofmt, vet, actionlint, unit and end-to-end tests.
 test: test-setup lint
@@ -113,7 +115,11 @@ docs:
 	$(GO) generate ./stacks
 
 # --- Golden renders, edge, DNS sync, playgrounds -------------------------------------------------------------
-.PHONY: render-golden edge-conf dnssync dnssync-fuzz dnssync-measure playground-list playground-report
+.PHONY: render render-golden edge-conf dnssync dnssync-fuzz dnssync-measure playground-list playground-report
+
+## render: STACK's Kubernetes objects as YAML in $(RENDER_DIR)/$(STACK), from the real engine and provider (render mode).
+render: tools shoestring-cli
+	$(SHOESTRING) render --stack $(STACK) --out $(RENDER_DIR)/$(STACK)
 
 ## render-golden: rewrite internal/testing/mockrender/testdata/golden after an intended change of the program's output.
 render-golden:

@@ -84,6 +84,11 @@ type ExistingCluster struct {
 	Kubeconfig string `json:"kubeconfig"`
 	// Context is the kubeconfig context to use; empty: its current context.
 	Context string `json:"context"`
+	// RenderTo, when set, puts the Kubernetes provider in render mode: it writes every object as
+	// YAML into this folder instead of applying it, and contacts no cluster (no kubeconfig needed;
+	// secret values are written in plain text). `shoestring render` sets it on a throwaway copy of
+	// a stack.
+	RenderTo string `json:"renderTo"`
 }
 
 // RejectedMachineTypes are machine types GKE refuses for node pools, with GKE's reason. Failing at
@@ -144,7 +149,7 @@ func (c *ClusterConfig) checkAndFillDefaults(*Config) []FieldError {
 	case ClusterModeGKE:
 		errs = append(errs, cl.GKE.check(k+".gke")...)
 	case ClusterModeExisting:
-		if cl.Existing.Kubeconfig == "" {
+		if cl.Existing.Kubeconfig == "" && cl.Existing.RenderTo == "" {
 			errs = append(errs, fieldErr(k+".existing.kubeconfig", nil, "is required when mode is \"existing\"",
 				"give the path of the kubeconfig file, e.g. ~/.kube/config"))
 		}
