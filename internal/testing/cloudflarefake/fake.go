@@ -124,7 +124,7 @@ func (s *Server) Put(zoneID string, r Record) Record {
 	defer s.mu.Unlock()
 	z := s.zones[zoneID]
 	if z == nil {
-		panic("cfdouble: no zone " + zoneID)
+		panic("cloudflarefake: no zone " + zoneID)
 	}
 	now := time.Now().UTC()
 	r.ID, r.ZoneID, r.ZoneName = newID(), z.ID, z.Name
