@@ -175,8 +175,11 @@ func (w *walker) typeString(e ast.Expr) string {
 		}
 		return "object"
 	}
+	if st, ok := e.(*ast.StarExpr); ok {
+		e = st.X // optional in YAML either way
+	}
 	if name == "Secret" {
-		return strings.ReplaceAll(types.ExprString(e), "Secret", "secret string")
+		return strings.ReplaceAll(types.ExprString(e), "Secret", "secret")
 	}
 	return types.ExprString(e)
 }
@@ -353,7 +356,7 @@ sets one; a default that depends on other values is in the description.
 	b.WriteString("\n")
 	for _, sec := range sections {
 		fmt.Fprintf(&b, "\n## `%s`\n\n", sec.key)
-		if sec.doc != "" {
+		if sec.doc != "" && !(len(sec.rows) == 1 && sec.rows[0].doc == sec.doc) {
 			b.WriteString(paragraph(sec.doc))
 			b.WriteString("\n\n")
 		}
@@ -375,9 +378,18 @@ func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 func paragraph(s string) string {
 	var parts []string
 	for _, p := range strings.Split(strings.TrimSpace(s), "\n\n") {
-		parts = append(parts, oneLine(p))
+		parts = append(parts, text(oneLine(p)))
 	}
 	return strings.Join(parts, "\n\n")
 }
 
-func cell(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
+func cell(s string) string { return strings.ReplaceAll(text(s), "|", `\|`) }
+
+// text escapes what Markdown would read as HTML ("<name>") outside code spans.
+func text(s string) string {
+	parts := strings.Split(s, "`")
+	for i := 0; i < len(parts); i += 2 {
+		parts[i] = strings.NewReplacer("<", "&lt;", ">", "&gt;").Replace(parts[i])
+	}
+	return strings.Join(parts, "`")
+}
