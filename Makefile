@@ -107,16 +107,23 @@ preview:
 cost:
 	$(GO) run ./cmd/shoestring cost --stack $(STACK)
 
-# --- Renders, edge, DNS sync, playgrounds -------------------------------------------------------------
+# --- Docs -------------------------------------------------------------------------------------------
+.PHONY: docs
+
+## docs: regenerate docs/configuration.md from the schema's field comments (stacks/*.go).
+docs:
+	$(GO) generate ./stacks
+
+# --- Golden renders, edge, DNS sync, playgrounds -------------------------------------------------------------
 .PHONY: render render-golden edge-conf dnssync dnssync-fuzz dnssync-measure playground-list playground-report
 
-## render: a stack's manifests, apply order and cloud summary in $(RENDER_DIR)/$(STACK).
-render: shoestring-cli
+## render: STACK's Kubernetes objects as YAML in $(RENDER_DIR)/$(STACK), from the real engine and provider (render mode).
+render: tools shoestring-cli
 	$(SHOESTRING) render --stack $(STACK) --out $(RENDER_DIR)/$(STACK)
 
-## render-golden: rewrite internal/render/testdata/golden after an intended change of the program's output.
+## render-golden: rewrite internal/testing/mockrender/testdata/golden after an intended change of the program's output.
 render-golden:
-	$(GO) test ./internal/render -run TestGoldenRenders -update
+	$(GO) test ./internal/testing/mockrender -run TestGoldenRenders -update
 
 ## edge-conf: print the nginx.conf the edge runs for STACK, generated from its routes.
 edge-conf:

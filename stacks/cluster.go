@@ -28,29 +28,50 @@ const (
 	ProvisioningStandard    = "standard"
 )
 
+// Cluster is the `shoestring:cluster` key: which cluster the stack deploys to.
 type Cluster struct {
-	Mode     string          `json:"mode"`
-	GKE      GKECluster      `json:"gke"`
+	// Mode is "gke" (this program creates a zonal GKE cluster, see GKE) or "existing" (a cluster
+	// reached through Existing's kubeconfig; no GCP resource).
+	Mode string `json:"mode"`
+	// GKE is the cluster this program creates in "gke" mode.
+	GKE GKECluster `json:"gke"`
+	// Existing is the cluster the stack deploys to in "existing" mode.
 	Existing ExistingCluster `json:"existing"`
 }
 
 // GKECluster is the cheapest cluster that works: zonal, one small node pool, no paid extras.
 type GKECluster struct {
+	// Name of the cluster (an RFC 1035 label of at most 40 characters); it also prefixes the firewall
+	// rule.
 	Name    string `json:"name"`
 	Project string `json:"project"` // empty: the gcp provider's project (gcp:project)
-	Zone    string `json:"zone"`
+	// Zone is one zone, e.g. "us-central1-a" (required in gke mode); a region is refused, since a
+	// regional cluster's fee is not covered by the free tier.
+	Zone string `json:"zone"`
+	// Network is the VPC network of the nodes.
 	Network string `json:"network"`
 
-	NodeCount    int      `json:"nodeCount"`
-	MachineType  string   `json:"machineType"`
-	Provisioning string   `json:"provisioning"`
-	DiskSizeGB   int      `json:"diskSizeGb"`
-	DiskType     string   `json:"diskType"`
-	NodeTag      string   `json:"nodeTag"`
-	OAuthScopes  []string `json:"oauthScopes"`
+	// NodeCount is the number of nodes of the only node pool (1-100).
+	NodeCount int `json:"nodeCount"`
+	// MachineType of the nodes. "f1-micro" is refused at preview (GKE rejects it for node pools);
+	// "e2-micro" is the cheapest type GKE accepts.
+	MachineType string `json:"machineType"`
+	// Provisioning is "preemptible", "spot" (its successor: the same price, no 24-hour limit) or
+	// "standard".
+	Provisioning string `json:"provisioning"`
+	// DiskSizeGB is the boot disk of each node in GB (at least 10).
+	DiskSizeGB int `json:"diskSizeGb"`
+	// DiskType of the boot disks: "pd-standard", "pd-balanced" or "pd-ssd".
+	DiskType string `json:"diskType"`
+	// NodeTag is the network tag the firewall rule targets.
+	NodeTag string `json:"nodeTag"`
+	// OAuthScopes of the nodes (full URLs); the minimum lets them pull images.
+	OAuthScopes []string `json:"oauthScopes"`
 
-	ReleaseChannel     string `json:"releaseChannel"`
-	DeletionProtection bool   `json:"deletionProtection"`
+	// ReleaseChannel is "RAPID", "REGULAR", "STABLE" or "UNSPECIFIED".
+	ReleaseChannel string `json:"releaseChannel"`
+	// DeletionProtection blocks `pulumi destroy` of the cluster while true.
+	DeletionProtection bool `json:"deletionProtection"`
 
 	// FirewallSourceRanges may reach tcp 80 and 443 on the nodes (nginx on the host network).
 	FirewallSourceRanges []string `json:"firewallSourceRanges"`
@@ -58,8 +79,16 @@ type GKECluster struct {
 
 // ExistingCluster is a cluster this program does not create.
 type ExistingCluster struct {
+	// Kubeconfig is the path of the kubeconfig (required in existing mode; "~/" is expanded, a
+	// relative path is relative to the project folder).
 	Kubeconfig string `json:"kubeconfig"`
-	Context    string `json:"context"`
+	// Context is the kubeconfig context to use; empty: its current context.
+	Context string `json:"context"`
+	// RenderTo, when set, puts the Kubernetes provider in render mode: it writes every object as
+	// YAML into this folder instead of applying it, and contacts no cluster (no kubeconfig needed;
+	// secret values are written in plain text). `shoestring render` sets it on a throwaway copy of
+	// a stack.
+	RenderTo string `json:"renderTo"`
 }
 
 // RejectedMachineTypes are machine types GKE refuses for node pools, with GKE's reason. Failing at
@@ -120,7 +149,7 @@ func (c *ClusterConfig) checkAndFillDefaults(*Config) []FieldError {
 	case ClusterModeGKE:
 		errs = append(errs, cl.GKE.check(k+".gke")...)
 	case ClusterModeExisting:
-		if cl.Existing.Kubeconfig == "" {
+		if cl.Existing.Kubeconfig == "" && cl.Existing.RenderTo == "" {
 			errs = append(errs, fieldErr(k+".existing.kubeconfig", nil, "is required when mode is \"existing\"",
 				"give the path of the kubeconfig file, e.g. ~/.kube/config"))
 		}

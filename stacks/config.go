@@ -3,6 +3,8 @@
 // Environments (dev, sandbox, prod, playgrounds) differ only in the values loaded here.
 package stacks
 
+//go:generate go run ../internal/configdoc -root ..
+
 import (
 	"encoding/json"
 	"fmt"

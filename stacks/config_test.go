@@ -12,7 +12,7 @@ import (
 // gke is a valid GKE cluster value that cases below modify.
 const gke = `{"gke":{"zone":"us-central1-a"}}`
 
-func TestParseDefaultsFollowTheSeed(t *testing.T) {
+func TestParseDefaultsAreTheLowCostCluster(t *testing.T) {
 	c, err := Parse(map[string]string{"shoestring:cluster": gke}, nil)
 	require.NoError(t, err)
 	g := c.Cluster.GKE
@@ -171,4 +171,19 @@ config:
 	c, err := Parse(raw, secret)
 	require.NoError(t, err)
 	assert.Equal(t, 2, c.Cluster.GKE.NodeCount)
+}
+
+// A render needs no kubeconfig: the provider contacts no cluster then.
+func TestExistingClusterNeedsAKubeconfigUnlessRendering(t *testing.T) {
+	_, err := Parse(map[string]string{"shoestring:cluster": `{"mode":"existing"}`}, nil)
+	if err == nil || !strings.Contains(err.Error(), "shoestring:cluster.existing.kubeconfig") {
+		t.Fatalf("want the kubeconfig required, got %v", err)
+	}
+	cfg, err := Parse(map[string]string{"shoestring:cluster": `{"mode":"existing","existing":{"renderTo":"/tmp/out"}}`}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Cluster.Existing.RenderTo != "/tmp/out" {
+		t.Fatalf("renderTo: %q", cfg.Cluster.Existing.RenderTo)
+	}
 }

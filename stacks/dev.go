@@ -9,8 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/shoestring-dev/shoestring/internal/playground"
 )
 
 // DevConfig is the developer tooling: playgrounds per feature branch, dev mode with an
@@ -69,6 +67,7 @@ type DevMode struct {
 
 // DevModeService is one service in dev mode.
 type DevModeService struct {
+	// Name is the service, one this stack deploys.
 	Name string `json:"name"`
 	// CodePath is where the image holds the code, copied into the shared volume at start and
 	// mounted there in both the app and the sidecar.
@@ -89,9 +88,12 @@ type LocalDev struct {
 // CodeMount mounts HostPath (a folder on the node: with minikube or kind, a folder shared with the
 // developer's machine) at Path in a service's container.
 type CodeMount struct {
-	Service  string `json:"service"`
+	// Service is the service whose containers get the mount.
+	Service string `json:"service"`
+	// HostPath is the folder on the node.
 	HostPath string `json:"hostPath"`
-	Path     string `json:"path"`
+	// Path is where the folder appears in the containers.
+	Path string `json:"path"`
 }
 
 // Defaults of the dev tooling.
@@ -120,8 +122,8 @@ func (p *Playground) MaxAgeDuration() time.Duration {
 }
 
 // Name is the playground's names from its branch (valid once the config passed check).
-func (p *Playground) Name() playground.Name {
-	n, _ := playground.ForBranch(p.Branch)
+func (p *Playground) Name() PlaygroundName {
+	n, _ := PlaygroundForBranch(p.Branch)
 	return n
 }
 
@@ -131,7 +133,7 @@ func (c *Config) PlaygroundSearchDomains() []string {
 	if !c.Playground.IsPlayground() {
 		return nil
 	}
-	return playground.SearchDomains(c.Playground.BaseNamespace, c.Edge.ClusterDomain)
+	return PlaygroundSearchDomains(c.Playground.BaseNamespace, c.Edge.ClusterDomain)
 }
 
 // PlaygroundHost is a playground stack's public host, "" without a playground domain.
@@ -232,7 +234,7 @@ func (p *Playground) check(cfg *Config, services map[string]bool) []FieldError {
 		}
 		return errs
 	}
-	n, err := playground.ForBranch(p.Branch)
+	n, err := PlaygroundForBranch(p.Branch)
 	if err != nil {
 		return append(errs, fieldErr(k+".branch", p.Branch, "is not a playground branch", err.Error()))
 	}

@@ -30,7 +30,8 @@ type DNS struct {
 	// controller; a relative alias ("www") is completed with Zone.
 	Aliases []string `json:"aliases"`
 	// TTL of the node records and aliases in seconds, 60-86400, or 1 for automatic.
-	TTL     int  `json:"ttl"`
+	TTL int `json:"ttl"`
+	// Proxied sends the records' traffic through Cloudflare's proxy (orange cloud).
 	Proxied bool `json:"proxied"`
 	// OwnerID marks the controller's records (in their comment); two clusters sharing a zone need
 	// two owner ids. Default: the cluster name.
@@ -39,8 +40,11 @@ type DNS struct {
 
 // DNSSync is the `shoestring:dnssync` key: the controller's Deployment.
 type DNSSync struct {
-	Enabled   bool   `json:"enabled"`
-	Image     string `json:"image"`
+	// Enabled deploys the DNS-sync controller.
+	Enabled bool `json:"enabled"`
+	// Image of the controller (built from cmd/dnssync/Dockerfile).
+	Image string `json:"image"`
+	// Namespace is the controller's own namespace.
 	Namespace string `json:"namespace"`
 	// Replicas above 1 turn on leader election (a Lease), so only one writes.
 	Replicas int `json:"replicas"`
@@ -50,19 +54,24 @@ type DNSSync struct {
 	InternalIPFallback bool `json:"internalIpFallback"`
 	// Resync is how often the records are listed again to repair drift (Go duration, >= 1m).
 	Resync string `json:"resync"`
-	DryRun bool   `json:"dryRun"`
+	// DryRun logs the changes the controller would make and makes none.
+	DryRun bool `json:"dryRun"`
 	// APIBaseURL overrides Cloudflare's API address (a test double); empty: the real API.
 	APIBaseURL string `json:"apiBaseUrl"`
 	// GoMemLimit is the Go runtime's soft memory limit (GOMEMLIMIT); keep it under
 	// resources.memoryLimit.
-	GoMemLimit string        `json:"goMemLimit"`
-	Resources  DNSSyncLimits `json:"resources"`
+	GoMemLimit string `json:"goMemLimit"`
+	// Resources are the controller container's requests and memory limit.
+	Resources DNSSyncLimits `json:"resources"`
 }
 
 // DNSSyncLimits are the controller container's requests and memory limit.
 type DNSSyncLimits struct {
-	CPU         string `json:"cpu"`
-	Memory      string `json:"memory"`
+	// CPU request (a Kubernetes quantity, e.g. "10m").
+	CPU string `json:"cpu"`
+	// Memory request (e.g. "16Mi").
+	Memory string `json:"memory"`
+	// MemoryLimit is the container's memory limit.
 	MemoryLimit string `json:"memoryLimit"`
 }
 

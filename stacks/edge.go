@@ -7,8 +7,6 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/api/resource"
-
-	"github.com/shoestring-dev/shoestring/internal/playground"
 )
 
 // EdgeConfig is the nginx edge on every node: no cloud load balancer, nginx on each
@@ -24,7 +22,8 @@ type Edge struct {
 	Image string `json:"image"`
 	// Namespace is the edge's own namespace, the only one labelled for the privileged Pod Security
 	// level (host network and host ports).
-	Namespace string        `json:"namespace"`
+	Namespace string `json:"namespace"`
+	// Resources are the nginx container's requests and memory limit.
 	Resources EdgeResources `json:"resources"`
 	// CertificateSecret names the kubernetes.io/tls Secret in Namespace that the edge serves HTTPS
 	// with; Certificate says who provides it. Empty: HTTPS is not served and port 443 stays closed.
@@ -43,7 +42,8 @@ type Edge struct {
 	// ClusterDomain ends every upstream name: <service>.<namespace>.svc.<ClusterDomain>.
 	ClusterDomain string `json:"clusterDomain"`
 	// HealthPort serves /healthz for the readiness probe, on the node's network.
-	HealthPort  int             `json:"healthPort"`
+	HealthPort int `json:"healthPort"`
+	// Playgrounds routes each playground's host to its gateway service.
 	Playgrounds EdgePlaygrounds `json:"playgrounds"`
 	// Routes are routes the edge owns that are not declared on a service of this stack's
 	// `shoestring:services`, e.g. a second host for a service; each names its target service.
@@ -95,19 +95,27 @@ var OriginCAValidities = []int{7, 30, 90, 365, 730, 1095, 5475}
 
 // EdgeResources are the nginx container's requests (it shares a small node) and memory limit.
 type EdgeResources struct {
-	CPU         string `json:"cpu"`
-	Memory      string `json:"memory"`
+	// CPU request (a Kubernetes quantity, e.g. "50m").
+	CPU string `json:"cpu"`
+	// Memory request (e.g. "32Mi").
+	Memory string `json:"memory"`
+	// MemoryLimit is the container's memory limit.
 	MemoryLimit string `json:"memoryLimit"`
 }
 
 // EdgePlaygrounds routes <feature>.<Domain> to the GatewayService of the playground namespace
-// playground.NamePrefix+<feature>. An empty Domain turns playground routing off.
+// PlaygroundNamePrefix+<feature>. An empty Domain turns playground routing off.
 // GatewayService is one of this stack's services (every playground deploys it); GatewayPort is one
 // of its ports, by name or number, like a route's port (default: its first port).
 type EdgePlaygrounds struct {
-	Domain         string `json:"domain"`
+	// Domain: the edge routes <feature>.<Domain> to playground <feature>; empty turns playground
+	// routing off.
+	Domain string `json:"domain"`
+	// GatewayService is the service a playground's host goes to; one of this stack's services,
+	// deployed by every playground.
 	GatewayService string `json:"gatewayService"`
-	GatewayPort    string `json:"gatewayPort"`
+	// GatewayPort is the gateway's port, by name or number (default: its first port).
+	GatewayPort string `json:"gatewayPort"`
 	// GatewayServices are several gateways (every playground deploys each), in place of
 	// gatewayService: the first is reached at <feature>.<domain> (on gatewayPort), each other one
 	// at <feature>-<service>.<domain> on its first port (one label, so the *.<domain> certificate
@@ -119,13 +127,16 @@ type EdgePlaygrounds struct {
 // Route sends requests for Host (and PathPrefix) to a service's port. Declared per service
 // (Service.Routes).
 type Route struct {
-	Host       string `json:"host"`
+	// Host is the host name the route answers (lowercased; a leading "*." is a wildcard).
+	Host string `json:"host"`
+	// PathPrefix limits the route to paths under it (starts with "/"; default "/").
 	PathPrefix string `json:"pathPrefix"`
 	Port       string `json:"port"` // a port name of the service, or its number; default: its first port
 }
 
 // EdgeRoute is a route in `shoestring:edge.routes`: a Route plus the service it goes to.
 type EdgeRoute struct {
+	// Service is the route's target, one of this stack's services.
 	Service string `json:"service"`
 	Route
 }
@@ -139,11 +150,6 @@ type ResolvedRoute struct {
 	Service    string
 	Port       int
 }
-
-// PlaygroundNamespace is the namespace of a playground's feature label; the edge routes
-// <feature>.<domain> to the gateway service there. The dev tooling names namespaces the same way
-// (internal/playground).
-func PlaygroundNamespace(feature string) string { return playground.NamePrefix + feature }
 
 func (c *EdgeConfig) defaults() {
 	c.Edge = Edge{
@@ -295,75 +301,6 @@ func (p *EdgePlaygrounds) check(k string, cfg *Config) []FieldError {
 		errs = append(errs, fieldErr(k+".domain", p.Domain, msg, "use the domain the playgrounds live under, e.g. \"play.example.com\" (<feature>.play.example.com reaches a playground)"))
 	}
 	return errs
-}
-
-// checkGateways checks gatewayServices and makes its first entry the gatewayService (which the
-// playground tooling and the checks below read).
-func (p *EdgePlaygrounds) checkGateways(k string, cfg *Config) []FieldError {
-	var errs []FieldError
-	if p.GatewayService != "gateway" && p.GatewayService != p.GatewayServices[0] {
-		errs = append(errs, fieldErr(k+".gatewayService", p.GatewayService, "is given together with gatewayServices",
-			"give one of them: gatewayServices' first entry is the <feature>."+p.Domain+" gateway"))
-	}
-	p.GatewayService = p.GatewayServices[0]
-	seen := map[string]bool{}
-	for j, g := range p.GatewayServices {
-		gk := fmt.Sprintf("%s.gatewayServices[%d]", k, j)
-		var svc *Service
-		for i := range cfg.Services {
-			if cfg.Services[i].Name == g {
-				svc = &cfg.Services[i]
-			}
-		}
-		switch {
-		case seen[g]:
-			errs = append(errs, fieldErr(gk, g, "is listed twice", "list each gateway service once"))
-		case j > 0 && svc == nil && !cfg.Playground.IsPlayground():
-			errs = append(errs, fieldErr(gk, g, "is not a service of this stack, so playgrounds would have no such gateway",
-				"name a service with ports: one of "+strings.Join(serviceNames(cfg.Services), ", ")))
-		case j > 0 && svc != nil && len(svc.Ports) == 0:
-			errs = append(errs, fieldErr(gk, g, "has no ports for <feature>-"+g+"."+p.Domain+" to reach", "give the service a port, or remove it here"))
-		}
-		seen[g] = true
-	}
-	return errs
-}
-
-// PlaygroundGateway is a service playgrounds are reached at, besides the first gateway.
-type PlaygroundGateway struct {
-	Service string
-	Port    int
-}
-
-// PlaygroundExtraGateways are edge.playgrounds.gatewayServices after the first, each at its first
-// port, as the edge routes <feature>-<service>.<domain> (those not in this stack are left out).
-func (c *Config) PlaygroundExtraGateways() []PlaygroundGateway {
-	gws := c.Edge.Playgrounds.GatewayServices
-	if len(gws) < 2 {
-		return nil
-	}
-	var out []PlaygroundGateway
-	for _, g := range gws[1:] {
-		for i := range c.Services {
-			if s := &c.Services[i]; s.Name == g && len(s.Ports) > 0 {
-				out = append(out, PlaygroundGateway{Service: g, Port: s.Ports[0].Port})
-			}
-		}
-	}
-	return out
-}
-
-// PlaygroundGatewayPort is the port the edge sends <feature>.<domain> to: edge.playgrounds.gatewayPort
-// of the gateway service (0 without playground routing or without the service in this stack).
-func (c *Config) PlaygroundGatewayPort() int {
-	p := &c.Edge.Playgrounds
-	for i := range c.Services {
-		if c.Services[i].Name == p.GatewayService {
-			port, _ := servicePort(&c.Services[i], p.GatewayPort)
-			return port
-		}
-	}
-	return 0
 }
 
 // EdgeRoutes are every edge route of the stack (services' routes first, then `shoestring:edge.routes`),

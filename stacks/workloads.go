@@ -8,7 +8,7 @@ import (
 	"strings"
 )
 
-// WorkloadsConfig is the team's services and what they share (seeds 002 and 003): one namespace with
+// WorkloadsConfig is the team's services and what they share: one namespace with
 // a Pod Security level, a common ConfigMap every service reads, backing services (in-cluster or
 // external), and the services with their workers, CronJobs and release Jobs.
 type WorkloadsConfig struct {
@@ -40,7 +40,8 @@ type WorkloadsConfig struct {
 	// server or username is set. Default: none.
 	Registry Registry `config:"registry"`
 	// Backing are databases and caches, in the cluster or outside it.
-	Backing  []Backing `config:"backing"`
+	Backing []Backing `config:"backing"`
+	// Services are the stack's deployable services.
 	Services []Service `config:"services"`
 	// Secrets holds every secret value: group (a service, a backing service, or another section's
 	// group such as "dns-sync") -> variable name -> value (Pulumi secrets).
@@ -56,9 +57,12 @@ const (
 
 // PodSecurity labels the namespace: enforce rejects pods, warn and audit only report.
 type PodSecurity struct {
+	// Enforce is the level pods must meet: "restricted", "baseline" or "privileged".
 	Enforce string `json:"enforce"`
-	Warn    string `json:"warn"`
-	Audit   string `json:"audit"`
+	// Warn is the level whose violations are reported to the client.
+	Warn string `json:"warn"`
+	// Audit is the level whose violations are written to the audit log.
+	Audit string `json:"audit"`
 	// Version pins the standard to a Kubernetes minor version ("v1.30") or "latest".
 	Version string `json:"version"`
 }
@@ -66,19 +70,27 @@ type PodSecurity struct {
 // Service is one deployable service: a Deployment (and a Kubernetes Service when it has ports) named
 // Name, so other services reach it at http://<name>:<port>. Other sections refer to a service by Name.
 type Service struct {
+	// Name is a DNS label of at most 40 characters; it names the Deployment, the Service, the
+	// ConfigMap and the Secret.
 	Name string `json:"name"`
 	// Image with a tag or digest: the same image runs in every environment.
-	Image   string        `json:"image"`
-	Command []string      `json:"command"`
-	Args    []string      `json:"args"`
-	Ports   []ServicePort `json:"ports"`
+	Image string `json:"image"`
+	// Command replaces the image's entrypoint; empty: the image's.
+	Command []string `json:"command"`
+	// Args replace the image's arguments; empty: the image's.
+	Args []string `json:"args"`
+	// Ports the service listens on; the first is the one waitFor, probes and routes use by default.
+	Ports []ServicePort `json:"ports"`
 	// Routes are the edge's routes to this service (see edge.go).
 	Routes []Route `json:"routes"`
 
-	Replicas  *int      `json:"replicas"` // default 1
+	Replicas *int `json:"replicas"` // default 1
+	// Resources of the container (default requests: cpu 50m, memory 64Mi).
 	Resources Resources `json:"resources"`
-	Readiness *Probe    `json:"readiness"`
-	Liveness  *Probe    `json:"liveness"`
+	// Readiness is the readiness probe; none when unset.
+	Readiness *Probe `json:"readiness"`
+	// Liveness is the liveness probe; none when unset.
+	Liveness *Probe `json:"liveness"`
 
 	// Env is the service's own ConfigMap (<name>-config).
 	Env map[string]string `json:"env"`
@@ -120,31 +132,44 @@ type Service struct {
 }
 
 type ServicePort struct {
+	// Name of the port (an IANA service name such as "http"), used by routes and probes.
 	Name string `json:"name"`
-	Port int    `json:"port"`
+	// Port is the container port, also the Service's port.
+	Port int `json:"port"`
 }
 
 // Resources are Kubernetes quantities ("100m", "128Mi"); empty means not set.
 type Resources struct {
+	// Requests are what the scheduler reserves.
 	Requests ResourceList `json:"requests"`
-	Limits   ResourceList `json:"limits"`
+	// Limits are the most the container may use.
+	Limits ResourceList `json:"limits"`
 }
 
 type ResourceList struct {
-	CPU    string `json:"cpu"`
+	// CPU as a Kubernetes quantity ("100m").
+	CPU string `json:"cpu"`
+	// Memory as a Kubernetes quantity ("128Mi").
 	Memory string `json:"memory"`
 }
 
 // Probe checks a container: Command (exec), else Path (HTTP GET), else a TCP connect, on Port (a
 // port name or number; default the service's first port).
 type Probe struct {
-	Command             []string `json:"command"`
-	Path                string   `json:"path"`
-	Port                string   `json:"port"`
-	InitialDelaySeconds int      `json:"initialDelaySeconds"`
-	PeriodSeconds       int      `json:"periodSeconds"`
-	TimeoutSeconds      int      `json:"timeoutSeconds"`
-	FailureThreshold    int      `json:"failureThreshold"`
+	// Command makes an exec probe.
+	Command []string `json:"command"`
+	// Path makes an HTTP GET probe (when there is no Command).
+	Path string `json:"path"`
+	// Port is a port name or number; default: the service's first port.
+	Port string `json:"port"`
+	// InitialDelaySeconds before the first probe (Kubernetes' default when 0).
+	InitialDelaySeconds int `json:"initialDelaySeconds"`
+	// PeriodSeconds between probes (Kubernetes' default when 0).
+	PeriodSeconds int `json:"periodSeconds"`
+	// TimeoutSeconds of one probe (Kubernetes' default when 0).
+	TimeoutSeconds int `json:"timeoutSeconds"`
+	// FailureThreshold is how many failures in a row count (Kubernetes' default when 0).
+	FailureThreshold int `json:"failureThreshold"`
 }
 
 // DisruptionBudget is a PodDisruptionBudget: exactly one of MinAvailable and MaxUnavailable.
@@ -194,8 +219,11 @@ type Registry struct {
 
 // Worker is another long-running process of a service.
 type Worker struct {
-	Name      string     `json:"name"`
-	Command   []string   `json:"command"`
+	// Name of the worker: its Deployment is <service>-<name>.
+	Name string `json:"name"`
+	// Command of the worker's process; empty: the image's entrypoint.
+	Command []string `json:"command"`
+	// Args of the worker's process.
 	Args      []string   `json:"args"`
 	Replicas  *int       `json:"replicas"`  // default 1
 	Resources *Resources `json:"resources"` // default: the service's
@@ -210,21 +238,28 @@ const (
 
 // CronJob is a scheduled command of a service.
 type CronJob struct {
-	Name    string   `json:"name"`
+	// Name of the CronJob: it is <service>-<name>, at most 52 characters.
+	Name string `json:"name"`
+	// Command the CronJob runs; empty: the image's entrypoint.
 	Command []string `json:"command"`
-	Args    []string `json:"args"`
+	// Args of the command.
+	Args []string `json:"args"`
 	// Schedule is five cron fields or a macro such as @hourly.
 	Schedule string `json:"schedule"`
 	// TimeZone is an IANA name ("Europe/Berlin"); empty: the controller's (UTC on GKE). batch/v1 only.
-	TimeZone                   string     `json:"timeZone"`
-	ConcurrencyPolicy          string     `json:"concurrencyPolicy"`          // default Forbid
-	SuccessfulJobsHistoryLimit *int       `json:"successfulJobsHistoryLimit"` // default 3
-	FailedJobsHistoryLimit     *int       `json:"failedJobsHistoryLimit"`     // default 1
-	StartingDeadlineSeconds    *int       `json:"startingDeadlineSeconds"`
-	ActiveDeadlineSeconds      *int       `json:"activeDeadlineSeconds"`
-	BackoffLimit               *int       `json:"backoffLimit"` // default 0
-	Suspend                    bool       `json:"suspend"`
-	Resources                  *Resources `json:"resources"` // default: the service's
+	TimeZone                   string `json:"timeZone"`
+	ConcurrencyPolicy          string `json:"concurrencyPolicy"`          // default Forbid
+	SuccessfulJobsHistoryLimit *int   `json:"successfulJobsHistoryLimit"` // default 3
+	FailedJobsHistoryLimit     *int   `json:"failedJobsHistoryLimit"`     // default 1
+	// StartingDeadlineSeconds: a run that cannot start within this many seconds of its time is
+	// skipped.
+	StartingDeadlineSeconds *int `json:"startingDeadlineSeconds"`
+	// ActiveDeadlineSeconds stops a run that takes longer.
+	ActiveDeadlineSeconds *int `json:"activeDeadlineSeconds"`
+	BackoffLimit          *int `json:"backoffLimit"` // default 0
+	// Suspend stops scheduling new runs.
+	Suspend   bool       `json:"suspend"`
+	Resources *Resources `json:"resources"` // default: the service's
 	// Env are variables of this CronJob only, set on its container on top of the service's
 	// ConfigMaps and Secrets (they win over them). Default: none.
 	Env map[string]string `json:"env"`
@@ -241,9 +276,12 @@ const (
 // <service>-<job>-<release id>: a new release (image, command, configuration) makes a new Job, and
 // nothing else does.
 type ReleaseJob struct {
-	Name    string   `json:"name"`
+	// Name of the Job within the service: the Job is <service>-<name>-<release id>.
+	Name string `json:"name"`
+	// Command the Job runs; empty: the image's entrypoint.
 	Command []string `json:"command"`
-	Args    []string `json:"args"`
+	// Args of the command.
+	Args []string `json:"args"`
 	// When is this environment's choice: before, after or never.
 	When string `json:"when"`
 	// Order sorts the Jobs of one phase across all services (lower first; ties by service, then by
@@ -272,79 +310,6 @@ type Security struct {
 
 // IsRestricted says whether the restricted settings apply.
 func (s Security) IsRestricted() bool { return s.Restricted == nil || *s.Restricted }
-
-// Backing engines and modes.
-const (
-	EngineMySQL      = "mysql"
-	EnginePostgreSQL = "postgresql"
-	EngineRedis      = "redis"
-	// EngineGeneric is any image (a queue such as Beanstalkd or RabbitMQ, Memcached ...): image and
-	// ports are required, volume optional.
-	EngineGeneric = "generic"
-
-	BackingInCluster = "in-cluster"
-	BackingExternal  = "external"
-)
-
-// Backing is a database or cache reachable inside the namespace at <name>:<port>, whatever the mode:
-// in-cluster it is a StatefulSet with a volume; external, the same name points at the outside host
-// (an ExternalName Service, or a selector-less Service for an IP). Services use the same host name
-// in every environment; only this entry differs.
-type Backing struct {
-	Name   string `json:"name"`
-	Engine string `json:"engine"` // mysql, postgresql, redis or generic
-	Mode   string `json:"mode"`   // in-cluster (default) or external
-	// Port is where services connect; default: the engine's. For engine generic use ports instead.
-	Port int `json:"port"`
-
-	// In-cluster.
-	Image       string `json:"image"`       // default: the engine's official image; required for generic
-	StorageSize string `json:"storageSize"` // default 1Gi (not for generic: see volume)
-	// StorageClass of the volume; default shoestring:storageClass (itself default "": the cluster's
-	// default class).
-	StorageClass string            `json:"storageClass"`
-	Env          map[string]string `json:"env"`
-	// SecretEnv names variables under shoestring:secrets.<name> (e.g. MYSQL_ROOT_PASSWORD).
-	SecretEnv []string  `json:"secretEnv"`
-	Resources Resources `json:"resources"`
-	// RunAsUser is the engine image's non-root user id (999 in the official images; default 999).
-	RunAsUser int `json:"runAsUser"`
-	// Databases (mysql and postgresql, in-cluster) are created when the data folder is first
-	// initialised, by a script the official images run from /docker-entrypoint-initdb.d, and granted
-	// to MYSQL_USER / owned by POSTGRES_USER. Names: lowercase letters, digits and '_', starting
-	// with a letter or '_', at most 63 characters. Default: none (only MYSQL_DATABASE/POSTGRES_DB).
-	Databases []string `json:"databases"`
-
-	// Engine generic only.
-	// Ports are the container's and the Service's ports (at least one); the first is the one
-	// waitFor connects to.
-	Ports []ServicePort `json:"ports"`
-	// Command and Args replace the image's entrypoint and command. Default: the image's.
-	Command []string `json:"command"`
-	Args    []string `json:"args"`
-	// Volume is a PersistentVolumeClaim per pod mounted at mountPath. Default: none (no state kept).
-	Volume *BackingVolume `json:"volume"`
-
-	// External.
-	Host string `json:"host"`
-}
-
-// BackingVolume is a generic backing service's persistent volume.
-type BackingVolume struct {
-	Size      string `json:"size"`      // a quantity, default "1Gi"
-	MountPath string `json:"mountPath"` // an absolute path, required
-}
-
-// EngineDefaults are each engine's port, official image and container environment for the
-// in-cluster mode.
-var EngineDefaults = map[string]struct {
-	Port  int
-	Image string
-}{
-	EngineMySQL:      {3306, "mysql:8.4"},
-	EnginePostgreSQL: {5432, "postgres:17"},
-	EngineRedis:      {6379, "redis:7.4"},
-}
 
 // The common Secret and the registry pull Secret, and their groups under shoestring:secrets.
 const (

@@ -31,7 +31,7 @@ func TestCostAllCountsTheCreditOncePerBillingAccount(t *testing.T) {
 	assert.Contains(t, s, "c: 17.63 USD/month as configured")
 	assert.Contains(t, s, "free-tier credit (1/2: 2 zonal clusters share the account)")
 	assert.NotContains(t, s, "== dev", "a stack on an existing cluster bills nothing here")
-	assert.Contains(t, s, "seed (2018")
+	assert.Contains(t, s, "2018 setup (")
 
 	out.Reset()
 	require.NoError(t, costOne(&out, filepath.Join(dir, "Pulumi.a.yaml"), false))

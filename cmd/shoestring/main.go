@@ -1,5 +1,5 @@
 // Command shoestring is the project's CLI. Each subcommand lives in its own file
-// (cluster.go, render.go, apply.go, cost.go, playground.go, ...) and registers
+// (cluster.go, cost.go, playground.go, ...) and registers
 // itself from init() with register, so engineers add commands without touching
 // each other's files.
 package main

@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -30,23 +28,6 @@ func TestRunDispatchesAndListsCommands(t *testing.T) {
 	if code := run([]string{"nope"}, &stderr); code != 2 || !strings.Contains(stderr.String(), `unknown command "nope"`) ||
 		!strings.Contains(stderr.String(), "zz-test-ok") {
 		t.Fatalf("code %d stderr %q", code, stderr.String())
-	}
-}
-
-func TestRenderCommand(t *testing.T) {
-	out := t.TempDir()
-	if err := runRender([]string{"--stack", "dev", "--out", out, "--project-dir", "../.."}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(out, "order.json")); err != nil {
-		t.Fatal(err)
-	}
-	err := runRender([]string{"--stack", "nope", "--out", out, "--project-dir", "../.."})
-	if err == nil || !strings.Contains(err.Error(), "Pulumi.<stack>.yaml") {
-		t.Fatalf("unknown stack: %v", err)
-	}
-	if err := runRender([]string{"--stack", "dev"}); err == nil || !strings.Contains(err.Error(), "--out") {
-		t.Fatalf("missing --out: %v", err)
 	}
 }
 

@@ -17,7 +17,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/shoestring-dev/shoestring/internal/localcluster"
-	"github.com/shoestring-dev/shoestring/internal/playground"
+	"github.com/shoestring-dev/shoestring/stacks"
 )
 
 // TestPlaygroundReportOnTheRealAPIServer: a playground stack recorded in a file backend by the real
@@ -49,7 +49,7 @@ func TestPlaygroundReportOnTheRealAPIServer(t *testing.T) {
 	cmd, err := auto.NewPulumiCommand(&auto.PulumiCommandOptions{Root: root, SkipVersionCheck: true})
 	require.NoError(t, err)
 	stack, err := auto.UpsertStackInlineSource(ctx, "play-report", "shoestring", func(ctx *pulumi.Context) error {
-		playground.Export(ctx, playground.Record{Branch: "play/report", Namespace: "play-report", Created: created})
+		stacks.PlaygroundRecord{Branch: "play/report", Namespace: "play-report", Created: created}.Export(ctx)
 		return nil
 	}, auto.Pulumi(cmd), auto.WorkDir(tmp))
 	require.NoError(t, err)

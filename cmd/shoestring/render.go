@@ -6,43 +6,73 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
-	"github.com/shoestring-dev/shoestring/internal/render"
+	"github.com/shoestring-dev/shoestring/infra/program"
+	"github.com/shoestring-dev/shoestring/internal/engine"
 )
 
 func init() {
 	register("render", command{
-		summary: "write a stack's Kubernetes manifests, apply order and cloud summary: render --stack dev --out DIR",
+		summary: "write a stack's Kubernetes objects as YAML with the real engine and provider: render --stack S --out DIR",
 		run:     runRender,
 	})
 }
 
+// Folders the Kubernetes provider's render mode writes under --out.
+var renderDirs = []string{"0-crd", "1-manifest"}
+
+// runRender runs the stack's program under the real engine with the Kubernetes provider in render
+// mode (renderYamlToDirectory), on a throwaway state folder: every object the provider would apply
+// is written to --out instead, and no cluster, GCP or Cloudflare is contacted (the Kubernetes side
+// is retargeted as with --existing-cluster). Secrets the stack file does not hold are generated
+// for the run, and every secret value is written in plain text: the folder is for reading.
 func runRender(args []string) error {
 	fs := flag.NewFlagSet("render", flag.ContinueOnError)
-	stack := fs.String("stack", "", "stack name; its config is Pulumi.<stack>.yaml (required)")
-	out := fs.String("out", "", "output folder; its manifests/ is replaced (required)")
-	dir := fs.String("project-dir", ".", "folder holding the Pulumi.<stack>.yaml files")
+	project := fs.String("project", ".", "folder with Pulumi.yaml and Pulumi.<stack>.yaml")
+	stack := fs.String("stack", "", "the stack to render")
+	out := fs.String("out", "", "folder the objects are written to (its 0-crd and 1-manifest are replaced)")
+	root := fs.String("pulumi-root", "", "folder whose bin/pulumi to use (default: pulumi on PATH, else $SHOESTRING_TOOLS)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *stack == "" || *out == "" {
-		return errors.New("--stack and --out are required, e.g. render --stack dev --out .state/render/dev")
+		return errors.New("--stack and --out are required, e.g. render --stack prod --out .state/render/prod")
 	}
-	path := filepath.Join(*dir, "Pulumi."+*stack+".yaml")
-	if _, err := os.Stat(path); err != nil {
-		return fmt.Errorf("--stack %s: %w (want a stack file Pulumi.<stack>.yaml in %s)", *stack, err, *dir)
-	}
-	r, err := render.StackFile(path, *stack)
+	dir, err := filepath.Abs(*out)
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(*out, 0o755); err != nil {
+	for _, d := range renderDirs {
+		if err := os.RemoveAll(filepath.Join(dir, d)); err != nil {
+			return err
+		}
+	}
+	state, err := os.MkdirTemp("", "shoestring-render-")
+	if err != nil {
 		return err
 	}
-	if err := r.Write(*out); err != nil {
+	defer os.RemoveAll(state)
+
+	ctx, stop := interruptible()
+	defer stop()
+	start := time.Now()
+	s, err := engine.Open(ctx, engine.Options{
+		ProjectDir: *project, Stack: *stack, StateDir: state, RenderTo: dir,
+		Program: program.Run, Plugins: enginePlugins, PulumiRoot: pulumiRoot(*root), Progress: os.Stderr,
+	})
+	if err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "render: %s: %d Kubernetes objects in %d waves, %d cloud resources -> %s\n",
-		*stack, len(r.Order.Objects), r.Order.Waves, len(r.Cloud), *out)
+	if _, err := s.Up(ctx); err != nil {
+		return err
+	}
+	n := 0
+	for _, d := range renderDirs {
+		files, _ := filepath.Glob(filepath.Join(dir, d, "*.yaml"))
+		n += len(files)
+	}
+	fmt.Fprintf(os.Stderr, "render %s: %d Kubernetes objects in %s in %.1fs (secret values in plain text: do not commit or share)\n",
+		*stack, n, dir, time.Since(start).Seconds())
 	return nil
 }

@@ -49,6 +49,9 @@ type GKEArgs struct {
 type ExistingArgs struct {
 	Kubeconfig string // path; "~/" is expanded
 	Context    string // empty: the kubeconfig's current context
+	// RenderTo, when set, is the folder the provider writes the objects to as YAML instead of
+	// applying them (its renderYamlToDirectory mode); Kubeconfig is then not used.
+	RenderTo string
 }
 
 // Cluster is the component.
@@ -118,7 +121,10 @@ func (c *Cluster) existing(ctx *pulumi.Context, name string, a *ExistingArgs) er
 	c.Kubeconfig = pulumi.String(path).ToStringOutput()
 	c.Name = pulumi.String(a.Context).ToStringOutput()
 	args := &kubernetes.ProviderArgs{Kubeconfig: pulumi.String(path)}
-	if a.Context != "" {
+	if a.RenderTo != "" {
+		args = &kubernetes.ProviderArgs{RenderYamlToDirectory: pulumi.String(a.RenderTo)}
+	}
+	if a.Context != "" && a.RenderTo == "" {
 		args.Context = pulumi.String(a.Context)
 	}
 	var err error

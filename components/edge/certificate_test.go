@@ -28,7 +28,7 @@ import (
 
 	. "github.com/shoestring-dev/shoestring/components/edge"
 	"github.com/shoestring-dev/shoestring/components/edge/edgetest"
-	"github.com/shoestring-dev/shoestring/internal/pulumimock"
+	"github.com/shoestring-dev/shoestring/internal/testing/pulumimock"
 )
 
 const (

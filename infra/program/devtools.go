@@ -11,7 +11,6 @@ import (
 	"github.com/shoestring-dev/shoestring/components/devmode"
 	"github.com/shoestring-dev/shoestring/components/release"
 	"github.com/shoestring-dev/shoestring/components/service"
-	"github.com/shoestring-dev/shoestring/internal/playground"
 	"github.com/shoestring-dev/shoestring/stacks"
 )
 
@@ -89,7 +88,7 @@ func deployDevTooling(ctx *pulumi.Context, cfg *stacks.Config, w *Workloads, pro
 	}
 	if cfg.Playground.IsPlayground() {
 		created, _ := time.Parse(time.RFC3339, cfg.Playground.Created) // validated by stacks
-		playground.Export(ctx, playground.Record{Branch: cfg.Playground.Branch, Namespace: cfg.Namespace, Host: cfg.PlaygroundHost(), Created: created})
+		stacks.PlaygroundRecord{Branch: cfg.Playground.Branch, Namespace: cfg.Namespace, Host: cfg.PlaygroundHost(), Created: created}.Export(ctx)
 	}
 	return nil
 }

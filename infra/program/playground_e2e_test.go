@@ -18,28 +18,28 @@ import (
 	"github.com/shoestring-dev/shoestring/infra/program"
 	"github.com/shoestring-dev/shoestring/internal/localcluster"
 	"github.com/shoestring-dev/shoestring/internal/playground"
-	"github.com/shoestring-dev/shoestring/internal/pulumimock"
-	"github.com/shoestring-dev/shoestring/internal/render"
+	"github.com/shoestring-dev/shoestring/internal/testing/mockrender"
+	"github.com/shoestring-dev/shoestring/internal/testing/pulumimock"
 	"github.com/shoestring-dev/shoestring/stacks"
 )
 
 // renderStack evaluates the program for a config and returns its Kubernetes objects.
-func renderStack(t *testing.T, stack string, raw map[string]string) []render.Object {
+func renderStack(t *testing.T, stack string, raw map[string]string) []mockrender.Object {
 	t.Helper()
 	cfg, err := stacks.Parse(raw, nil)
 	require.NoError(t, err)
 	rec, err := pulumimock.Run(stack, func(ctx *pulumi.Context) error { return program.Deploy(ctx, cfg) })
 	require.NoError(t, err)
-	r, err := render.FromRecord(stack, rec)
+	r, err := mockrender.FromRecord(stack, rec)
 	require.NoError(t, err)
 	return r.Order.Objects
 }
 
 // create sends the rendered Namespaces, Services and Deployments to the apiserver (what the DNS
-// search path test needs; the rest of a render is applied by internal/render's own tests).
-func create(t *testing.T, ctx context.Context, c kubernetes.Interface, objs []render.Object) {
+// search path test needs; the golden files in internal/testing/mockrender cover the rest of a render).
+func create(t *testing.T, ctx context.Context, c kubernetes.Interface, objs []mockrender.Object) {
 	t.Helper()
-	decode := func(o render.Object, into any) {
+	decode := func(o mockrender.Object, into any) {
 		b, err := json.Marshal(o.Manifest)
 		require.NoError(t, err)
 		require.NoError(t, json.Unmarshal(b, into))

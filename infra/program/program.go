@@ -145,7 +145,7 @@ func monthlyCost(cfg *stacks.Config) pulumi.Map {
 
 func clusterArgs(c *stacks.Cluster) *cluster.Args {
 	if c.Mode == stacks.ClusterModeExisting {
-		return &cluster.Args{Existing: &cluster.ExistingArgs{Kubeconfig: c.Existing.Kubeconfig, Context: c.Existing.Context}}
+		return &cluster.Args{Existing: &cluster.ExistingArgs{Kubeconfig: c.Existing.Kubeconfig, Context: c.Existing.Context, RenderTo: c.Existing.RenderTo}}
 	}
 	g := c.GKE
 	return &cluster.Args{GKE: &cluster.GKEArgs{

@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/shoestring-dev/shoestring/internal/pulumimock"
+	"github.com/shoestring-dev/shoestring/internal/testing/pulumimock"
 	"github.com/shoestring-dev/shoestring/stacks"
 )
 
@@ -39,7 +39,7 @@ func one(t *testing.T, rec *pulumimock.Record, typ, name string) map[string]any 
 	return r.Plain()
 }
 
-func TestGKEStacksBuildTheSeedCluster(t *testing.T) {
+func TestGKEStacksBuildTheLowCostCluster(t *testing.T) {
 	cases := []struct {
 		stack, name, project, channel string
 		preemptible, spot, protection bool

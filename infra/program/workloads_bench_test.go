@@ -8,8 +8,8 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/shoestring-dev/shoestring/infra/program"
-	"github.com/shoestring-dev/shoestring/internal/pulumimock"
-	"github.com/shoestring-dev/shoestring/internal/render"
+	"github.com/shoestring-dev/shoestring/internal/testing/mockrender"
+	"github.com/shoestring-dev/shoestring/internal/testing/pulumimock"
 	"github.com/shoestring-dev/shoestring/stacks"
 )
 
@@ -72,7 +72,7 @@ func BenchmarkRenderWorkloads20x30(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		r, err := render.FromRecord("bench", rec)
+		r, err := mockrender.FromRecord("bench", rec)
 		if err != nil {
 			b.Fatal(err)
 		}

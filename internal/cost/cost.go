@@ -36,7 +36,7 @@ type file struct {
 		Default   string            `json:"default"`
 		DiskTypes map[string]string `json:"diskTypes"`
 	} `json:"storageClasses"`
-	Seed2018 Seed `json:"seed2018"`
+	Setup2018 Setup2018 `json:"setup2018"`
 }
 
 // RegionPrices are the prices that differ by region, with where and when they were read.
@@ -48,8 +48,8 @@ type RegionPrices struct {
 	DiskGBMonth  map[string]float64     `json:"diskGbMonth"`
 }
 
-// Seed is the 2018 article's figures, kept next to today's so the difference stays visible.
-type Seed struct {
+// Setup2018 is the original 2018 setup's figures, kept next to today's so the difference stays visible.
+type Setup2018 struct {
 	Source              string  `json:"source"`
 	Cluster             string  `json:"cluster"`
 	OnDemandMonthly     float64 `json:"onDemandMonthly"`
@@ -77,7 +77,7 @@ type Prices struct {
 	// DefaultStorageClass is the one a volume without a class gets.
 	StorageClassDisks   map[string]string
 	DefaultStorageClass string
-	Seed                Seed
+	Setup2018           Setup2018
 	regions             []string
 }
 
@@ -155,7 +155,7 @@ func (f file) resolve(region string) (Prices, error) {
 		HoursPerMonth: f.HoursPerMonth, MachineTypes: r.MachineTypes, DiskGBMonth: r.DiskGBMonth,
 		ClusterFeeHourly: f.Global.ClusterFeeHourly, ClusterFreeTierMonthly: f.Global.ClusterFreeTierMonthly,
 		StorageClassDisks: f.StorageClasses.DiskTypes, DefaultStorageClass: f.StorageClasses.Default,
-		Seed: f.Seed2018,
+		Setup2018: f.Setup2018,
 	}
 	if f.Global.Date > p.Date {
 		p.Date = f.Global.Date
@@ -217,11 +217,11 @@ type Estimate struct {
 	// Shares are parts of the node price the stack's own system pods reserve (already in Lines).
 	Shares []Line `json:"sharesOfNodes,omitempty"`
 	// FreeTierNote says how the billing account's credit was counted.
-	FreeTierNote string `json:"freeTier"`
-	Region       string `json:"region"`
-	Source       string `json:"priceSource"`
-	Date         string `json:"priceDate"`
-	Seed         Seed   `json:"seed2018"`
+	FreeTierNote string    `json:"freeTier"`
+	Region       string    `json:"region"`
+	Source       string    `json:"priceSource"`
+	Date         string    `json:"priceDate"`
+	Setup2018    Setup2018 `json:"setup2018"`
 }
 
 // Estimate prices a cluster: its nodes, their boot disks and ephemeral external IPs (the nginx edge
@@ -280,7 +280,7 @@ func (p Prices) Estimate(c Cluster) (Estimate, error) {
 		Line{Item: "zonal cluster management fee", OnDemand: fee, Spot: fee},
 		Line{Item: creditItem, OnDemand: -credit, Spot: -credit},
 	)
-	e := Estimate{Source: p.Source, Date: p.Date, Region: p.Region, Model: "on-demand", FreeTierNote: note, Seed: p.Seed}
+	e := Estimate{Source: p.Source, Date: p.Date, Region: p.Region, Model: "on-demand", FreeTierNote: note, Setup2018: p.Setup2018}
 	for i := range lines {
 		lines[i].OnDemand, lines[i].Spot = cents(lines[i].OnDemand), cents(lines[i].Spot)
 		e.TotalOnDemand += lines[i].OnDemand
@@ -324,7 +324,7 @@ func (p Prices) NodeHourly(machineType string, discounted bool) (node, perVCPU, 
 	return node, node / 2 / mt.VCPU, node / 2 / mt.MemoryGB, nil
 }
 
-// Table renders the estimate as a fixed-width table for `make cost`, with the seed's 2018 figures
+// Table renders the estimate as a fixed-width table for `make cost`, with the original 2018 setup's figures
 // underneath.
 func (e Estimate) Table() string {
 	var b strings.Builder
@@ -342,8 +342,8 @@ func (e Estimate) Table() string {
 		}
 	}
 	fmt.Fprintf(&b, "\nfree tier: %s\n", e.FreeTierNote)
-	s := e.Seed
-	fmt.Fprintf(&b, "seed (2018, %s): %.2f on-demand, %.2f preemptible, %.2f with the Always Free VM; since then: %s\n",
+	s := e.Setup2018
+	fmt.Fprintf(&b, "2018 setup (%s): %.2f on-demand, %.2f preemptible, %.2f with the Always Free VM; since then: %s\n",
 		s.Cluster, s.OnDemandMonthly, s.PreemptibleMonthly, s.WithFreeTierMonthly, s.Since)
 	fmt.Fprintf(&b, "prices: %s, as of %s\n", e.Source, e.Date)
 	return b.String()

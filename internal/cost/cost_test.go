@@ -33,16 +33,16 @@ func TestPriceTableNamesItsSourceAndDatePerRegion(t *testing.T) {
 	assert.Equal(t, f.DefaultRegion, p.Region)
 	assert.EqualValues(t, 730, p.HoursPerMonth)
 	assert.Contains(t, f.StorageClasses.DiskTypes, f.StorageClasses.Default)
-	assert.Equal(t, 5.04, p.Seed.WithFreeTierMonthly)
+	assert.Equal(t, 5.04, p.Setup2018.WithFreeTierMonthly)
 }
 
-func seedCluster() Cluster {
+func cluster2018() Cluster {
 	return Cluster{NodeCount: 3, MachineType: "e2-small", Discounted: true, DiskSizeGB: 10, DiskType: "pd-standard"}
 }
 
-func TestEstimateOfTheSeedCluster(t *testing.T) {
+func TestEstimateOfThe2018Cluster(t *testing.T) {
 	// 3 x e2-small, 10 GB pd-standard each, preemptible: every figure worked by hand from prices.json.
-	e, err := Table().Estimate(seedCluster())
+	e, err := Table().Estimate(cluster2018())
 	require.NoError(t, err)
 	want := []Line{
 		{Item: "nodes: 3 x e2-small", OnDemand: 36.79, Spot: 10.95},           // 3 x 0.0168 x 730 = 36.792; 3 x 0.005 x 730
@@ -66,16 +66,16 @@ func TestEstimateOfTheSeedCluster(t *testing.T) {
 	assert.Contains(t, table, "on-demand")
 	assert.Contains(t, table, "spot/preempt")
 	assert.Contains(t, table, "configured (spot/preemptible): 17.6")
-	// The seed's 2018 figure stays next to today's.
-	assert.Contains(t, table, "seed (2018, 3 x f1-micro preemptible, 10 GB disks, us-central1-a): 11.65 on-demand, 7.67 preemptible, 5.04 with the Always Free VM")
+	// The 2018 figure stays next to today's.
+	assert.Contains(t, table, "2018 setup (3 x f1-micro preemptible, 10 GB disks, us-central1-a): 11.65 on-demand, 7.67 preemptible, 5.04 with the Always Free VM")
 	assert.Contains(t, table, "as of 2026-11-23")
 }
 
 func TestTheFreeTierCreditIsCountedOncePerBillingAccount(t *testing.T) {
 	p := Table()
-	alone, err := p.Estimate(seedCluster())
+	alone, err := p.Estimate(cluster2018())
 	require.NoError(t, err)
-	c := seedCluster()
+	c := cluster2018()
 	c.ClustersOnBillingAccount = 2 // sandbox and prod on one account
 	shared, err := p.Estimate(c)
 	require.NoError(t, err)
@@ -122,7 +122,7 @@ func TestRegionsOutsideTheTableAreNamedNotGuessed(t *testing.T) {
 }
 
 func TestPersistentVolumesArePricedByTheirStorageClassesDisk(t *testing.T) {
-	c := seedCluster()
+	c := cluster2018()
 	c.Volumes = []Volume{
 		{Name: "mysql", SizeGB: 5},                             // default class standard-rwo: pd-balanced
 		{Name: "redis", SizeGB: 0.5, StorageClass: "standard"}, // pd-standard, billed as 1 GB
@@ -130,7 +130,7 @@ func TestPersistentVolumesArePricedByTheirStorageClassesDisk(t *testing.T) {
 	}
 	e, err := Table().Estimate(c)
 	require.NoError(t, err)
-	base, err := Table().Estimate(seedCluster())
+	base, err := Table().Estimate(cluster2018())
 	require.NoError(t, err)
 	got := map[string]float64{}
 	for _, l := range e.Lines {
@@ -153,11 +153,11 @@ func TestPersistentVolumesArePricedByTheirStorageClassesDisk(t *testing.T) {
 }
 
 func TestSystemPodsShowTheirShareOfTheNodesWithoutAddingIt(t *testing.T) {
-	c := seedCluster()
+	c := cluster2018()
 	c.Pods = []Pods{{Name: "edge nginx (one per node)", Count: 3, CPU: 0.010, MemoryGB: 16.0 / 1024}, {Name: "DNS sync", Count: 1, CPU: 0.005, MemoryGB: 24.0 / 1024}}
 	e, err := Table().Estimate(c)
 	require.NoError(t, err)
-	base, err := Table().Estimate(seedCluster())
+	base, err := Table().Estimate(cluster2018())
 	require.NoError(t, err)
 	assert.Equal(t, base.TotalSpot, e.TotalSpot, "the pods run on nodes already priced")
 	require.Len(t, e.Shares, 2)
@@ -194,8 +194,8 @@ func TestNodeHourlySplitsTheNodePriceBetweenCPUAndMemory(t *testing.T) {
 	assert.InDelta(t, node, 0.5*cpu+2*gb, 1e-9)
 }
 
-func TestEstimateJSONCarriesRegionFreeTierAndSeed(t *testing.T) {
-	e, err := Table().Estimate(seedCluster())
+func TestEstimateJSONCarriesRegionFreeTierAnd2018Setup(t *testing.T) {
+	e, err := Table().Estimate(cluster2018())
 	require.NoError(t, err)
 	b, err := json.Marshal(e)
 	require.NoError(t, err)
@@ -203,5 +203,5 @@ func TestEstimateJSONCarriesRegionFreeTierAndSeed(t *testing.T) {
 	require.NoError(t, json.Unmarshal(b, &m))
 	assert.Equal(t, "us-central1", m["region"])
 	assert.NotEmpty(t, m["freeTier"])
-	assert.EqualValues(t, 5.04, m["seed2018"].(map[string]any)["withFreeTierMonthly"])
+	assert.EqualValues(t, 5.04, m["setup2018"].(map[string]any)["withFreeTierMonthly"])
 }

@@ -45,7 +45,8 @@ func edgeDaemonSet() (*corev1.Namespace, *appsv1.DaemonSet) {
 	return ns, ds
 }
 
-// TestPreemptionDrill is the loop the seed relies on, on the local control plane: kwok's three
+// TestPreemptionDrill is the loop the setup relies on (preemptible nodes come back with
+// new IPs and DNS follows them), on the local control plane: kwok's three
 // simulated nodes, the edge DaemonSet on them, and the DNS controller as a process against the
 // Cloudflare double. Each node is replaced in turn by a node with a new external IP (as a
 // preempted Spot VM comes back): the new node joins, then the old one is deleted. Throughout, the

@@ -18,7 +18,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 
-	"github.com/shoestring-dev/shoestring/internal/cfdouble"
+	"github.com/shoestring-dev/shoestring/internal/testing/cloudflarefake"
 )
 
 const (
@@ -33,7 +33,7 @@ type harness struct {
 	t       *testing.T
 	kube    kubernetes.Interface // writes the Nodes
 	src     NodeSource           // what the controller reads them from
-	cf      *cfdouble.Server
+	cf      *cloudflarefake.Server
 	zoneID  string
 	metrics *Metrics
 	ctrl    *Controller
@@ -44,7 +44,7 @@ type harness struct {
 
 func newHarness(t *testing.T, kube kubernetes.Interface, src NodeSource, mutate func(*Config)) *harness {
 	t.Helper()
-	cf := cfdouble.New(testToken)
+	cf := cloudflarefake.New(testToken)
 	t.Cleanup(cf.Close)
 	if src == nil {
 		src = typedNodes{kube.CoreV1().Nodes()}

@@ -16,7 +16,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/shoestring-dev/shoestring/internal/cfdouble"
+	"github.com/shoestring-dev/shoestring/internal/testing/cloudflarefake"
 )
 
 // buildBinary builds cmd/dnssync as it ships (static, stripped) once per test binary.
@@ -64,7 +64,7 @@ type front struct {
 	log []written
 }
 
-func (f *front) serve(t *testing.T, cf *cfdouble.Server, replica string) string {
+func (f *front) serve(t *testing.T, cf *cloudflarefake.Server, replica string) string {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		at := time.Now() // when the write was sent, not when it was answered
 		body, _ := io.ReadAll(r.Body)

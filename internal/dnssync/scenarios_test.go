@@ -14,7 +14,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/fake"
 
-	"github.com/shoestring-dev/shoestring/internal/cfdouble"
+	"github.com/shoestring-dev/shoestring/internal/testing/cloudflarefake"
 )
 
 // The acceptance scenarios. They run against client-go's fake clientset here (fast, every
@@ -83,8 +83,8 @@ var scenarios = []struct {
 		assert.Zero(t, h.metrics.Qualifying.Value())
 	}},
 	{"a foreign record of the same name untouched", func(t *testing.T, h *harness) {
-		foreign := h.cf.Put(h.zoneID, cfdouble.Record{Name: testName, Type: "A", Content: "203.0.113.7", TTL: 300, Comment: "made by hand"})
-		other := h.cf.Put(h.zoneID, cfdouble.Record{Name: testName, Type: "A", Content: "203.0.113.8", TTL: 120, Comment: OwnerComment("cluster-b")})
+		foreign := h.cf.Put(h.zoneID, cloudflarefake.Record{Name: testName, Type: "A", Content: "203.0.113.7", TTL: 300, Comment: "made by hand"})
+		other := h.cf.Put(h.zoneID, cloudflarefake.Record{Name: testName, Type: "A", Content: "203.0.113.8", TTL: 120, Comment: OwnerComment("cluster-b")})
 		h.createNode("n0", true, "192.0.2.1")
 		h.start()
 		h.waitRecords(10*time.Second, a("192.0.2.1"))
@@ -111,7 +111,7 @@ var scenarios = []struct {
 		h.createNode("n0", true, "192.0.2.1")
 		h.start()
 		h.waitRecords(10*time.Second, a("192.0.2.1"))
-		h.cf.Inject(cfdouble.Fault{Count: 5, Status: http.StatusInternalServerError})
+		h.cf.Inject(cloudflarefake.Fault{Count: 5, Status: http.StatusInternalServerError})
 		since := time.Now()
 		h.setStatus("n0", true, "192.0.2.2") // the only node event
 		h.waitRecords(20*time.Second, a("192.0.2.2"))
@@ -129,7 +129,7 @@ var scenarios = []struct {
 		h.createNode("n0", true, "192.0.2.1")
 		h.start()
 		h.waitRecords(10*time.Second, a("192.0.2.1"))
-		h.cf.Inject(cfdouble.Fault{Count: 1, Status: http.StatusTooManyRequests, RetryAfter: 2 * time.Second})
+		h.cf.Inject(cloudflarefake.Fault{Count: 1, Status: http.StatusTooManyRequests, RetryAfter: 2 * time.Second})
 		h.setStatus("n0", true, "192.0.2.2")
 		h.waitRecords(15*time.Second, a("192.0.2.2"))
 		var limitedAt time.Time
@@ -175,7 +175,7 @@ var scenarios = []struct {
 		h.start()
 		h.waitRecords(10*time.Second, a("192.0.2.1"), a("192.0.2.2"))
 		// Made by hand after the controller listed the name: only a new list shows it.
-		foreign := h.cf.Put(h.zoneID, cfdouble.Record{Name: testName, Type: "A", Content: "203.0.113.5", TTL: 300})
+		foreign := h.cf.Put(h.zoneID, cloudflarefake.Record{Name: testName, Type: "A", Content: "203.0.113.5", TTL: 300})
 		since := time.Now()
 		h.setStatus("n1", true, "203.0.113.5")
 		h.waitRecords(10*time.Second, a("192.0.2.1")) // served by the foreign record; our stale one deleted
@@ -232,12 +232,12 @@ func TestSyncOnce(t *testing.T) {
 	require.NoError(t, err)
 	c, err := NewController(NewNodeCache(typedNodes{kube.CoreV1().Nodes()}, "", testLogger(t)), p, h.cfg, testLogger(t), h.metrics)
 	require.NoError(t, err)
-	h.cf.Put(h.zoneID, cfdouble.Record{Name: testName, Type: "A", Content: "192.0.2.99", TTL: 120, Comment: OwnerComment(testOwner)})
-	h.cf.Put(h.zoneID, cfdouble.Record{Name: testName, Type: "A", Content: "192.0.2.98", TTL: 120, Comment: OwnerComment(testOwner)})
+	h.cf.Put(h.zoneID, cloudflarefake.Record{Name: testName, Type: "A", Content: "192.0.2.99", TTL: 120, Comment: OwnerComment(testOwner)})
+	h.cf.Put(h.zoneID, cloudflarefake.Record{Name: testName, Type: "A", Content: "192.0.2.98", TTL: 120, Comment: OwnerComment(testOwner)})
 	require.NoError(t, c.SyncOnce(context.Background()))
 	assert.Equal(t, []string{a("192.0.2.1")}, h.addrs(true), "one update in place, the stale record deleted at once")
 
-	h.cf.Inject(cfdouble.Fault{Count: 1, Status: http.StatusBadGateway})
+	h.cf.Inject(cloudflarefake.Fault{Count: 1, Status: http.StatusBadGateway})
 	c2, err := NewController(NewNodeCache(typedNodes{fake.NewClientset(node("n0", true, "192.0.2.5")).CoreV1().Nodes()}, "", testLogger(t)), p, h.cfg, testLogger(t), h.metrics)
 	require.NoError(t, err)
 	require.ErrorContains(t, c2.SyncOnce(context.Background()), "502", "--once reports a failed sync")

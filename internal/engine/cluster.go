@@ -19,8 +19,8 @@ var ErrClusterDown = errors.New("the cluster does not answer")
 // clusterReachable checks, for a stack on an existing cluster, that its apiserver answers, so a
 // stopped local control plane is one line instead of the provider's failure on every object.
 func clusterReachable(cfg *stacks.Config) error {
-	if cfg.Cluster.Mode != stacks.ClusterModeExisting {
-		return nil
+	if cfg.Cluster.Mode != stacks.ClusterModeExisting || cfg.Cluster.Existing.RenderTo != "" {
+		return nil // no cluster to ask: GKE is made by the run, a render contacts none
 	}
 	path := cfg.Cluster.Existing.Kubeconfig
 	if err := ping(path, cfg.Cluster.Existing.Context); err != nil {

@@ -48,6 +48,11 @@ type Options struct {
 	// copy on another cluster must never rewrite the stack's real DNS name. The stack file is not
 	// edited.
 	ExistingCluster string
+	// RenderTo, when set, retargets the stack's Kubernetes side like ExistingCluster, but at the
+	// Kubernetes provider's render mode: an up writes every object as YAML into this folder and
+	// contacts no cluster. Use a throwaway StateDir: the state then records objects that exist
+	// nowhere.
+	RenderTo string
 	// Program is the inline program (the shoestring program: it reads its config with stacks.Load).
 	Program pulumi.RunFunc
 	// Plugins lists the resource plugins a configuration needs (the program knows what it creates).
@@ -108,7 +113,7 @@ func Open(ctx context.Context, opts Options) (*Stack, error) {
 		return nil, fmt.Errorf("stack %s: %w", opts.Stack, err)
 	}
 	workFile := filepath.Join(workDir, "Pulumi."+opts.Stack+".yaml")
-	if err := writeWorkFile(userFile, workFile, projectDir, opts.ExistingCluster, userCfg.SecretGroups()); err != nil {
+	if err := writeWorkFile(userFile, workFile, projectDir, retarget{kubeconfig: opts.ExistingCluster, renderTo: opts.RenderTo}, userCfg.SecretGroups()); err != nil {
 		return nil, err
 	}
 	// The project file's shared configuration is part of the stack's: the check below reads it

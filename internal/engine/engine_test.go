@@ -53,7 +53,7 @@ config:
     gone: {X: plain}
 `
 	require.NoError(t, os.WriteFile(work, []byte(prev), 0o600))
-	require.NoError(t, writeWorkFile(filepath.Join(dir, "Pulumi.dev.yaml"), work, dir, "", nil))
+	require.NoError(t, writeWorkFile(filepath.Join(dir, "Pulumi.dev.yaml"), work, dir, retarget{}, nil))
 
 	got := readYAML(t, work)
 	assert.Equal(t, "v1:salt", got["encryptionsalt"])
@@ -79,12 +79,25 @@ func TestWorkFileRetargetsAStackAtAnExistingCluster(t *testing.T) {
   shoestring:edge: {certificateSecret: edge-tls, certificate: {source: originCA}, healthPort: 10255}
 `)
 	work := filepath.Join(t.TempDir(), "Pulumi.sandbox.yaml")
-	require.NoError(t, writeWorkFile(filepath.Join(dir, "Pulumi.sandbox.yaml"), work, dir, "/tmp/kind.kubeconfig", nil))
+	require.NoError(t, writeWorkFile(filepath.Join(dir, "Pulumi.sandbox.yaml"), work, dir, retarget{kubeconfig: "/tmp/kind.kubeconfig"}, nil))
 	cfg := readYAML(t, work)["config"].(map[string]any)
 	assert.Equal(t, map[string]any{"mode": "existing", "existing": map[string]any{"kubeconfig": "/tmp/kind.kubeconfig"}}, cfg["shoestring:cluster"])
 	assert.Equal(t, map[string]any{"enabled": false, "replicas": float64(2)}, cfg["shoestring:dnssync"], "no controller rewriting the real name")
 	assert.Equal(t, map[string]any{"zone": "example.com", "name": "sandbox.example.com"}, cfg["shoestring:dns"], "no alias records")
 	assert.Equal(t, map[string]any{"healthPort": float64(10255)}, cfg["shoestring:edge"], "no Origin CA certificate: the copy serves HTTP")
+}
+
+func TestWorkFileForARender(t *testing.T) {
+	dir := project(t, "prod", `config:
+  shoestring:cluster:
+    gke: {zone: europe-west1-b}
+  shoestring:dnssync: {enabled: true}
+`)
+	work := filepath.Join(t.TempDir(), "Pulumi.prod.yaml")
+	require.NoError(t, writeWorkFile(filepath.Join(dir, "Pulumi.prod.yaml"), work, dir, retarget{renderTo: "/tmp/out"}, nil))
+	cfg := readYAML(t, work)["config"].(map[string]any)
+	assert.Equal(t, map[string]any{"mode": "existing", "existing": map[string]any{"renderTo": "/tmp/out"}}, cfg["shoestring:cluster"])
+	assert.Equal(t, map[string]any{"enabled": false}, cfg["shoestring:dnssync"], "a render talks to no Cloudflare either")
 }
 
 func TestOpenRefusesABrokenStackFileBeforeAnythingRuns(t *testing.T) {
@@ -173,7 +186,7 @@ config:
     api: {DB_PASSWORD: {secure: v1:a}}
     gone: {DB_PASSWORD: {secure: v1:b}}
 `), 0o600))
-	require.NoError(t, writeWorkFile(filepath.Join(dir, "Pulumi.dev.yaml"), work, dir, "", []string{"api", "dns-sync", "edge"}))
+	require.NoError(t, writeWorkFile(filepath.Join(dir, "Pulumi.dev.yaml"), work, dir, retarget{}, []string{"api", "dns-sync", "edge"}))
 	cfg := readYAML(t, work)["config"].(map[string]any)
 	assert.Equal(t, map[string]any{"api": map[string]any{"DB_PASSWORD": map[string]any{"secure": "v1:a"}}}, cfg["shoestring:secrets"])
 	assert.Equal(t, map[string]any{"FLAG": "NO"}, cfg["shoestring:commonEnv"], "the copy keeps the text: a YAML 1.1 reader made it false")

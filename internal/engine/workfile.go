@@ -14,6 +14,26 @@ import (
 	"github.com/shoestring-dev/shoestring/stacks"
 )
 
+// retarget is where a run sends the stack's Kubernetes side instead of its own cluster: a
+// kubeconfig (Options.ExistingCluster) or the provider's render mode (Options.RenderTo).
+type retarget struct{ kubeconfig, renderTo string }
+
+// existing is the cluster.existing value of the retargeted copy; nil when not retargeted.
+func (r retarget) existing() (map[string]any, error) {
+	key, path := "kubeconfig", r.kubeconfig
+	if r.renderTo != "" {
+		key, path = "renderTo", r.renderTo
+	}
+	if path == "" {
+		return nil, nil
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{key: abs}, nil
+}
+
 // stackFile is the part of a Pulumi.<stack>.yaml the work copy carries.
 type stackFile struct {
 	EncryptionSalt string         `json:"encryptionsalt,omitempty" yaml:"encryptionsalt"`
@@ -30,7 +50,7 @@ type stackFile struct {
 //     user wrote it relative to (the engine and its providers run in the work folder);
 //   - when retargeted, the cluster and Cloudflare keys replaced, and the edge's certificate left
 //     out (see Options.ExistingCluster).
-func writeWorkFile(userPath, workPath, projectDir, existingCluster string, secretGroups []string) error {
+func writeWorkFile(userPath, workPath, projectDir string, to retarget, secretGroups []string) error {
 	user, err := readStackFile(userPath)
 	if err != nil {
 		return err
@@ -75,12 +95,10 @@ func writeWorkFile(userPath, workPath, projectDir, existingCluster string, secre
 	}
 
 	clusterKey := stacks.Namespace + ":cluster"
-	if existingCluster != "" {
-		abs, err := filepath.Abs(existingCluster)
-		if err != nil {
-			return err
-		}
-		out.Config[clusterKey] = map[string]any{"mode": "existing", "existing": map[string]any{"kubeconfig": abs}}
+	if existing, err := to.existing(); err != nil {
+		return err
+	} else if existing != nil {
+		out.Config[clusterKey] = map[string]any{"mode": "existing", "existing": existing}
 		dnssync, _ := out.Config[stacks.Namespace+":dnssync"].(map[string]any)
 		if dnssync == nil {
 			dnssync = map[string]any{}

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/shoestring-dev/shoestring/stacks"
 )
 
 // ConfigEntry is one key of `pulumi config --json` (the format `pulumi config set-all --json`
@@ -20,7 +22,7 @@ type ConfigEntry struct {
 
 // Spec is what `shoestring playground up` was asked for.
 type Spec struct {
-	Name       Name
+	Name       stacks.PlaygroundName
 	Changed    []string          // services the branch changes
 	Images     map[string]string // service -> image built from the branch (others keep the base's)
 	Kubeconfig string            // kubeconfig of the base stack's cluster
@@ -36,7 +38,6 @@ const (
 	keyNamespace  = "shoestring:namespace"
 	keyPlayground = "shoestring:playground"
 	keyCluster    = "shoestring:cluster"
-	keyEdge       = "shoestring:edge"
 	keyBacking    = "shoestring:backing"
 	keyDevMode    = "shoestring:devMode"
 	keyPodSec     = "shoestring:podSecurity"
@@ -47,61 +48,27 @@ const (
 // only the changed services and the gateway, into its own namespace, on the base stack's cluster
 // reached through a kubeconfig, with the playground's branch, base namespace and creation time
 // recorded. It returns the deployed services too.
+//
+// Every decision reads the base through stacks.Parse, so defaults (the gateway service, the
+// namespace, the cluster domain, a backing service's mode) are the schema's; the output edits the
+// base's own entries, so the playground's file says only what the base said plus what differs.
 func StackConfig(base map[string]ConfigEntry, spec Spec) (map[string]ConfigEntry, []string, error) {
+	if b := recordedBranch(base); b != "" {
+		return nil, nil, fmt.Errorf("the base stack is itself a playground (of branch %s): make playgrounds from sandbox-like stacks", b)
+	}
+	cfg, _, err := stacks.ParseWithPlaceholders(parseable(base))
+	if err != nil {
+		return nil, nil, fmt.Errorf("the base stack's config: %w", err)
+	}
 	out := make(map[string]ConfigEntry, len(base))
 	for k, v := range base {
 		out[k] = v
 	}
-	baseNS := "default"
-	if e, ok := base[keyNamespace]; ok && e.Value != nil {
-		baseNS = *e.Value
-	}
-	pg := map[string]any{}
-	if e, ok := base[keyPlayground]; ok {
-		m, ok := e.ObjectValue.(map[string]any)
-		if !ok {
-			return nil, nil, fmt.Errorf("%s of the base stack is not a mapping", keyPlayground)
-		}
-		for k, v := range m {
-			pg[k] = v
-		}
-	}
-	if b, ok := pg["branch"].(string); ok && b != "" {
-		return nil, nil, fmt.Errorf("the base stack is itself a playground (of branch %s): make playgrounds from sandbox-like stacks", b)
-	}
-	// The gateway is the edge's (shoestring:edge.playgrounds.gatewayService): what it routes
-	// <feature>.<domain> to.
-	gateway := "gateway"
-	if e, ok := base[keyEdge]; ok {
-		if edge, ok := e.ObjectValue.(map[string]any); ok {
-			if pgs, ok := edge["playgrounds"].(map[string]any); ok {
-				if g, ok := pgs["gatewayService"].(string); ok && g != "" {
-					gateway = g
-				}
-			}
-		}
-	}
-
-	var services []map[string]any
-	if e, ok := base[keyServices]; ok {
-		list, ok := e.ObjectValue.([]any)
-		if !ok {
-			return nil, nil, fmt.Errorf("%s of the base stack is not a list", keyServices)
-		}
-		for i, item := range list {
-			m, ok := item.(map[string]any)
-			if !ok {
-				return nil, nil, fmt.Errorf("%s[%d] of the base stack is not a mapping", keyServices, i)
-			}
-			services = append(services, m)
-		}
-	}
 	var all []string
-	for _, s := range services {
-		name, _ := s["name"].(string)
-		all = append(all, name)
+	for _, s := range cfg.Services {
+		all = append(all, s.Name)
 	}
-	keep, err := Services(all, spec.Changed, gateway)
+	keep, err := Services(all, spec.Changed, cfg.Edge.Playgrounds.GatewayService)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -110,25 +77,30 @@ func StackConfig(base map[string]ConfigEntry, spec Spec) (map[string]ConfigEntry
 			return nil, nil, fmt.Errorf("--image for %q: the playground does not deploy it (deployed: %v); list it as changed", svc, keep)
 		}
 	}
+	rawServices, err := objectList(base, keyServices)
+	if err != nil {
+		return nil, nil, err
+	}
 	var kept []any
-	for _, s := range services {
-		name, _ := s["name"].(string)
+	for i, s := range rawServices {
+		name := cfg.Services[i].Name
 		if !slices.Contains(keep, name) {
 			continue
 		}
 		if img, ok := spec.Images[name]; ok {
-			c := map[string]any{}
-			for k, v := range s {
-				c[k] = v
-			}
+			c := maps.Clone(s)
 			c["image"] = img
 			s = c
 		}
 		kept = append(kept, s)
 	}
 
+	pg, err := object(base, keyPlayground)
+	if err != nil {
+		return nil, nil, err
+	}
 	pg["branch"] = spec.Name.Branch
-	pg["baseNamespace"] = baseNS
+	pg["baseNamespace"] = cfg.Namespace
 	pg["created"] = spec.Created.UTC().Format(time.RFC3339)
 	if err := setObject(out, keyPlayground, pg); err != nil {
 		return nil, nil, err
@@ -136,39 +108,99 @@ func StackConfig(base map[string]ConfigEntry, spec Spec) (map[string]ConfigEntry
 	if err := setObject(out, keyServices, kept); err != nil {
 		return nil, nil, err
 	}
-	if err := shareBacking(out, base, baseNS); err != nil {
+	if err := shareBacking(out, base, cfg); err != nil {
 		return nil, nil, err
 	}
-	if err := devMode(out, base, spec.DevMode, keep); err != nil {
+	if err := devMode(out, base, cfg, spec.DevMode, keep); err != nil {
 		return nil, nil, err
 	}
 	ns := spec.Name.Namespace
 	out[keyNamespace] = ConfigEntry{Value: &ns}
-	cluster := map[string]any{"mode": "existing", "existing": map[string]any{"kubeconfig": spec.Kubeconfig}}
+	cluster := map[string]any{"mode": stacks.ClusterModeExisting, "existing": map[string]any{"kubeconfig": spec.Kubeconfig}}
 	if err := setObject(out, keyCluster, cluster); err != nil {
 		return nil, nil, err
 	}
 	return out, keep, nil
 }
 
+// recordedBranch is the playground branch a stack's config records ("" in a base stack). It is
+// looked at before parsing: a playground's config is valid only in its own namespace, and "this is
+// a playground" is the clearer message.
+func recordedBranch(cfg map[string]ConfigEntry) string {
+	m, _ := cfg[keyPlayground].ObjectValue.(map[string]any)
+	b, _ := m["branch"].(string)
+	return b
+}
+
+// parseable is a `pulumi config --json` config in the form stacks.Parse reads: structured values
+// as the JSON of their parsed object, and the keys that hold secrets.
+func parseable(cfg map[string]ConfigEntry) (raw map[string]string, secretKeys []string) {
+	raw = map[string]string{}
+	for _, k := range slices.Sorted(maps.Keys(cfg)) {
+		e := cfg[k]
+		switch {
+		case e.ObjectValue != nil:
+			b, _ := json.Marshal(e.ObjectValue) // decoded from JSON, so it encodes
+			raw[k] = string(b)
+		case e.Value != nil:
+			raw[k] = *e.Value
+		}
+		if e.Secret {
+			secretKeys = append(secretKeys, k)
+		}
+	}
+	return raw, secretKeys
+}
+
+// object is a copy of the base's mapping under key (empty when the base does not set it).
+func object(base map[string]ConfigEntry, key string) (map[string]any, error) {
+	e, ok := base[key]
+	if !ok || e.ObjectValue == nil {
+		return map[string]any{}, nil
+	}
+	m, ok := e.ObjectValue.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("%s of the base stack is not a mapping", key)
+	}
+	return maps.Clone(m), nil
+}
+
+// objectList is the base's list of mappings under key, in order (stacks.Parse accepted it, so
+// the items line up with the typed list).
+func objectList(base map[string]ConfigEntry, key string) ([]map[string]any, error) {
+	e, ok := base[key]
+	if !ok || e.ObjectValue == nil {
+		return nil, nil
+	}
+	list, ok := e.ObjectValue.([]any)
+	if !ok {
+		return nil, fmt.Errorf("%s of the base stack is not a list", key)
+	}
+	out := make([]map[string]any, len(list))
+	for i, item := range list {
+		m, ok := item.(map[string]any)
+		if !ok {
+			return nil, fmt.Errorf("%s[%d] of the base stack is not a mapping", key, i)
+		}
+		out[i] = m
+	}
+	return out, nil
+}
+
 // devMode turns dev mode on for the given services of a playground. The base stack decides whether
 // dev mode is allowed at all (devMode.allowed), and its developers' keys apply. The SSH sidecar runs
 // as root, so a playground with dev mode enforces the "baseline" Pod Security level where its base
 // enforces "restricted" (warn and audit stay as they are).
-func devMode(out, base map[string]ConfigEntry, services, deployed []string) error {
+func devMode(out, base map[string]ConfigEntry, cfg *stacks.Config, services, deployed []string) error {
 	if len(services) == 0 {
 		return nil
 	}
-	dm := map[string]any{}
-	if e, ok := base[keyDevMode]; ok {
-		if m, ok := e.ObjectValue.(map[string]any); ok {
-			for k, v := range m {
-				dm[k] = v
-			}
-		}
-	}
-	if allowed, _ := dm["allowed"].(bool); !allowed {
+	if !cfg.DevMode.Allowed {
 		return fmt.Errorf("--dev-mode: the base stack does not allow dev mode (shoestring:devMode.allowed is not true in it)")
+	}
+	dm, err := object(base, keyDevMode)
+	if err != nil {
+		return err
 	}
 	var list []any
 	for _, item := range services {
@@ -186,53 +218,35 @@ func devMode(out, base map[string]ConfigEntry, services, deployed []string) erro
 	if err := setObject(out, keyDevMode, dm); err != nil {
 		return err
 	}
-	ps := map[string]any{}
-	if e, ok := base[keyPodSec]; ok {
-		if m, ok := e.ObjectValue.(map[string]any); ok {
-			for k, v := range m {
-				ps[k] = v
-			}
-		}
+	if cfg.PodSecurity.Enforce != stacks.PodSecurityRestricted {
+		return nil
 	}
-	if enforce, _ := ps["enforce"].(string); enforce == "" || enforce == "restricted" {
-		ps["enforce"] = "baseline"
-		return setObject(out, keyPodSec, ps)
+	ps, err := object(base, keyPodSec)
+	if err != nil {
+		return err
 	}
-	return nil
+	ps["enforce"] = stacks.PodSecurityBaseline
+	return setObject(out, keyPodSec, ps)
 }
 
 // shareBacking makes a playground use its base's databases and caches instead of deploying its own:
-// each in-cluster backing service becomes an external one whose host is the base namespace's Service, so the playground's pods, their
-// wait-for containers and their configuration reach it under the same short name.
-func shareBacking(out, base map[string]ConfigEntry, baseNS string) error {
-	e, ok := base[keyBacking]
-	if !ok {
-		return nil
-	}
-	list, ok := e.ObjectValue.([]any)
-	if !ok {
-		return fmt.Errorf("%s of the base stack is not a list", keyBacking)
-	}
-	domain := "cluster.local"
-	if edge, ok := base[keyEdge]; ok {
-		if m, ok := edge.ObjectValue.(map[string]any); ok {
-			if d, ok := m["clusterDomain"].(string); ok && d != "" {
-				domain = d
-			}
-		}
+// each in-cluster backing service becomes an external one whose host is the base namespace's
+// Service, so the playground's pods, their wait-for containers and their configuration reach it
+// under the same short name.
+func shareBacking(out, base map[string]ConfigEntry, cfg *stacks.Config) error {
+	list, err := objectList(base, keyBacking)
+	if err != nil || list == nil {
+		return err
 	}
 	var shared []any
-	for i, item := range list {
-		b, ok := item.(map[string]any)
-		if !ok {
-			return fmt.Errorf("%s[%d] of the base stack is not a mapping", keyBacking, i)
-		}
-		if mode, _ := b["mode"].(string); mode == "external" {
+	for i, b := range list {
+		typed := cfg.Backing[i]
+		if typed.Mode == stacks.BackingExternal {
 			shared = append(shared, b)
 			continue
 		}
-		name, _ := b["name"].(string)
-		ext := map[string]any{"name": name, "engine": b["engine"], "mode": "external", "host": name + "." + baseNS + ".svc." + domain}
+		ext := map[string]any{"name": typed.Name, "engine": b["engine"], "mode": stacks.BackingExternal,
+			"host": typed.Name + "." + cfg.Namespace + ".svc." + cfg.Edge.ClusterDomain}
 		if port, ok := b["port"]; ok {
 			ext["port"] = port
 		}

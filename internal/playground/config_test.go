@@ -7,6 +7,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/shoestring-dev/shoestring/stacks"
 )
 
 const baseConfigJSON = `{
@@ -15,14 +17,14 @@ const baseConfigJSON = `{
   "shoestring:cluster": {"value": "{\"gke\":{\"zone\":\"us-central1-a\"}}", "objectValue": {"gke": {"zone": "us-central1-a"}}, "secret": false},
   "shoestring:playground": {"value": "{\"maxAge\":\"3d\"}", "objectValue": {"maxAge": "3d"}, "secret": false},
   "shoestring:edge": {"value": "{}", "objectValue": {"playgrounds": {"domain": "play.example.com", "gatewayService": "gateway"}}, "secret": false},
-  "shoestring:secrets": {"value": "{\"users\":{\"DB_PASSWORD\":\"s3cret\"}}", "objectValue": {"users": {"DB_PASSWORD": "s3cret"}}, "secret": true},
+  "shoestring:secrets": {"value": "{\"users\":{\"DB_PASSWORD\":\"s3cret\"},\"mysql\":{\"MYSQL_PASSWORD\":\"m\"}}", "objectValue": {"users": {"DB_PASSWORD": "s3cret"}, "mysql": {"MYSQL_PASSWORD": "m"}}, "secret": true},
   "shoestring:backing": {"value": "[...]", "objectValue": [
     {"name": "mysql", "engine": "mysql", "mode": "in-cluster", "storageSize": "5Gi", "secretEnv": ["MYSQL_PASSWORD"]},
     {"name": "redis", "engine": "redis", "port": 6380},
     {"name": "search", "engine": "postgresql", "mode": "external", "host": "db.example.com"}
   ], "secret": false},
   "shoestring:services": {"value": "[...]", "objectValue": [
-    {"name": "gateway", "image": "example/gateway:1"},
+    {"name": "gateway", "image": "example/gateway:1", "ports": [{"name": "http", "port": 8080}]},
     {"name": "users", "image": "example/users:1"},
     {"name": "orders", "image": "example/orders:1"}
   ], "secret": false}
@@ -35,7 +37,7 @@ func baseConfig(t *testing.T) map[string]ConfigEntry {
 }
 
 func TestStackConfig(t *testing.T) {
-	n, _ := ForBranch("play/faster-users")
+	n, _ := stacks.PlaygroundForBranch("play/faster-users")
 	created := time.Date(2026, 11, 23, 12, 0, 0, 0, time.FixedZone("x", 3600))
 	out, deployed, err := StackConfig(baseConfig(t), Spec{Name: n, Changed: []string{"users"},
 		Images: map[string]string{"users": "example/users:play-faster-users"}, Kubeconfig: "/tmp/kc", Created: created})
@@ -44,7 +46,7 @@ func TestStackConfig(t *testing.T) {
 
 	assert.Equal(t, "play-faster-users", *out["shoestring:namespace"].Value)
 	assert.Equal(t, []any{
-		map[string]any{"name": "gateway", "image": "example/gateway:1"},
+		map[string]any{"name": "gateway", "image": "example/gateway:1", "ports": []any{map[string]any{"name": "http", "port": float64(8080)}}},
 		map[string]any{"name": "users", "image": "example/users:play-faster-users"},
 	}, out["shoestring:services"].ObjectValue)
 	assert.Equal(t, map[string]any{"maxAge": "3d", "branch": "play/faster-users", "baseNamespace": "shop",
@@ -66,7 +68,7 @@ func TestStackConfig(t *testing.T) {
 }
 
 func TestStackConfigErrors(t *testing.T) {
-	n, _ := ForBranch("play/x")
+	n, _ := stacks.PlaygroundForBranch("play/x")
 	_, _, err := StackConfig(baseConfig(t), Spec{Name: n, Changed: []string{"billing"}})
 	assert.ErrorContains(t, err, `changed service "billing"`)
 	_, _, err = StackConfig(baseConfig(t), Spec{Name: n, Images: map[string]string{"orders": "x"}})
@@ -80,19 +82,33 @@ func TestStackConfigErrors(t *testing.T) {
 }
 
 func TestStackConfigDevMode(t *testing.T) {
-	n, _ := ForBranch("play/x")
+	n, _ := stacks.PlaygroundForBranch("play/x")
 	base := baseConfig(t)
 	_, _, err := StackConfig(base, Spec{Name: n, Changed: []string{"users"}, DevMode: []string{"users"}})
 	assert.ErrorContains(t, err, "does not allow dev mode")
 
 	v := `{}`
-	base["shoestring:devMode"] = ConfigEntry{Value: &v, ObjectValue: map[string]any{"allowed": true, "authorizedKeys": map[string]any{"alice": "ssh-ed25519 AAAA alice"}}}
+	base["shoestring:devMode"] = ConfigEntry{Value: &v, ObjectValue: map[string]any{"allowed": true, "authorizedKeys": map[string]any{"alice": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl alice"}}}
 	out, _, err := StackConfig(base, Spec{Name: n, Changed: []string{"users"}, DevMode: []string{"users:/srv/app"}})
 	require.NoError(t, err)
-	assert.Equal(t, map[string]any{"allowed": true, "authorizedKeys": map[string]any{"alice": "ssh-ed25519 AAAA alice"},
+	assert.Equal(t, map[string]any{"allowed": true, "authorizedKeys": map[string]any{"alice": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl alice"},
 		"services": []any{map[string]any{"name": "users", "codePath": "/srv/app"}}}, out["shoestring:devMode"].ObjectValue)
 	assert.Equal(t, map[string]any{"enforce": "baseline"}, out["shoestring:podSecurity"].ObjectValue, "the root SSH sidecar needs baseline")
 
 	_, _, err = StackConfig(base, Spec{Name: n, DevMode: []string{"orders"}})
 	assert.ErrorContains(t, err, "does not deploy it")
+}
+
+// The base's unset keys take the schema's defaults (stacks owns them): the namespace, the cluster
+// domain of the shared backing services' hosts.
+func TestStackConfigTakesTheSchemasDefaults(t *testing.T) {
+	n, _ := stacks.PlaygroundForBranch("play/x")
+	base := baseConfig(t)
+	delete(base, "shoestring:namespace")
+	out, _, err := StackConfig(base, Spec{Name: n, Changed: []string{"users"}})
+	require.NoError(t, err)
+	def := stacks.Default()
+	assert.Equal(t, def.Namespace, out["shoestring:playground"].ObjectValue.(map[string]any)["baseNamespace"])
+	mysql := out["shoestring:backing"].ObjectValue.([]any)[0].(map[string]any)
+	assert.Equal(t, "mysql."+def.Namespace+".svc."+def.Edge.ClusterDomain, mysql["host"])
 }

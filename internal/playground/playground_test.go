@@ -1,7 +1,6 @@
 package playground
 
 import (
-	"strings"
 	"testing"
 	"time"
 
@@ -9,84 +8,20 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/shoestring-dev/shoestring/internal/cost"
+	"github.com/shoestring-dev/shoestring/stacks"
 )
 
-func TestForBranch(t *testing.T) {
-	cases := map[string]string{
-		"play/login":             "login",
-		"play/Add_Login--Form":   "add-login-form",
-		"play/team/JIRA-123 fix": "team-jira-123-fix",
-		"play/-x-":               "x",
-		"play/1st":               "1st",
-	}
-	for branch, feature := range cases {
-		n, err := ForBranch(branch)
-		require.NoError(t, err, branch)
-		assert.Equal(t, feature, n.Feature, branch)
-		assert.Equal(t, "play-"+feature, n.Namespace)
-		assert.Equal(t, n.Namespace, n.Stack)
-		assert.True(t, IsDNSLabel(n.Namespace), n.Namespace)
-		assert.Equal(t, feature+".play.example.com", n.Host("play.example.com"))
-	}
-}
-
-func TestForBranchRefusesNonPlaygroundBranches(t *testing.T) {
-	for _, b := range []string{"main", "feature/x", "play", "Play/x", ""} {
-		_, err := ForBranch(b)
-		require.Error(t, err, b)
-		assert.Contains(t, err.Error(), "play/<feature>")
-	}
-	for _, b := range []string{"play/", "play/___", "play/ü"} {
-		_, err := ForBranch(b)
-		require.Error(t, err, b)
-		assert.Contains(t, err.Error(), "no usable feature name")
-	}
-}
-
-func TestForBranchShortensLongNamesWithAHash(t *testing.T) {
-	long := "play/" + strings.Repeat("very-long-feature-name-", 5)
-	a, err := ForBranch(long + "one")
-	require.NoError(t, err)
-	b, err := ForBranch(long + "two")
-	require.NoError(t, err)
-	assert.Len(t, a.Namespace, 63)
-	assert.True(t, IsDNSLabel(a.Namespace), a.Namespace)
-	assert.True(t, IsDNSLabel(b.Namespace), b.Namespace)
-	assert.NotEqual(t, a.Namespace, b.Namespace, "a shared prefix must not collide")
-	assert.Regexp(t, `^play-very-long-feature-name-.*-[0-9a-f]{8}$`, a.Namespace)
-	again, _ := ForBranch(long + "one")
-	assert.Equal(t, a, again, "deterministic")
-
-	// A feature of exactly the limit stays whole; one more character is shortened.
-	exact := strings.Repeat("a", MaxFeatureLen)
-	n, _ := ForBranch("play/" + exact)
-	assert.Equal(t, exact, n.Feature)
-	n, _ = ForBranch("play/" + exact + "b")
-	assert.Len(t, n.Namespace, 63)
-	assert.Regexp(t, `-[0-9a-f]{8}$`, n.Feature)
-}
-
 func TestCollision(t *testing.T) {
-	n, _ := ForBranch("play/Login_Form")
+	n, _ := stacks.PlaygroundForBranch("play/Login_Form")
 	existing := map[string]string{"play-login-form": "play/login-form"}
 	err := CheckCollision(n, existing)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `"play/login-form"`)
 	assert.Contains(t, err.Error(), "rename one of the branches")
-	same, _ := ForBranch("play/login-form")
+	same, _ := stacks.PlaygroundForBranch("play/login-form")
 	assert.NoError(t, CheckCollision(same, existing), "the same branch again is an update, not a collision")
-	other, _ := ForBranch("play/other")
+	other, _ := stacks.PlaygroundForBranch("play/other")
 	assert.NoError(t, CheckCollision(other, existing))
-}
-
-func TestFeatureOfNamespace(t *testing.T) {
-	f, ok := FeatureOfNamespace("play-login")
-	assert.True(t, ok)
-	assert.Equal(t, "login", f)
-	for _, ns := range []string{"default", "play-", "playground", "play-UPPER", "sandbox"} {
-		_, ok := FeatureOfNamespace(ns)
-		assert.False(t, ok, ns)
-	}
 }
 
 func TestServices(t *testing.T) {
@@ -108,10 +43,6 @@ func TestChangedServices(t *testing.T) {
 	got := ChangedServices([]string{"services/users/main.go", "services/orders/x/y.py", "services/usersx/z", "README.md", "mail"}, sources)
 	assert.Equal(t, []string{"mail", "orders", "users"}, got)
 	assert.Empty(t, ChangedServices([]string{"services/usersx/a"}, sources))
-}
-
-func TestSearchDomains(t *testing.T) {
-	assert.Equal(t, []string{"default.svc.cluster.local"}, SearchDomains("default", "cluster.local"))
 }
 
 func TestReapNeverTouchesNonPlaygroundStacks(t *testing.T) {
@@ -193,7 +124,7 @@ func TestEffectiveRequests(t *testing.T) {
 }
 
 func TestShortNamesFallBackToTheBaseNamespace(t *testing.T) {
-	path := PodSearchPath("play-login", "cluster.local", SearchDomains("shop", "cluster.local"))
+	path := PodSearchPath("play-login", "cluster.local", stacks.PlaygroundSearchDomains("shop", "cluster.local"))
 	assert.Equal(t, []string{"play-login.svc.cluster.local", "svc.cluster.local", "cluster.local", "shop.svc.cluster.local"}, path)
 	services := map[string]bool{
 		"gateway.play-login.svc.cluster.local": true, "users.play-login.svc.cluster.local": true,

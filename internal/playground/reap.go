@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sort"
 	"time"
+
+	"github.com/shoestring-dev/shoestring/stacks"
 )
 
 // Stack is what the reaper knows of one stack of the project's backend.
@@ -46,20 +48,20 @@ type Kept struct {
 
 // Reap chooses the playgrounds to destroy: those whose branch no longer exists (merged or deleted)
 // and those older than maxAge (0: no age limit). It never chooses a stack that is not a playground:
-// the name must carry NamePrefix AND the stack's recorded branch must map to exactly that name, so a
-// hand-made stack such as "play-demo" without a recorded branch, or a base stack, is kept.
+// the name must carry stacks.PlaygroundNamePrefix AND the stack's recorded branch must map to
+// exactly that name, so a hand-made stack such as "play-demo" without a recorded branch, or a base stack, is kept.
 // branches is the set of branches that exist now; an empty set means the list is unknown (a failed
 // lookup must not look like "every branch is gone"), and then only the age limit applies.
-func Reap(stacks []Stack, branches map[string]bool, maxAge time.Duration, now time.Time) (remove []Removal, kept []Kept) {
-	for _, s := range stacks {
-		if !IsPlaygroundStack(s.Name) {
+func Reap(all []Stack, branches map[string]bool, maxAge time.Duration, now time.Time) (remove []Removal, kept []Kept) {
+	for _, s := range all {
+		if !stacks.IsPlaygroundStack(s.Name) {
 			continue // not ours to look at: never listed, never removed
 		}
 		if s.Branch == "" {
 			kept = append(kept, Kept{s.Name, "no playground branch recorded in its config (not made by `shoestring playground up`)"})
 			continue
 		}
-		n, err := ForBranch(s.Branch)
+		n, err := stacks.PlaygroundForBranch(s.Branch)
 		if err != nil || n.Stack != s.Name {
 			kept = append(kept, Kept{s.Name, fmt.Sprintf("its recorded branch %q does not map to this stack name", s.Branch)})
 			continue

@@ -49,15 +49,6 @@ func ChangedServices(files []string, sources map[string]string) []string {
 	return slices.Sorted(maps.Keys(hit))
 }
 
-// SearchDomains is the pod DNS search path of a playground's pods: their own namespace first (the
-// services the playground deploys), then the base namespace, so a short name such as "users"
-// resolves to the playground's users if it has one and to the base namespace's otherwise. The rest
-// is what the cluster's DNS policy already gives a pod; Kubernetes appends these entries after it,
-// so only the base namespace needs listing. clusterDomain is usually "cluster.local".
-func SearchDomains(baseNamespace, clusterDomain string) []string {
-	return []string{baseNamespace + ".svc." + clusterDomain}
-}
-
 // PodSearchPath is the search list of a pod's resolv.conf under dnsPolicy ClusterFirst as the
 // kubelet writes it: the pod's namespace, svc and the cluster domain, then the pod's
 // dnsConfig.searches (duplicates dropped). The nodes' own search domains, which the kubelet also

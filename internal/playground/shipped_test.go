@@ -11,7 +11,7 @@ import (
 
 	"github.com/shoestring-dev/shoestring/infra/program"
 	"github.com/shoestring-dev/shoestring/internal/playground"
-	"github.com/shoestring-dev/shoestring/internal/pulumimock"
+	"github.com/shoestring-dev/shoestring/internal/testing/pulumimock"
 	"github.com/shoestring-dev/shoestring/stacks"
 )
 
@@ -45,7 +45,7 @@ func TestPlaygroundOfTheShippedSandboxIsValid(t *testing.T) {
 	base := baseEntries(t, "../../Pulumi.sandbox.yaml")
 	cfg, err := stacks.LoadStackFile("../../Pulumi.sandbox.yaml")
 	require.NoError(t, err)
-	name, _ := playground.ForBranch("play/try-it")
+	name, _ := stacks.PlaygroundForBranch("play/try-it")
 	for _, s := range cfg.Services {
 		t.Run(s.Name, func(t *testing.T) {
 			out, _, err := playground.StackConfig(base, playground.Spec{Name: name, Changed: []string{s.Name}, Kubeconfig: "/tmp/kc", Created: time.Now()})

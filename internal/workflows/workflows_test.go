@@ -15,7 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"sigs.k8s.io/yaml"
 
-	"github.com/shoestring-dev/shoestring/internal/playground"
+	"github.com/shoestring-dev/shoestring/stacks"
 )
 
 const dir = "../../.github/workflows"
@@ -105,9 +105,9 @@ func TestPlaygroundWorkflowFollowsTheBranchConvention(t *testing.T) {
 	text := files(t)["playground.yml"]
 	w := parse(t, text)
 	push, _ := w.On["push"].(map[string]any)
-	assert.Equal(t, []any{playground.BranchPrefix + "**"}, push["branches"])
+	assert.Equal(t, []any{stacks.PlaygroundBranchPrefix + "**"}, push["branches"])
 	assert.Contains(t, w.On, "delete")
-	assert.Contains(t, w.Jobs["down"].If, "startsWith(github.event.ref, '"+playground.BranchPrefix+"')")
+	assert.Contains(t, w.Jobs["down"].If, "startsWith(github.event.ref, '"+stacks.PlaygroundBranchPrefix+"')")
 	assert.Contains(t, w.Jobs["down"].If, "github.event.pull_request.merged")
 	assert.Contains(t, w.Jobs["up"].If, "!github.event.deleted", "a deleted branch's push event must not bring its playground back")
 	assert.Contains(t, text, "playground up --branch")

@@ -1,7 +1,7 @@
 // Package lifecycle creates, lists and removes playground stacks with the Pulumi Automation API.
 // It drives the Pulumi CLI with an inline program, in a temporary work folder so that playground
 // stack files never land in the repository: everything a later run needs (branch, creation time)
-// is in the backend's state, as the stack output playground.OutputKey.
+// is in the backend's state, as the stack output stacks.PlaygroundOutputKey.
 package lifecycle
 
 import (
@@ -122,7 +122,7 @@ func (m *Manager) BaseConfig(ctx context.Context, base string) (map[string]playg
 
 // UpResult is what `up` made.
 type UpResult struct {
-	Name     playground.Name
+	Name     stacks.PlaygroundName
 	Services []string
 	Outputs  auto.OutputMap
 }
@@ -194,8 +194,8 @@ func (m *Manager) Up(ctx context.Context, base string, spec playground.Spec) (Up
 // Down destroys a playground's resources and removes its stack. It refuses names that are not
 // playground stacks, so a typo cannot destroy a base stack.
 func (m *Manager) Down(ctx context.Context, stackName string) error {
-	if !playground.IsPlaygroundStack(stackName) {
-		return fmt.Errorf("%q is not a playground stack (their names start with %q): refusing to destroy it", stackName, playground.NamePrefix)
+	if !stacks.IsPlaygroundStack(stackName) {
+		return fmt.Errorf("%q is not a playground stack (their names start with %q): refusing to destroy it", stackName, stacks.PlaygroundNamePrefix)
 	}
 	ws, cleanup, err := m.workspace(ctx, notRun)
 	if err != nil {
@@ -233,7 +233,7 @@ func (m *Manager) List(ctx context.Context) ([]playground.Stack, error) {
 	var out []playground.Stack
 	for _, s := range summaries {
 		name := stackBaseName(s.Name)
-		if !playground.IsPlaygroundStack(name) {
+		if !stacks.IsPlaygroundStack(name) {
 			continue
 		}
 		st := playground.Stack{Name: name}
@@ -242,8 +242,8 @@ func (m *Manager) List(ctx context.Context) ([]playground.Stack, error) {
 		}
 		outputs, err := ws.StackOutputs(ctx, s.Name)
 		if err == nil {
-			if o, ok := outputs[playground.OutputKey]; ok {
-				if rec, err := playground.ParseRecord(o.Value); err == nil {
+			if o, ok := outputs[stacks.PlaygroundOutputKey]; ok {
+				if rec, err := stacks.ParsePlaygroundRecord(o.Value); err == nil {
 					st.Branch, st.Created = rec.Branch, rec.Created
 				}
 			}

@@ -74,7 +74,7 @@ func testProgram(cfg map[string]playground.ConfigEntry) pulumi.RunFunc {
 		}
 		p := c.Playground
 		created, _ := time.Parse(time.RFC3339, p.Created)
-		playground.Export(ctx, playground.Record{Branch: p.Branch, Namespace: c.Namespace, Host: c.PlaygroundHost(), Created: created})
+		stacks.PlaygroundRecord{Branch: p.Branch, Namespace: c.Namespace, Host: c.PlaygroundHost(), Created: created}.Export(ctx)
 		ctx.Export("services", pulumi.ToStringArray(names))
 		ctx.Export("searchDomains", pulumi.ToStringArray(c.PlaygroundSearchDomains()))
 		ctx.Export("usersSecretIsSecret", pulumi.Bool(secret != nil && strings.Contains(strings.Join(secret, ","), "shoestring:secrets")))
@@ -113,7 +113,7 @@ func TestLifecycleWithThePulumiCLI(t *testing.T) {
 	cli("config", "set", "--secret", "--path", "shoestring:secrets.users.DB_PASSWORD", "s3cret", "--stack", "sandbox")
 	cli("stack", "init", "play-handmade")
 
-	name, err := playground.ForBranch("play/Faster_Users")
+	name, err := stacks.PlaygroundForBranch("play/Faster_Users")
 	require.NoError(t, err)
 	first := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
 	res, err := m.Up(ctx, "sandbox", playground.Spec{Name: name, Changed: []string{"users"}, Kubeconfig: "/tmp/kubeconfig", Created: first})
@@ -122,21 +122,21 @@ func TestLifecycleWithThePulumiCLI(t *testing.T) {
 	assert.Equal(t, []any{"gateway", "users"}, res.Outputs["services"].Value, "only the changed services and the gateway")
 	assert.Equal(t, []any{"shop.svc.cluster.local"}, res.Outputs["searchDomains"].Value)
 	assert.Equal(t, true, res.Outputs["usersSecretIsSecret"].Value, "the base stack's secret reaches the playground as a secret")
-	rec, err := playground.ParseRecord(res.Outputs[playground.OutputKey].Value)
+	rec, err := stacks.ParsePlaygroundRecord(res.Outputs[stacks.PlaygroundOutputKey].Value)
 	require.NoError(t, err)
-	assert.Equal(t, playground.Record{Branch: "play/Faster_Users", Namespace: "play-faster-users", Host: "faster-users.play.example.com", Created: first}, rec)
+	assert.Equal(t, stacks.PlaygroundRecord{Branch: "play/Faster_Users", Namespace: "play-faster-users", Host: "faster-users.play.example.com", Created: first}, rec)
 	_, err = os.Stat(filepath.Join(project, "Pulumi.play-faster-users.yaml"))
 	assert.True(t, os.IsNotExist(err), "playground stack files stay out of the repository")
 
 	// Another branch with the same names is refused; the same branch again updates and keeps its age.
-	other, _ := playground.ForBranch("play/faster-users")
+	other, _ := stacks.PlaygroundForBranch("play/faster-users")
 	_, err = m.Up(ctx, "sandbox", playground.Spec{Name: other, Kubeconfig: "/tmp/kubeconfig", Created: time.Now()})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `already belongs to branch "play/Faster_Users"`)
 	res, err = m.Up(ctx, "sandbox", playground.Spec{Name: name, Changed: []string{"users", "orders"}, Kubeconfig: "/tmp/kubeconfig", Created: time.Now()})
 	require.NoError(t, err)
 	assert.Equal(t, []any{"gateway", "users", "orders"}, res.Outputs["services"].Value)
-	rec, _ = playground.ParseRecord(res.Outputs[playground.OutputKey].Value)
+	rec, _ = stacks.ParsePlaygroundRecord(res.Outputs[stacks.PlaygroundOutputKey].Value)
 	assert.Equal(t, first, rec.Created, "an update keeps the creation time")
 
 	list, err := m.List(ctx)

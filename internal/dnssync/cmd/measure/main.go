@@ -21,8 +21,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/shoestring-dev/shoestring/internal/cfdouble"
 	"github.com/shoestring-dev/shoestring/internal/localcluster"
+	"github.com/shoestring-dev/shoestring/internal/testing/cloudflarefake"
 )
 
 const (
@@ -128,7 +128,7 @@ func run(o options) error {
 		}
 	}
 
-	cf := cfdouble.New(token)
+	cf := cloudflarefake.New(token)
 	defer cf.Close()
 	zoneID := cf.AddZone(zone)
 	current := func() []string {

@@ -1,6 +1,6 @@
-// Package pulumimock evaluates a Pulumi program with mocks standing in for the engine and records
-// every resource it registers, with its inputs. Unit tests assert on the record; render turns it
-// into manifests.
+// Package pulumimock is test support: it evaluates a Pulumi program with mocks standing in for the
+// engine and records every resource it registers, with its inputs. Unit tests assert on the record;
+// mockrender turns it into manifests for the golden files.
 package pulumimock
 
 import (

@@ -1,10 +1,11 @@
-// Package render evaluates the Pulumi program for a stack with mocks standing in for the engine
-// and writes what it would deploy as plain files: every Kubernetes object as a manifest, the order
-// they must be applied in (the program's dependencies, as pulumi-kubernetes honours them), and a
-// summary of the GCP and Cloudflare resources. The same config renders the same bytes, so the
-// renders are committed as goldens and double as GitOps manifests. Apply (apply.go) sends a render
-// to a cluster.
-package render
+// Package mockrender is test support: it evaluates the Pulumi program for a stack with mocks
+// standing in for the engine and writes what it would deploy as plain files: every Kubernetes
+// object as a manifest, the order the program's dependencies impose (as pulumi-kubernetes honours
+// them), and a summary of the GCP and Cloudflare resources. The same config renders the same bytes,
+// so the renders of the shipped stacks are committed as golden files (testdata/golden) and any
+// change of the program's output shows up in review. No production path uses it: deployments and
+// previews go through the real engine (internal/engine).
+package mockrender
 
 import (
 	"encoding/base64"
@@ -23,7 +24,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/shoestring-dev/shoestring/infra/program"
-	"github.com/shoestring-dev/shoestring/internal/pulumimock"
+	"github.com/shoestring-dev/shoestring/internal/testing/pulumimock"
 	"github.com/shoestring-dev/shoestring/stacks"
 )
 
@@ -487,7 +488,7 @@ func writeJSON(path string, v any) error {
 func ReadOrder(dir string) (*Order, error) {
 	b, err := os.ReadFile(filepath.Join(dir, OrderFile))
 	if err != nil {
-		return nil, fmt.Errorf("%w (render first: shoestring render --stack dev --out %s)", err, dir)
+		return nil, fmt.Errorf("%w (no render in %s: Render.Write makes one)", err, dir)
 	}
 	var o Order
 	if err := json.Unmarshal(b, &o); err != nil {

@@ -1,4 +1,4 @@
-package cfdouble
+package cloudflarefake
 
 import (
 	"bytes"

@@ -1,4 +1,4 @@
-package render
+package mockrender
 
 import (
 	"flag"
@@ -16,7 +16,7 @@ import (
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/shoestring-dev/shoestring/internal/pulumimock"
+	"github.com/shoestring-dev/shoestring/internal/testing/pulumimock"
 	"github.com/shoestring-dev/shoestring/stacks"
 )
 
@@ -30,7 +30,7 @@ func goldenDir(stack string) string { return filepath.Join("testdata", "golden",
 func TestGoldenRenders(t *testing.T) {
 	for _, stack := range Stacks {
 		t.Run(stack, func(t *testing.T) {
-			r, err := StackFile(filepath.Join("..", "..", "Pulumi."+stack+".yaml"), stack)
+			r, err := StackFile(filepath.Join("..", "..", "..", "Pulumi."+stack+".yaml"), stack)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -57,7 +57,7 @@ func TestGoldenRenders(t *testing.T) {
 func TestRenderIsDeterministic(t *testing.T) {
 	a, b := t.TempDir(), t.TempDir()
 	for _, dir := range []string{a, b} {
-		r, err := StackFile(filepath.Join("..", "..", "Pulumi.prod.yaml"), "prod")
+		r, err := StackFile(filepath.Join("..", "..", "..", "Pulumi.prod.yaml"), "prod")
 		if err != nil {
 			t.Fatal(err)
 		}
