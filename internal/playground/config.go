@@ -68,7 +68,11 @@ func StackConfig(base map[string]ConfigEntry, spec Spec) (map[string]ConfigEntry
 	for _, s := range cfg.Services {
 		all = append(all, s.Name)
 	}
-	keep, err := Services(all, spec.Changed, cfg.Edge.Playgrounds.GatewayService)
+	gateways := cfg.Edge.Playgrounds.GatewayServices
+	if len(gateways) == 0 {
+		gateways = []string{cfg.Edge.Playgrounds.GatewayService}
+	}
+	keep, err := Services(all, spec.Changed, gateways...)
 	if err != nil {
 		return nil, nil, err
 	}

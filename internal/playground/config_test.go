@@ -112,3 +112,21 @@ func TestStackConfigTakesTheSchemasDefaults(t *testing.T) {
 	mysql := out["shoestring:backing"].ObjectValue.([]any)[0].(map[string]any)
 	assert.Equal(t, "mysql."+def.Namespace+".svc."+def.Edge.ClusterDomain, mysql["host"])
 }
+
+func TestAPlaygroundDeploysEveryGateway(t *testing.T) {
+	base := baseConfig(t)
+	edge := `{"playgrounds":{"domain":"play.example.com","gatewayServices":["gateway","orders"]}}`
+	var edgeObject any
+	require.NoError(t, json.Unmarshal([]byte(edge), &edgeObject))
+	base["shoestring:edge"] = ConfigEntry{Value: &edge, ObjectValue: edgeObject}
+	services := `[{"name":"gateway","image":"example/gateway:1","ports":[{"name":"http","port":8080}]},` +
+		`{"name":"users","image":"example/users:1"},{"name":"orders","image":"example/orders:1","ports":[{"name":"http","port":8080}]}]`
+	var servicesObject any
+	require.NoError(t, json.Unmarshal([]byte(services), &servicesObject))
+	base["shoestring:services"] = ConfigEntry{Value: &services, ObjectValue: servicesObject}
+
+	n, _ := stacks.PlaygroundForBranch("play/faster-users")
+	_, deployed, err := StackConfig(base, Spec{Name: n, Changed: []string{"users"}, Kubeconfig: "/tmp/kc"})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"gateway", "users", "orders"}, deployed, "each gateway, in the base's order")
+}

@@ -34,6 +34,9 @@ func TestServices(t *testing.T) {
 	assert.Equal(t, []string{"gateway"}, got)
 	_, err = Services(all, []string{"billing"}, "gateway")
 	assert.ErrorContains(t, err, `changed service "billing"`)
+	got, err = Services(all, []string{"mail"}, "gateway", "users")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"gateway", "users", "mail"}, got, "every gateway is deployed")
 	_, err = Services(all, nil, "api-gw")
 	assert.ErrorContains(t, err, "shoestring:edge.playgrounds.gatewayService")
 }

@@ -8,15 +8,22 @@ import (
 	"strings"
 )
 
-// Services chooses what a playground deploys: the services the branch changes, plus the gateway
-// that <feature>.<domain> routes to. Everything else is reached in the base namespace through the
-// DNS search path. all is every service of the base stack, in its order; the result keeps that order.
-func Services(all []string, changed []string, gateway string) ([]string, error) {
-	if gateway != "" && !slices.Contains(all, gateway) {
-		return nil, fmt.Errorf("the gateway service %q is not a service of the base stack (have %s): set shoestring:edge.playgrounds.gatewayService to the service <feature>.<domain> should reach",
-			gateway, strings.Join(all, ", "))
+// Services chooses what a playground deploys: the services the branch changes, plus the gateways
+// that <feature>.<domain> (and <feature>-<service>.<domain> for further ones) route to. Everything
+// else is reached in the base namespace through the DNS search path. all is every service of the
+// base stack, in its order; the result keeps that order.
+func Services(all []string, changed []string, gateways ...string) ([]string, error) {
+	want := map[string]bool{}
+	for _, gateway := range gateways {
+		if gateway == "" {
+			continue
+		}
+		if !slices.Contains(all, gateway) {
+			return nil, fmt.Errorf("the gateway service %q is not a service of the base stack (have %s): set shoestring:edge.playgrounds.gatewayService (or gatewayServices) to the services <feature>.<domain> should reach",
+				gateway, strings.Join(all, ", "))
+		}
+		want[gateway] = true
 	}
-	want := map[string]bool{gateway: gateway != ""}
 	for _, s := range changed {
 		if !slices.Contains(all, s) {
 			return nil, fmt.Errorf("changed service %q is not a service of the base stack (have %s)", s, strings.Join(all, ", "))
