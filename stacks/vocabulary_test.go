@@ -204,20 +204,10 @@ func TestVocabularyValidation(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			raw, secret := workloadsRaw(t, tc.mutate)
-			_, err := Parse(raw, secret)
-			require.Error(t, err)
-			var errs Errors
-			require.True(t, errors.As(err, &errs))
-			for _, e := range errs {
-				if e.Key == tc.key {
-					assert.Equal(t, tc.value, e.Value)
-					assert.Contains(t, e.Problem, tc.problem)
-					assert.Contains(t, e.Fix, tc.fix)
-					return
-				}
-			}
-			t.Fatalf("no error for %s in:\n%v", tc.key, err)
+			e := errorAt(t, tc.mutate, tc.key)
+			assert.Equal(t, tc.value, e.Value)
+			assert.Contains(t, e.Problem, tc.problem)
+			assert.Contains(t, e.Fix, tc.fix)
 		})
 	}
 }

@@ -186,21 +186,28 @@ func TestWorkloadsValidation(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			raw, secret := workloadsRaw(t, tc.mutate)
-			_, err := Parse(raw, secret)
-			require.Error(t, err)
-			var errs Errors
-			require.True(t, errors.As(err, &errs))
-			for _, e := range errs {
-				if e.Key == tc.key {
-					assert.Contains(t, e.Problem, tc.problem)
-					assert.Contains(t, e.Fix, tc.fix)
-					return
-				}
-			}
-			t.Fatalf("no error for %s in:\n%v", tc.key, err)
+			e := errorAt(t, tc.mutate, tc.key)
+			assert.Contains(t, e.Problem, tc.problem)
+			assert.Contains(t, e.Fix, tc.fix)
 		})
 	}
+}
+
+// errorAt parses the workloads stack changed by mutate and returns its error at key.
+func errorAt(t *testing.T, mutate func(svc, raw map[string]any), key string) FieldError {
+	t.Helper()
+	raw, secret := workloadsRaw(t, mutate)
+	_, err := Parse(raw, secret)
+	require.Error(t, err)
+	var errs Errors
+	require.True(t, errors.As(err, &errs))
+	for _, e := range errs {
+		if e.Key == key {
+			return e
+		}
+	}
+	t.Fatalf("no error for %s in:\n%v", key, err)
+	return FieldError{}
 }
 
 func TestSecretGroupsOfOtherSectionsAreAccepted(t *testing.T) {

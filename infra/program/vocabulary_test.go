@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
-	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -61,13 +60,7 @@ const vocabularyStack = `config:
 
 func renderVocabulary(t *testing.T, mutate func(*stacks.Config)) *pulumimock.Record {
 	t.Helper()
-	cfg := workloadsConfig(t, vocabularyStack)
-	if mutate != nil {
-		mutate(cfg)
-	}
-	rec, err := pulumimock.Run("test", func(ctx *pulumi.Context) error { return Deploy(ctx, cfg) })
-	require.NoError(t, err)
-	return rec
+	return renderStack(t, vocabularyStack, mutate)
 }
 
 func names(list any, field string) []string {

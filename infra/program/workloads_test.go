@@ -82,7 +82,13 @@ func workloadsConfig(t *testing.T, yaml string) *stacks.Config {
 
 func renderWorkloads(t *testing.T, mutate func(*stacks.Config)) *pulumimock.Record {
 	t.Helper()
-	cfg := workloadsConfig(t, workloadsStack)
+	return renderStack(t, workloadsStack, mutate)
+}
+
+// renderStack evaluates the program with mocks on a stack file's text, changed by mutate.
+func renderStack(t *testing.T, stackFile string, mutate func(*stacks.Config)) *pulumimock.Record {
+	t.Helper()
+	cfg := workloadsConfig(t, stackFile)
 	if mutate != nil {
 		mutate(cfg)
 	}
