@@ -51,7 +51,7 @@ type GKECluster struct {
 	// Network is the VPC network of the nodes.
 	Network string `json:"network"`
 
-	// NodeCount is the number of nodes of the only node pool (1-100).
+	// NodeCount is the number of nodes of the only node pool (1 to MaxNodeCount, 10).
 	NodeCount int `json:"nodeCount"`
 	// MachineType of the nodes. "f1-micro" is refused at preview (GKE rejects it for node pools);
 	// "e2-micro" is the cheapest type GKE accepts.

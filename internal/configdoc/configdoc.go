@@ -50,6 +50,8 @@ type schema struct {
 	fset    *token.FileSet
 	structs map[string]*ast.StructType
 	docs    map[string]string // type name -> doc comment
+	// overrides is the doc comment of stacks.OverridesKey, the one key that is not a field.
+	overrides string
 }
 
 func parseSchema(dir string) (*schema, error) {
@@ -69,6 +71,13 @@ func parseSchema(dir string) (*schema, error) {
 		}
 		for _, d := range f.Decls {
 			g, ok := d.(*ast.GenDecl)
+			if ok && g.Tok == token.CONST {
+				for _, spec := range g.Specs {
+					if vs := spec.(*ast.ValueSpec); vs.Names[0].Name == "OverridesKey" {
+						s.overrides = cmpOr(vs.Doc, g.Doc).Text()
+					}
+				}
+			}
 			if !ok || g.Tok != token.TYPE {
 				continue
 			}
@@ -337,6 +346,9 @@ func Generate(root string) ([]byte, error) {
 		return nil, fmt.Errorf("schema fields without a doc comment (say what the key means, its accepted values and its default where the schema has none):\n  %s",
 			strings.Join(undoc, "\n  "))
 	}
+	if s.overrides == "" {
+		return nil, errors.New("no documented const OverridesKey in the schema: say what shoestring:overrides does")
+	}
 	var b bytes.Buffer
 	b.WriteString(`# Configuration reference
 
@@ -353,7 +365,7 @@ sets one; a default that depends on other values is in the description.
 	for _, sec := range sections {
 		fmt.Fprintf(&b, " [`%s`](#%s)", sec.key, anchor(sec.key))
 	}
-	b.WriteString("\n")
+	fmt.Fprintf(&b, " [`shoestring:overrides`](#%s)\n", anchor("shoestring:overrides"))
 	for _, sec := range sections {
 		fmt.Fprintf(&b, "\n## `%s`\n\n", sec.key)
 		if sec.doc != "" && !(len(sec.rows) == 1 && sec.rows[0].doc == sec.doc) {
@@ -365,7 +377,36 @@ sets one; a default that depends on other values is in the description.
 			fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", r.path, cell(r.typ), r.def, cell(oneLine(r.doc)))
 		}
 	}
+	b.WriteString("\n## `shoestring:overrides`\n\n")
+	b.WriteString(commentMarkdown(s.overrides))
+	b.WriteString("\nThe merge and examples: [environments.md](environments.md).\n")
 	return b.Bytes(), nil
+}
+
+// commentMarkdown turns a Go doc comment into Markdown: its indented lines become a YAML code block.
+func commentMarkdown(c string) string {
+	lines := strings.Split(strings.TrimRight(c, "\n"), "\n")
+	var b strings.Builder
+	for i := 0; i < len(lines); i++ {
+		if !strings.HasPrefix(lines[i], "\t") {
+			b.WriteString(lines[i] + "\n")
+			continue
+		}
+		b.WriteString("```yaml\n")
+		for ; i < len(lines) && strings.HasPrefix(lines[i], "\t"); i++ {
+			b.WriteString(strings.TrimPrefix(lines[i], "\t") + "\n")
+		}
+		b.WriteString("```\n")
+		i-- // the line after the block is written by the loop
+	}
+	return b.String()
+}
+
+func cmpOr(a, b *ast.CommentGroup) *ast.CommentGroup {
+	if a != nil {
+		return a
+	}
+	return b
 }
 
 // anchor is the GitHub heading anchor of "## `shoestring:key`".
