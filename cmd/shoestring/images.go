@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -159,7 +160,17 @@ func imagesPin(args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	after, err := pinImages(before, images)
+	// The services the stack deploys, its own or the project's shared ones (whose images are
+	// pinned in the stack's shoestring:overrides, never in Pulumi.yaml: one stack at a time).
+	cfg, err := stacks.LoadStackFile(path)
+	if err != nil {
+		return err
+	}
+	var deployed []string
+	for _, svc := range cfg.Services {
+		deployed = append(deployed, svc.Name)
+	}
+	after, err := pinImages(before, images, deployed)
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
@@ -179,8 +190,10 @@ func imagesPin(args []string, out io.Writer) error {
 	return nil
 }
 
-// pinImages sets the images in a stack file's YAML, keeping everything else (comments, order).
-func pinImages(file []byte, images []string) ([]byte, error) {
+// pinImages sets the images in a stack file's YAML, keeping everything else (comments, order): in
+// the file's own shoestring:services entry, else (a service of the shared definition, named in
+// deployed) in shoestring:overrides.services.<name>.image.
+func pinImages(file []byte, images []string, deployed []string) ([]byte, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(file, &doc); err != nil {
 		return nil, err
@@ -194,12 +207,10 @@ func pinImages(file []byte, images []string) ([]byte, error) {
 	}
 	services := mapValue(config, stacks.Namespace+":services")
 	byName := map[string]*yaml.Node{}
-	var names []string
 	if services != nil && services.Kind == yaml.SequenceNode {
 		for _, item := range services.Content {
 			if n := mapValue(item, "name"); n != nil {
 				byName[n.Value] = item
-				names = append(names, n.Value)
 			}
 		}
 	}
@@ -211,6 +222,9 @@ func pinImages(file []byte, images []string) ([]byte, error) {
 		switch item, isService := byName[name]; {
 		case isService:
 			setMapValue(item, "image", ref)
+		case slices.Contains(deployed, name):
+			overrides := childMapping(config, stacks.Namespace+":"+stacks.OverridesKey)
+			setMapValue(childMapping(childMapping(overrides, "services"), name), "image", ref)
 		case name == playground.DNSSyncBuild.Name:
 			sync := mapValue(config, stacks.Namespace+":dnssync")
 			if sync == nil {
@@ -219,7 +233,7 @@ func pinImages(file []byte, images []string) ([]byte, error) {
 			}
 			setMapValue(sync, "image", ref)
 		default:
-			return nil, fmt.Errorf("--image %s: %q is not a service of the stack (have %s) nor dnssync", kv, name, strings.Join(names, ", "))
+			return nil, fmt.Errorf("--image %s: %q is not a service of the stack (have %s) nor dnssync", kv, name, strings.Join(deployed, ", "))
 		}
 	}
 	var buf bytes.Buffer
@@ -229,6 +243,20 @@ func pinImages(file []byte, images []string) ([]byte, error) {
 		return nil, err
 	}
 	return buf.Bytes(), enc.Close()
+}
+
+// childMapping is m's mapping at key, added when missing.
+func childMapping(m *yaml.Node, key string) *yaml.Node {
+	if v := mapValue(m, key); v != nil && v.Kind == yaml.MappingNode {
+		return v
+	}
+	child := &yaml.Node{Kind: yaml.MappingNode}
+	if v := mapValue(m, key); v != nil {
+		*v = *child // a null or empty value becomes the mapping
+		return v
+	}
+	m.Content = append(m.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: key}, child)
+	return child
 }
 
 func mapValue(m *yaml.Node, key string) *yaml.Node {

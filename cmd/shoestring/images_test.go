@@ -140,3 +140,31 @@ func TestPlaygroundBranchImagesFromARealRepository(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, log.String(), "service web has no folder services/web in the repository: a branch cannot change it (set shoestring:playground.sources.web)")
 }
+
+// TestImagesPinOfASharedService: a service of Pulumi.yaml's shared definition gets its image in the
+// stack's overrides, leaving the shared file and the other stacks alone.
+func TestImagesPinOfASharedService(t *testing.T) {
+	dir := t.TempDir()
+	project := "name: shoestring\nruntime: go\nconfig:\n  shoestring:services:\n    default:\n" +
+		"      - {name: api, image: ghcr.io/acme/api:1.0.0, replicas: 1}\n      - {name: web, image: ghcr.io/acme/web:1.0.0}\n"
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "Pulumi.yaml"), []byte(project), 0o644))
+	path := filepath.Join(dir, "Pulumi.sandbox.yaml")
+	require.NoError(t, os.WriteFile(path, []byte("config:\n  shoestring:cluster:\n    gke: {zone: us-central1-a}\n  # what differs\n  shoestring:overrides:\n    services:\n      api: {replicas: 2}\n"), 0o644))
+	var out bytes.Buffer
+	require.NoError(t, imagesPin([]string{"--file", path, "--image", "api=reg.example.com/t/api:abc", "--image", "web=reg.example.com/t/web:abc"}, &out))
+
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	assert.Contains(t, string(b), "# what differs")
+	cfg, err := stacks.LoadStackFile(path)
+	require.NoError(t, err)
+	assert.Equal(t, "reg.example.com/t/api:abc", cfg.Services[0].Image)
+	assert.Equal(t, 2, *cfg.Services[0].Replicas, "the stack's other overrides stay")
+	assert.Equal(t, "reg.example.com/t/web:abc", cfg.Services[1].Image)
+	shared, err := os.ReadFile(filepath.Join(dir, "Pulumi.yaml"))
+	require.NoError(t, err)
+	assert.Equal(t, project, string(shared), "the shared definition is not written")
+
+	err = imagesPin([]string{"--file", path, "--image", "worker=reg.example.com/t/worker:abc"}, &out)
+	assert.ErrorContains(t, err, `"worker" is not a service of the stack (have api, web) nor dnssync`)
+}
