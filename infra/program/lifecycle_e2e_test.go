@@ -85,6 +85,19 @@ func newLifecycle(t *testing.T, stack, kubeconfig string) *lifecycle {
 	return l
 }
 
+// devStackOnKwok is the dev stack of a temporary project on a local control plane with simulated
+// nodes, with clients of that cluster and a context that ends after timeout.
+func devStackOnKwok(t *testing.T, timeout time.Duration) (context.Context, *lifecycle, *kubernetes.Clientset, *dynamic.DynamicClient) {
+	cluster := localcluster.ForTest(t, localcluster.Options{Kwok: true})
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	t.Cleanup(cancel)
+	client, err := kubernetes.NewForConfig(cluster.RESTConfig())
+	require.NoError(t, err)
+	dyn, err := dynamic.NewForConfig(cluster.RESTConfig())
+	require.NoError(t, err)
+	return ctx, newLifecycle(t, "dev", cluster.KubeconfigPath()), client, dyn
+}
+
 // config is the stack file's config map, for edits.
 func (l *lifecycle) config() map[string]any { return l.file["config"].(map[string]any) }
 
@@ -156,14 +169,8 @@ func changed(r engine.Result) []string {
 // failing before-Job that stops the update with the old Deployment serving, a removed service
 // deleted by the engine, and destroy leaving nothing, with no secret in plain text in the state.
 func TestDevStackLifecycleWithTheEngine(t *testing.T) {
-	cluster := localcluster.ForTest(t, localcluster.Options{Kwok: true})
-	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
-	defer cancel()
-	client, err := kubernetes.NewForConfig(cluster.RESTConfig())
-	require.NoError(t, err)
-	dyn, err := dynamic.NewForConfig(cluster.RESTConfig())
-	require.NoError(t, err)
-	l := newLifecycle(t, "dev", cluster.KubeconfigPath())
+	ctx, l, client, dyn := devStackOnKwok(t, 12*time.Minute)
+	var err error
 	ns := l.config()["shoestring:namespace"].(string)
 	// A second service, removed below; it reads common-config like every service.
 	l.config()["shoestring:services"] = append(l.config()["shoestring:services"].([]any), map[string]any{

@@ -1,7 +1,6 @@
 package program_test
 
 import (
-	"context"
 	"testing"
 	"time"
 
@@ -10,8 +9,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/shoestring-dev/shoestring/internal/localcluster"
 )
@@ -25,14 +22,8 @@ import (
 // waits for, which must exist before that Job. The apiserver accepting the objects is the point;
 // the fields are read back with client-go. Then destroy.
 func TestWorkloadsVocabularyWithTheEngine(t *testing.T) {
-	cluster := localcluster.ForTest(t, localcluster.Options{Kwok: true})
-	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
-	defer cancel()
-	client, err := kubernetes.NewForConfig(cluster.RESTConfig())
-	require.NoError(t, err)
-	dyn, err := dynamic.NewForConfig(cluster.RESTConfig())
-	require.NoError(t, err)
-	l := newLifecycle(t, "dev", cluster.KubeconfigPath())
+	ctx, l, client, dyn := devStackOnKwok(t, 8*time.Minute)
+	var err error
 	cfg := l.config()
 	ns := cfg["shoestring:namespace"].(string)
 
