@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// The vocabulary of issue 12 item 2: defaults of a stack using every new key, and one bad value of
+// The workloads vocabulary (generic backing, init databases, pull secrets, PDB/spread/HPA...): defaults of a stack using every new key, and one bad value of
 // each key with its full key, value, problem and fix.
 
 func generic(extra map[string]any) map[string]any {

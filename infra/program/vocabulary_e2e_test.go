@@ -13,8 +13,8 @@ import (
 	"github.com/shoestring-dev/shoestring/internal/localcluster"
 )
 
-// TestWorkloadsVocabularyWithTheEngine brings up the dev stack extended with every workloads key of
-// issue 12's "missing vocabulary" at once, through the real engine and Kubernetes provider on a
+// TestWorkloadsVocabularyWithTheEngine brings up the dev stack extended with every opt-in workloads
+// key at once, through the real engine and Kubernetes provider on a
 // local control plane (kwok nodes): generic backing services (with and without a volume), init
 // databases, a common Secret, imagePullSecrets (named and made from shoestring:registry),
 // writablePaths, per-CronJob and per-Job env, waitFor by HTTP URL and by command, a

@@ -13,7 +13,7 @@ import (
 	"github.com/shoestring-dev/shoestring/stacks"
 )
 
-// vocabularyStack uses every workloads key of issue 12 item 2 at once.
+// vocabularyStack uses every opt-in workloads key at once.
 const vocabularyStack = `config:
   shoestring:cluster: {mode: existing, existing: {kubeconfig: /tmp/kubeconfig}}
   shoestring:commonEnv: {APP_ENV: test}
