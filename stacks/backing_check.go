@@ -1,6 +1,7 @@
 package stacks
 
 import (
+	"cmp"
 	"fmt"
 	"net"
 	"regexp"
@@ -53,7 +54,7 @@ func (b *Backing) checkAndFillDefaults(key string, c *WorkloadsConfig) []FieldEr
 		} else if b.Image == "" && !known {
 			// an unknown engine has no default image: the engine's problem is reported
 		} else if problem := imageProblem(b.Image); problem != "" {
-			errs = append(errs, fieldErr(key+".image", b.Image, problem, "use e.g. "+strconv.Quote(cmpOr(def.Image, "rabbitmq:4.1"))))
+			errs = append(errs, fieldErr(key+".image", b.Image, problem, "use e.g. "+strconv.Quote(cmp.Or(def.Image, "rabbitmq:4.1"))))
 		} else {
 			errs = append(errs, checkImage(key+".image", b.Image)...) // pinned: no latest
 		}

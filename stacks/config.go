@@ -72,6 +72,12 @@ func Parse(raw map[string]string, secretKeys []string) (*Config, error) {
 	return c, nil
 }
 
+// schemaKeys are the top-level keys the schema defines under Namespace ("cluster", "services"...),
+// sorted; shoestring:overrides, which is merged before decoding, is not one of them.
+func schemaKeys() []string {
+	return slices.Sorted(maps.Keys(fieldsByKey(reflect.TypeOf(Config{}))))
+}
+
 // parse is Parse with what a stack file shows besides the values: the text of scalars YAML does
 // not read as text, and the problems only the file has (f may be nil). The Config is returned
 // even with errors, for callers that need what did decode.
@@ -86,10 +92,9 @@ func parse(raw map[string]string, secretKeys []string, f *stackFile) (*Config, E
 		errs = append(errs, f.problems...)
 	}
 	var accepted []string
-	for _, k := range slices.Sorted(maps.Keys(fields)) {
+	for _, k := range append(schemaKeys(), OverridesKey) {
 		accepted = append(accepted, Namespace+":"+k)
 	}
-	accepted = append(accepted, Namespace+":"+OverridesKey)
 	slices.Sort(accepted)
 	raw, overrideErrs := applyOverrides(raw, secretKeys)
 	errs = append(errs, overrideErrs...)
@@ -166,8 +171,8 @@ func under(key string, failed Errors) bool {
 // under the bare language host (`pulumi preview`) those checks are not made: a number where text
 // belongs is still refused, by its value; `shoestring` commands and tools check the file itself.
 func Load(ctx *pulumi.Context) (*Config, error) {
-	keys := map[string]bool{Namespace + ":" + OverridesKey: true}
-	for name := range fieldsByKey(reflect.TypeOf(Config{})) {
+	keys := map[string]bool{}
+	for _, name := range append(schemaKeys(), OverridesKey) {
 		keys[Namespace+":"+name] = true
 	}
 	if env := os.Getenv("PULUMI_CONFIG"); env != "" {

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
-	"reflect"
 	"slices"
 	"strings"
 )
@@ -45,13 +44,7 @@ func applyOverrides(raw map[string]string, secretKeys []string) (map[string]stri
 		return out, []FieldError{fieldErr(full, text, "is not a mapping",
 			"write a YAML mapping from a key of this namespace (services, commonEnv, ...) to what this stack changes in it")}
 	}
-	var accepted []string
-	for k := range fieldsByKey(reflect.TypeOf(Config{})) {
-		if k != "secrets" {
-			accepted = append(accepted, k)
-		}
-	}
-	slices.Sort(accepted)
+	accepted := slices.DeleteFunc(schemaKeys(), func(k string) bool { return k == "secrets" })
 	var errs []FieldError
 	for _, key := range slices.Sorted(maps.Keys(patch)) {
 		path := full + "." + key

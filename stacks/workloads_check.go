@@ -382,10 +382,3 @@ func absPathProblem(p string) string {
 	}
 	return ""
 }
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
-}

@@ -10,6 +10,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -74,7 +75,7 @@ func parseSchema(dir string) (*schema, error) {
 			if ok && g.Tok == token.CONST {
 				for _, spec := range g.Specs {
 					if vs := spec.(*ast.ValueSpec); vs.Names[0].Name == "OverridesKey" {
-						s.overrides = cmpOr(vs.Doc, g.Doc).Text()
+						s.overrides = cmp.Or(vs.Doc, g.Doc).Text()
 					}
 				}
 			}
@@ -400,13 +401,6 @@ func commentMarkdown(c string) string {
 		i-- // the line after the block is written by the loop
 	}
 	return b.String()
-}
-
-func cmpOr(a, b *ast.CommentGroup) *ast.CommentGroup {
-	if a != nil {
-		return a
-	}
-	return b
 }
 
 // anchor is the GitHub heading anchor of "## `shoestring:key`".

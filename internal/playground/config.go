@@ -56,6 +56,10 @@ func StackConfig(base map[string]ConfigEntry, spec Spec) (map[string]ConfigEntry
 	if b := recordedBranch(base); b != "" {
 		return nil, nil, fmt.Errorf("the base stack is itself a playground (of branch %s): make playgrounds from sandbox-like stacks", b)
 	}
+	base, err := resolveOverrides(base)
+	if err != nil {
+		return nil, nil, fmt.Errorf("the base stack's config: %w", err)
+	}
 	cfg, _, err := stacks.ParseWithPlaceholders(parseable(base))
 	if err != nil {
 		return nil, nil, fmt.Errorf("the base stack's config: %w", err)
@@ -142,18 +146,26 @@ func parseable(cfg map[string]ConfigEntry) (raw map[string]string, secretKeys []
 	raw = map[string]string{}
 	for _, k := range slices.Sorted(maps.Keys(cfg)) {
 		e := cfg[k]
-		switch {
-		case e.ObjectValue != nil:
-			b, _ := json.Marshal(e.ObjectValue) // decoded from JSON, so it encodes
-			raw[k] = string(b)
-		case e.Value != nil:
-			raw[k] = *e.Value
+		if e.ObjectValue != nil || e.Value != nil {
+			raw[k] = parseableValue(e)
 		}
 		if e.Secret {
 			secretKeys = append(secretKeys, k)
 		}
 	}
 	return raw, secretKeys
+}
+
+// parseableValue is an entry's value as the engine passes it: JSON for structured values.
+func parseableValue(e ConfigEntry) string {
+	switch {
+	case e.ObjectValue != nil:
+		b, _ := json.Marshal(e.ObjectValue) // decoded from JSON, so it encodes
+		return string(b)
+	case e.Value != nil:
+		return *e.Value
+	}
+	return ""
 }
 
 // object is a copy of the base's mapping under key (empty when the base does not set it).
@@ -287,4 +299,33 @@ func RawConfig(cfg map[string]ConfigEntry) (raw map[string]string, secretKeys []
 		}
 	}
 	return raw, secretKeys
+}
+
+// resolveOverrides merges the base stack's shoestring:overrides into the values they change, so the
+// playground is derived from what the base deploys (a playground's own service list would otherwise
+// meet overrides naming services it leaves out).
+func resolveOverrides(base map[string]ConfigEntry) (map[string]ConfigEntry, error) {
+	if _, ok := base[stacks.Namespace+":"+stacks.OverridesKey]; !ok {
+		return base, nil
+	}
+	resolved, err := stacks.ResolveOverrides(parseable(base))
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]ConfigEntry, len(resolved))
+	for k, v := range resolved {
+		e := base[k]
+		if v != parseableValue(e) {
+			e = ConfigEntry{Value: &v, Secret: e.Secret}
+			var object any
+			if json.Unmarshal([]byte(v), &object) == nil {
+				switch object.(type) {
+				case map[string]any, []any:
+					e.ObjectValue = object // as `pulumi config --json` gives structured values
+				}
+			}
+		}
+		out[k] = e
+	}
+	return out, nil
 }

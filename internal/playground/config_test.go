@@ -130,3 +130,26 @@ func TestAPlaygroundDeploysEveryGateway(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []string{"gateway", "users", "orders"}, deployed, "each gateway, in the base's order")
 }
+
+func TestAPlaygroundStartsFromWhatItsBaseDeploys(t *testing.T) {
+	str := func(s string) *string { return &s }
+	base := map[string]ConfigEntry{
+		"shoestring:namespace": {Value: str("apps")},
+		"shoestring:services":  {Value: str(`[{"name":"api","image":"a:1","replicas":1},{"name":"admin","image":"b:1"}]`)},
+		"shoestring:overrides": {Value: str(`{"services":{"admin":null,"api":{"replicas":2}},"namespace":"shop"}`)},
+		"shoestring:secrets":   {Value: str(`{"api":{"DB_PASSWORD":"x"}}`), Secret: true},
+	}
+	got, err := resolveOverrides(base)
+	require.NoError(t, err)
+	assert.NotContains(t, got, "shoestring:overrides")
+	assert.Equal(t, `[{"image":"a:1","name":"api","replicas":2}]`, *got["shoestring:services"].Value)
+	assert.Equal(t, []any{map[string]any{"image": "a:1", "name": "api", "replicas": float64(2)}}, got["shoestring:services"].ObjectValue)
+	assert.Equal(t, "shop", *got["shoestring:namespace"].Value)
+	assert.Nil(t, got["shoestring:namespace"].ObjectValue)
+	assert.True(t, got["shoestring:secrets"].Secret)
+
+	base["shoestring:overrides"] = ConfigEntry{Value: str(`{"services":{"apii":{"replicas":2}}}`)}
+	_, err = resolveOverrides(base)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `shoestring:overrides.services.apii: names no item of shoestring:services; did you mean "api"?`)
+}

@@ -152,9 +152,6 @@ func (m *Manager) Up(ctx context.Context, base string, spec playground.Spec) (Up
 	if err := playground.CheckCollision(spec.Name, owners); err != nil {
 		return UpResult{}, err
 	}
-	if baseCfg, err = resolveOverrides(baseCfg); err != nil {
-		return UpResult{}, fmt.Errorf("stack %s: %w", base, err)
-	}
 	cfg, deployed, err := playground.StackConfig(baseCfg, spec)
 	if err != nil {
 		return UpResult{}, err
@@ -310,47 +307,4 @@ func stackBaseName(name string) string {
 		return name[i+1:]
 	}
 	return name
-}
-
-// resolveOverrides merges the base stack's shoestring:overrides into the values they change, so the
-// playground is derived from what the base deploys (a playground's own service list would otherwise
-// meet overrides naming services it leaves out).
-func resolveOverrides(base map[string]playground.ConfigEntry) (map[string]playground.ConfigEntry, error) {
-	key := stacks.Namespace + ":" + stacks.OverridesKey
-	if _, ok := base[key]; !ok {
-		return base, nil
-	}
-	raw := map[string]string{}
-	var secret []string
-	for k, e := range base {
-		if e.Value != nil {
-			raw[k] = *e.Value
-		}
-		if e.Secret {
-			secret = append(secret, k)
-		}
-	}
-	resolved, err := stacks.ResolveOverrides(raw, secret)
-	if err != nil {
-		return nil, err
-	}
-	out := make(map[string]playground.ConfigEntry, len(base))
-	for k, e := range base {
-		v, ok := resolved[k]
-		if !ok {
-			continue // the overrides key, or a shared item an override left out
-		}
-		if e.Value != nil && v != *e.Value {
-			e = playground.ConfigEntry{Value: &v, Secret: e.Secret}
-			var object any
-			if json.Unmarshal([]byte(v), &object) == nil {
-				switch object.(type) {
-				case map[string]any, []any:
-					e.ObjectValue = object // as `pulumi config --json` gives structured values
-				}
-			}
-		}
-		out[k] = e
-	}
-	return out, nil
 }
