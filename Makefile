@@ -72,7 +72,7 @@ tools:
 
 ## tools-test: tools plus actionlint, for `make test`.
 tools-test:
-	scripts/tools.sh etcd kwok kube pulumi kubernetes-provider actionlint
+	scripts/tools.sh kube etcd kwok coredns pulumi kubernetes-provider actionlint
 
 shoestring-cli:
 	@mkdir -p $(dir $(SHOESTRING)) && $(GO) build -o $(SHOESTRING) ./cmd/shoestring

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Builds the pinned tools from Go modules into a cache outside the repo: the local control plane
-# (etcd, kube-apiserver, controller-manager, scheduler, kwok), the Pulumi CLI, the Pulumi Kubernetes
-# provider (installed as the CLI's plugin) and actionlint. Each tool module under tools/ is keyed by
+# (etcd, kube-apiserver, controller-manager, scheduler, kwok) and its real node (kubelet,
+# kube-proxy, CoreDNS), the Pulumi CLI, the Pulumi Kubernetes provider (installed as the CLI's
+# plugin) and actionlint. Each tool module under tools/ is keyed by
 # the hash of its files, so a tool is rebuilt only when its pinned version changes.
 #
-#   scripts/tools.sh [etcd|kwok|kube|pulumi|kubernetes-provider|actionlint ...]
-#   (default: what `make up` needs: etcd kwok kube pulumi kubernetes-provider)
+#   scripts/tools.sh [kube|etcd|kwok|coredns|pulumi|kubernetes-provider|actionlint ...]
+#   (default: what `make up` needs: kube etcd kwok coredns pulumi kubernetes-provider)
 #
 # A Pulumi CLI on PATH, and a kubernetes plugin of the version the program's SDK asks for already
 # installed, are used as they are (set SHOESTRING_BUILD_PULUMI=1 to build the pinned ones anyway).
@@ -17,7 +18,7 @@ cache=${SHOESTRING_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/shoestring/tools}
 mkdir -p "$cache/bin"
 
 # name  packages  ldflags
-kube_pkgs="k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler"
+kube_pkgs="k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kube-proxy"
 kube_ldflags="-X k8s.io/component-base/version.gitVersion=v1.37.2 -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=37 -X k8s.io/component-base/version.gitTreeState=clean"
 etcd_pkgs="go.etcd.io/etcd/server/v3"
 etcd_ldflags=""
@@ -25,6 +26,8 @@ kwok_pkgs="sigs.k8s.io/kwok/cmd/kwok"
 kwok_ldflags=""
 pulumi_pkgs="github.com/pulumi/pulumi/pkg/v3/cmd/pulumi"
 pulumi_ldflags="-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v3.259.0"
+coredns_pkgs="github.com/coredns/coredns"
+coredns_ldflags=""
 actionlint_pkgs="github.com/rhysd/actionlint/cmd/actionlint"
 actionlint_ldflags="-X github.com/rhysd/actionlint.version=v1.7.12"
 provider_module="github.com/pulumi/pulumi-kubernetes/provider/v4"
@@ -34,6 +37,7 @@ provider_module="github.com/pulumi/pulumi-kubernetes/provider/v4"
 bin_name() {
   case "$1" in
     go.etcd.io/etcd/server/v3) echo etcd ;;
+    github.com/coredns/coredns) echo coredns ;;
     .) echo pulumi-resource-kubernetes ;;
     *) basename "$1" ;;
   esac
@@ -138,13 +142,13 @@ provider_tool() {
 }
 
 names=("$@")
-[ ${#names[@]} -gt 0 ] || names=(etcd kwok kube pulumi kubernetes-provider)
+[ ${#names[@]} -gt 0 ] || names=(kube etcd kwok coredns pulumi kubernetes-provider)
 for n in "${names[@]}"; do
   case "$n" in
-    kube|etcd|kwok|actionlint) build "$n" ;;
+    kube|etcd|kwok|coredns|actionlint) build "$n" ;;
     pulumi) pulumi_tool ;;
     kubernetes-provider) provider_tool ;;
-    *) echo "tools: unknown tool '$n' (want etcd, kwok, kube, pulumi, kubernetes-provider or actionlint)" >&2; exit 2 ;;
+    *) echo "tools: unknown tool '$n' (want etcd, kwok, kube, coredns, pulumi, kubernetes-provider or actionlint)" >&2; exit 2 ;;
   esac
 done
 echo "tools: binaries in $cache/bin"
