@@ -43,7 +43,7 @@ test: test-setup lint
 	SHOESTRING_E2E=1 $(GO) test -count=1 -timeout 45m ./...
 
 # --- Tests ------------------------------------------------------------------------------------------
-.PHONY: unit lint test-setup edge-test
+.PHONY: unit lint test-setup system-packages edge-test
 
 ## unit: the fast tests only (Pulumi mocks, pure functions); no tools needed.
 unit:
@@ -55,8 +55,11 @@ lint: tools-test
 	$(GO) vet ./...
 	$(SHOESTRING_TOOLS)/bin/actionlint -color=false
 
-## test-setup: install what the tests use for real and is missing (nginx from Debian; needs root).
-test-setup: tools-test
+## test-setup: tools-test plus the system packages the tests and the real node use.
+test-setup: tools-test system-packages
+
+## system-packages: install the Debian packages that are missing (nginx, containerd, runc, CNI plugins, mmdebstrap, ...; needs root).
+system-packages:
 	scripts/test-setup.sh
 
 ## edge-test: the edge's tests with real nginx and its rollout on the local control plane.
@@ -78,11 +81,18 @@ shoestring-cli:
 	@mkdir -p $(dir $(SHOESTRING)) && $(GO) build -o $(SHOESTRING) ./cmd/shoestring
 
 # --- Local control plane and local stacks ---------------------------------------------------------
-.PHONY: cluster-up cluster-down cluster-status preview-local destroy-local
+.PHONY: cluster-up cluster-down cluster-status preview-local destroy-local images
 
-## cluster-up: start the local control plane (etcd, apiserver, controllers, kwok with 3 nodes).
-cluster-up: tools shoestring-cli
-	$(SHOESTRING) cluster up --dir $(CLUSTER_DIR)
+# Nodes that run containers (containerd, kubelet, kube-proxy in a network namespace each); 0 keeps
+# a simulated-only cluster.
+REAL_NODES ?= 1
+## cluster-up: start the local cluster: control plane, kwok with 3 simulated nodes, REAL_NODES (1) real nodes with images built here.
+cluster-up: tools system-packages shoestring-cli
+	$(SHOESTRING) cluster up --dir $(CLUSTER_DIR) --real-nodes $(REAL_NODES)
+
+## images: build the local cluster's images (cached by their inputs in the tools cache).
+images: tools system-packages shoestring-cli
+	$(SHOESTRING) images local
 
 ## cluster-down: stop the local control plane and remove its state.
 cluster-down: shoestring-cli

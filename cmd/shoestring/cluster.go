@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"sort"
+	"syscall"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -23,7 +24,7 @@ const defaultClusterDir = ".state/cluster"
 
 func init() {
 	register("cluster", command{
-		summary: "local control plane: cluster up|down|status [--dir .state/cluster] [--nodes 3]",
+		summary: "local cluster: cluster up|down|status [--dir .state/cluster] [--nodes 3] [--real-nodes 1]",
 		run:     runCluster,
 	})
 }
@@ -36,12 +37,18 @@ func runCluster(args []string) error {
 	dir := fs.String("dir", defaultClusterDir, "state folder (certs, etcd data, logs, kubeconfig, pids)")
 	nodes := fs.Int("nodes", 3, "simulated kwok nodes (up)")
 	port := fs.Int("port", 0, "kube-apiserver port on 127.0.0.1 (up; 0 = a free one)")
+	realNodes := fs.Int("real-nodes", 1, "nodes that run containers (up; 0 = simulated nodes only: nothing runs for real)")
+	edgePort := fs.Int("edge-port", 0, "127.0.0.1 port forwarded to the edge (agent)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
 	switch args[0] {
 	case "up":
-		return clusterUp(*dir, *nodes, *port)
+		return clusterUp(*dir, *nodes, *port, *realNodes)
+	case "agent":
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		return localcluster.RunAgent(ctx, localcluster.AgentOptions{Dir: *dir, EdgePort: *edgePort, Log: os.Stderr})
 	case "down":
 		if err := localcluster.StopDir(*dir); err != nil {
 			return err
@@ -54,10 +61,10 @@ func runCluster(args []string) error {
 	case "status":
 		return clusterStatus(*dir)
 	}
-	return fmt.Errorf("unknown subcommand %q: want up, down or status", args[0])
+	return fmt.Errorf("unknown subcommand %q: want up, down, status or agent", args[0])
 }
 
-func clusterUp(dir string, nodes, port int) error {
+func clusterUp(dir string, nodes, port, realNodes int) error {
 	if st, err := localcluster.ReadState(dir); err == nil {
 		alive := st.Alive(dir)
 		all := len(alive) > 0
@@ -78,13 +85,34 @@ func clusterUp(dir string, nodes, port int) error {
 	defer stop()
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
-	c, err := localcluster.Start(ctx, localcluster.Options{
+	opts := localcluster.Options{
 		Dir: dir, Kwok: true, KwokNodes: nodes, APIServerPort: port, Detached: true, Progress: os.Stderr,
-	})
+		RealNodes: realNodes,
+	}
+	if realNodes == 0 {
+		fmt.Fprintln(os.Stderr, "cluster: warning: no real node (--real-nodes 0): pods are only simulated, no container runs and no URL answers")
+	} else {
+		if err := localcluster.CheckRealNodeHost(); err != nil {
+			return err
+		}
+		self, err := os.Executable()
+		if err != nil {
+			return err
+		}
+		opts.AgentCommand = []string{self, "cluster", "agent"}
+		built, err := buildLocalImages(ctx, ".", os.Stderr)
+		if err != nil {
+			return fmt.Errorf("%w\n(the real node runs only images built here; `make up REAL_NODES=0` starts a simulated-only cluster)", err)
+		}
+		for _, b := range built {
+			opts.Images = append(opts.Images, b.Archive)
+		}
+	}
+	c, err := localcluster.Start(ctx, opts)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "cluster: up at %s with %d simulated nodes; logs in %s/logs\n", c.State().APIServerURL, nodes, dir)
+	fmt.Fprintf(os.Stderr, "cluster: up at %s with %d simulated and %d real nodes; logs in %s/logs\n", c.State().APIServerURL, nodes, realNodes, dir)
 	fmt.Fprintf(os.Stderr, "cluster: export KUBECONFIG=%s\n", c.KubeconfigPath())
 	return nil
 }

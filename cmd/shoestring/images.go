@@ -25,13 +25,16 @@ func init() {
 	})
 }
 
-const imagesUsage = `usage: shoestring images <list|pin> [flags]
+const imagesUsage = `usage: shoestring images <list|pin|local> [flags]
 
   list  the image builds: every service of the stack whose folder (playground.sources, default
         services/<name>) holds a Dockerfile, and the DNS-sync controller; with --changed-from, only
         the services the branch changes (what its playground runs of its own)
   pin   set images in a stack file: --image <service>=<ref> sets that service's image,
-        --image dnssync=<ref> sets shoestring:dnssync.image (comments and order are kept)`
+        --image dnssync=<ref> sets shoestring:dnssync.image (comments and order are kept)
+  local build the local cluster's images (nginx, MariaDB, Redis, busybox, pause, the example
+        service) from Debian packages and this checkout, cached by their inputs; prints
+        each image and its archive`
 
 func runImages(args []string, out io.Writer) error {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
@@ -46,8 +49,10 @@ func runImages(args []string, out io.Writer) error {
 		return imagesList(args[1:], out)
 	case "pin":
 		return imagesPin(args[1:], out)
+	case "local":
+		return imagesLocal(args[1:], out)
 	}
-	return fmt.Errorf("unknown images command %q: want list or pin", args[0])
+	return fmt.Errorf("unknown images command %q: want list, pin or local", args[0])
 }
 
 func imagesList(args []string, out io.Writer) error {

@@ -32,7 +32,7 @@ func TestRunDispatchesAndListsCommands(t *testing.T) {
 }
 
 func TestClusterRefusesBadInput(t *testing.T) {
-	if err := runCluster([]string{"sideways"}); err == nil || !strings.Contains(err.Error(), "want up, down or status") {
+	if err := runCluster([]string{"sideways"}); err == nil || !strings.Contains(err.Error(), "want up, down, status or agent") {
 		t.Fatalf("cluster sideways: %v", err)
 	}
 	if err := runCluster([]string{"status", "--dir", t.TempDir()}); err == nil || !strings.Contains(err.Error(), "make cluster-up") {

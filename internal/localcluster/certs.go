@@ -47,7 +47,7 @@ func writePKI(dir string) (*pki, error) {
 	// Reuse what an earlier start wrote: the kubeconfig handed out stays valid.
 	if b, err := os.ReadFile(p.caCert); err == nil {
 		tok, err := readToken(p.tokenFile)
-		if err == nil {
+		if err == nil && servingCertNamesNodes(p.servingCert) {
 			p.caPEM, p.adminToken = b, tok
 			return p, nil
 		}
@@ -87,7 +87,9 @@ func writePKI(dir string) (*pki, error) {
 		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		DNSNames:     []string{"localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"},
-		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("10.96.0.1")},
+		// The bridge address of every real-node slot: whichever a start gets, nodes and pods
+		// reach the apiserver there (nodenet.go).
+		IPAddresses: append([]net.IP{net.ParseIP("127.0.0.1"), net.ParseIP(kubernetesSvcIP)}, slotHostIPs()...),
 	}
 	srvDER, err := x509.CreateCertificate(rand.Reader, srvTmpl, ca, &srvKey.PublicKey, caKey)
 	if err != nil {
@@ -132,6 +134,24 @@ func writePKI(dir string) (*pki, error) {
 		}
 	}
 	return p, nil
+}
+
+// servingCertNamesNodes says whether an earlier start's serving certificate names the real nodes'
+// bridge addresses (one written before real nodes existed does not).
+func servingCertNamesNodes(path string) bool {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return false
+	}
+	block, _ := pem.Decode(b)
+	if block == nil {
+		return false
+	}
+	cert, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		return false
+	}
+	return cert.VerifyHostname(nodeNet{Slot: maxSlots - 1}.HostIP()) == nil
 }
 
 func readToken(path string) (string, error) {

@@ -18,6 +18,8 @@ import (
 	"sync"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 )
 
@@ -27,6 +29,18 @@ type Options struct {
 	Controllers bool   // also run kube-controller-manager and kube-scheduler
 	Kwok        bool   // run kwok with simulated nodes (implies Controllers)
 	KwokNodes   int    // simulated nodes when Kwok (default 3)
+
+	// RealNodes run containers: each is containerd, a kubelet and kube-proxy in a network
+	// namespace of its own (implies Controllers and NodeLifecycle), and node 0 runs CoreDNS as
+	// the cluster DNS. With kwok nodes beside them, those are tainted so pods land on the real
+	// ones unless they tolerate SimulatedTaint. Needs root.
+	RealNodes int
+	// AgentCommand runs the agent (RunAgent) as a detached process when Detached, e.g.
+	// [shoestring cluster agent]; nil runs it in this process.
+	AgentCommand []string
+	// Images are OCI image tars (internal/localimages) imported into every real node's
+	// containerd; nothing is ever pulled.
+	Images []string
 
 	// NodeLifecycle runs the node-lifecycle controller and the TaintNodesByCondition admission
 	// plugin, as a real cluster does. Off by default: they taint Nodes that nobody heartbeats
@@ -57,6 +71,10 @@ type Cluster struct {
 	stopped bool
 
 	// A cluster someone else runs (ReuseEnv): only its client configuration is known.
+	net *nodeNet // the real nodes' network slot (nil: no real node)
+
+	agentStop func() // stops an in-process agent
+
 	reused     *rest.Config
 	reusedPath string
 }
@@ -73,6 +91,12 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	if opts.KwokNodes < 0 {
 		return nil, fmt.Errorf("localcluster: KwokNodes %d: want 0 (default 3) or more", opts.KwokNodes)
 	}
+	if opts.RealNodes < 0 || opts.RealNodes > 8 {
+		return nil, fmt.Errorf("localcluster: RealNodes %d: want 0 to 8", opts.RealNodes)
+	}
+	if opts.RealNodes > 0 {
+		opts.Controllers, opts.NodeLifecycle = true, true
+	}
 	if opts.BinDir == "" {
 		opts.BinDir = DefaultBinDir()
 	}
@@ -86,12 +110,25 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	if opts.Kwok {
 		names = append(names, "kwok")
 	}
+	if opts.RealNodes > 0 {
+		names = append(names, "kubelet", "kube-proxy", "coredns", "containerd")
+	}
 	for _, n := range names {
 		p, err := findBinary(opts.BinDir, n)
 		if err != nil {
 			return nil, err
 		}
 		c.bins[n] = p
+	}
+	if opts.RealNodes > 0 {
+		if err := checkRealNodeHost(c.bins); err != nil {
+			return nil, err
+		}
+		for _, img := range opts.Images {
+			if _, err := os.Stat(img); err != nil {
+				return nil, fmt.Errorf("image %s: %w (build the images with `make images`)", img, err)
+			}
+		}
 	}
 	if opts.APIServerPort != 0 {
 		if err := portFree(opts.APIServerPort); err != nil {
@@ -125,6 +162,13 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		return nil, fmt.Errorf("writing certificates: %w", err)
 	}
 
+	if opts.RealNodes > 0 {
+		if err := c.startNodeNet(ctx); err != nil {
+			c.removeNodes()
+			return nil, err
+		}
+	}
+
 	// Free ports are picked by binding :0 and releasing it; another process may grab one in the
 	// meantime, so a start that fails on a port conflict is retried with fresh ports.
 	for attempt := 1; ; attempt++ {
@@ -133,6 +177,7 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 			return c, nil
 		}
 		c.stopProcs()
+		c.removeNodesAfterProcs()
 		var busy *portBusyError
 		if !errors.As(err, &busy) || attempt == 3 || (busy.port == opts.APIServerPort && opts.APIServerPort != 0) {
 			break
@@ -142,12 +187,57 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		_ = os.RemoveAll(filepath.Join(c.dir, "etcd"))
 		_ = os.MkdirAll(filepath.Join(c.dir, "etcd"), 0o700)
 	}
+	c.removeNodes()
 	if c.tempDir {
 		_ = os.RemoveAll(c.dir)
 	} else {
 		_ = os.Remove(filepath.Join(c.dir, stateFile))
 	}
 	return nil, err
+}
+
+// startNodeNet claims a network slot and makes every real node's namespace, before the
+// apiserver starts (it listens on the slot's bridge address too).
+func (c *Cluster) startNodeNet(ctx context.Context) error {
+	n, err := claimSlot(ctx)
+	if err != nil {
+		return err
+	}
+	c.net = &n
+	c.state.Net, c.state.RealNodes = c.net, c.opts.RealNodes
+	if err := c.saveState(); err != nil {
+		return err
+	}
+	for i := 0; i < c.opts.RealNodes; i++ {
+		if err := n.addNode(ctx, i, c.opts.RealNodes); err != nil {
+			return fmt.Errorf("making the network of %s: %w", RealNodeName(i), err)
+		}
+	}
+	c.progress("real nodes' network: bridge %s %s, nodes %s..", n.Bridge(), n.HostIP(), n.NodeIP(0))
+	return nil
+}
+
+// removeNodesAfterProcs undoes what the real nodes' processes left (mounts, cgroups) but keeps
+// the network for another attempt.
+func (c *Cluster) removeNodesAfterProcs() {
+	if c.net == nil {
+		return
+	}
+	for i := 0; i < c.opts.RealNodes; i++ {
+		_ = killCgroup(c.cgroupRoot(i))
+	}
+}
+
+// removeNodes removes everything the real nodes made (after their processes are stopped).
+func (c *Cluster) removeNodes() {
+	if c.net == nil {
+		return
+	}
+	st := State{Net: c.net, RealNodes: c.opts.RealNodes}
+	if err := removeRealNodes(c.dir, &st); err != nil {
+		c.progress("removing the real nodes: %v", err)
+	}
+	c.net = nil
 }
 
 type portBusyError struct {
@@ -184,7 +274,10 @@ func (c *Cluster) progress(format string, args ...any) {
 
 func (c *Cluster) startAll(ctx context.Context) error {
 	var err error
-	st := State{Kwok: c.opts.Kwok, KwokNodes: c.opts.KwokNodes}
+	st := State{Kwok: c.opts.Kwok, KwokNodes: c.opts.KwokNodes, Net: c.net}
+	if c.net != nil {
+		st.RealNodes = c.opts.RealNodes
+	}
 	if st.EtcdPort, err = freePort(); err != nil {
 		return err
 	}
@@ -198,6 +291,10 @@ func (c *Cluster) startAll(ctx context.Context) error {
 		}
 	}
 	st.APIServerURL = fmt.Sprintf("https://127.0.0.1:%d", st.APIPort)
+	if c.net != nil {
+		// Nodes reach the apiserver on the bridge; the host does too, so one address serves all.
+		st.APIServerURL = fmt.Sprintf("https://%s:%d", c.net.HostIP(), st.APIPort)
+	}
 	c.state = st
 	if err := c.writeKubeconfig(); err != nil {
 		return err
@@ -221,7 +318,67 @@ func (c *Cluster) startAll(ctx context.Context) error {
 			return err
 		}
 		c.progress("%d simulated nodes Ready (%.1fs)", c.opts.KwokNodes, time.Since(start).Seconds())
+		if c.opts.RealNodes > 0 {
+			if err := c.taintSimulatedNodes(ctx); err != nil {
+				return err
+			}
+		}
 	}
+	if c.opts.RealNodes > 0 {
+		if err := c.startRealNodes(ctx); err != nil {
+			return err
+		}
+		if err := c.startAgent(ctx); err != nil {
+			return err
+		}
+		c.progress("%d real nodes Ready, CoreDNS at %s, the edge at http://127.0.0.1:%d (%.1fs)", c.opts.RealNodes, c.ClusterDNS(), c.state.EdgePort, time.Since(start).Seconds())
+	}
+	return nil
+}
+
+// startAgent makes LocalStorageClass and runs the agent that serves it and forwards the edge.
+func (c *Cluster) startAgent(ctx context.Context) error {
+	cs, err := c.clientset()
+	if err != nil {
+		return err
+	}
+	if _, err := cs.StorageV1().StorageClasses().Create(ctx, localStorageClass(), metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("creating StorageClass %s: %w", LocalStorageClass, err)
+	}
+	port, err := edgePort()
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.state.EdgePort = port
+	c.mu.Unlock()
+	if err := c.saveState(); err != nil {
+		return err
+	}
+	if c.opts.Detached && len(c.opts.AgentCommand) > 0 {
+		c.bins["agent"] = c.opts.AgentCommand[0]
+		args := append(append([]string{}, c.opts.AgentCommand[1:]...), "--dir", c.dir, "--edge-port", strconv.Itoa(port))
+		p, err := c.launch("agent", args)
+		if err != nil {
+			return err
+		}
+		return c.waitFor(ctx, p, "the agent to listen on 127.0.0.1:"+strconv.Itoa(port), 30*time.Second, func() bool {
+			conn, err := net.DialTimeout("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), time.Second)
+			if err == nil {
+				conn.Close()
+			}
+			return err == nil
+		})
+	}
+	actx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	log, err := os.OpenFile(c.logPath("agent"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		cancel()
+		return err
+	}
+	go func() { done <- RunAgent(actx, AgentOptions{Dir: c.dir, EdgePort: port, Log: log}) }()
+	c.agentStop = func() { cancel(); <-done; log.Close() }
 	return nil
 }
 
@@ -302,6 +459,7 @@ func (c *Cluster) Stop() error {
 	c.stopped = true
 	c.mu.Unlock()
 	c.stopProcs()
+	c.removeNodes()
 	if c.tempDir {
 		return os.RemoveAll(c.dir)
 	}
@@ -309,6 +467,10 @@ func (c *Cluster) Stop() error {
 }
 
 func (c *Cluster) stopProcs() {
+	if c.agentStop != nil {
+		c.agentStop()
+		c.agentStop = nil
+	}
 	c.mu.Lock()
 	procs := c.procs
 	c.procs = nil

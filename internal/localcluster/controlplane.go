@@ -46,12 +46,20 @@ func (c *Cluster) startEtcd(ctx context.Context) error {
 }
 
 func (c *Cluster) apiServerArgs() []string {
-	args := []string{
-		"--etcd-servers", fmt.Sprintf("http://127.0.0.1:%d", c.state.EtcdPort),
+	bind := []string{
 		"--bind-address", "127.0.0.1",
 		// A loopback advertise address is refused unless the endpoint reconciler is off.
 		"--advertise-address", "127.0.0.1",
 		"--endpoint-reconciler-type", "none",
+	}
+	if c.net != nil {
+		// Real nodes and their pods (through the kubernetes Service) reach it on the bridge.
+		bind = []string{"--bind-address", c.net.HostIP(), "--advertise-address", c.net.HostIP()}
+	}
+	args := append([]string{
+		"--etcd-servers", fmt.Sprintf("http://127.0.0.1:%d", c.state.EtcdPort),
+	}, bind...)
+	args = append(args,
 		"--secure-port", strconv.Itoa(c.state.APIPort),
 		"--cert-dir", filepath.Join(c.dir, "pki"),
 		"--tls-cert-file", c.pki.servingCert,
@@ -65,7 +73,7 @@ func (c *Cluster) apiServerArgs() []string {
 		"--service-cluster-ip-range", "10.96.0.0/16",
 		"--allow-privileged",
 		"--profiling=false",
-	}
+	)
 	if !c.opts.NodeLifecycle {
 		args = append(args, "--disable-admission-plugins", "TaintNodesByCondition")
 	}

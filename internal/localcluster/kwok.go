@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -102,8 +103,9 @@ func (c *Cluster) startKwok(ctx context.Context) error {
 	// StatefulSet's volumeClaimTemplates) bind as they would to GKE's default class.
 	sc := &storagev1.StorageClass{
 		ObjectMeta: metav1.ObjectMeta{
-			Name:        KwokStorageClass,
-			Annotations: map[string]string{"storageclass.kubernetes.io/is-default-class": "true"},
+			Name: KwokStorageClass,
+			// With real nodes, LocalStorageClass is the default: their pods need folders that exist.
+			Annotations: map[string]string{"storageclass.kubernetes.io/is-default-class": strconv.FormatBool(c.opts.RealNodes == 0)},
 		},
 		Provisioner:       "kwok.x-k8s.io/volume",
 		ReclaimPolicy:     ptr(corev1.PersistentVolumeReclaimDelete),

@@ -20,6 +20,9 @@ type proc struct {
 	binary  string
 	args    []string
 	logPath string
+	// wrapper runs the binary (nsenter into a real node's network namespace); it execs the
+	// binary, so the pid and command line are the binary's own.
+	wrapper []string
 	cmd     *exec.Cmd
 	done    chan struct{} // closed when the process has exited
 	err     error         // its exit status, valid after done
@@ -33,7 +36,8 @@ func (p *proc) start(detached bool) error {
 	if err != nil {
 		return err
 	}
-	p.cmd = exec.Command(p.binary, p.args...)
+	argv := append(append(append([]string{}, p.wrapper...), p.binary), p.args...)
+	p.cmd = exec.Command(argv[0], argv[1:]...)
 	p.cmd.Stdout, p.cmd.Stderr = logFile, logFile
 	p.done = make(chan struct{})
 	started := make(chan error, 1)

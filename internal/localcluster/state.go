@@ -21,6 +21,12 @@ type State struct {
 	Processes    []ProcessState `json:"processes"` // in start order
 	Kwok         bool           `json:"kwok"`
 	KwokNodes    int            `json:"kwokNodes"`
+	// RealNodes and Net: the real nodes and their network slot (nil without real nodes), so a
+	// later process can remove what they made.
+	RealNodes int      `json:"realNodes,omitempty"`
+	Net       *nodeNet `json:"net,omitempty"`
+	// EdgePort is the agent's 127.0.0.1 port forwarded to the real nodes' port 80 (0: none).
+	EdgePort int `json:"edgePort,omitempty"`
 }
 
 // ProcessState is one process of a started cluster.
@@ -106,6 +112,9 @@ func StopDir(dir string) error {
 		if err := stopPid(p.PID, 15*time.Second, p.Binary, abs); err != nil {
 			errs = append(errs, fmt.Errorf("%s (pid %d): %w", p.Name, p.PID, err))
 		}
+	}
+	if err := removeRealNodes(abs, st); err != nil {
+		errs = append(errs, err)
 	}
 	if len(errs) > 0 {
 		return errors.Join(errs...)
