@@ -83,6 +83,11 @@ type LocalDev struct {
 	ImagePullPolicy string `json:"imagePullPolicy"`
 	// CodeMounts mount host folders into services' containers.
 	CodeMounts []CodeMount `json:"codeMounts"`
+	// SameSecrets lists sets of secrets ("<group>.<NAME>", under shoestring:secrets) that hold
+	// one value, e.g. [api.DB_PASSWORD, mysql.MYSQL_PASSWORD]: when a local run generates the
+	// secrets a stack does not set, each set gets one value, so the service logs in to the
+	// database with the password it was initialised with.
+	SameSecrets [][]string `json:"sameSecrets"`
 }
 
 // CodeMount mounts HostPath (a folder on the node: with minikube or kind, a folder shared with the
@@ -337,6 +342,17 @@ func (l *LocalDev) check(services map[string]bool) []FieldError {
 	var errs []FieldError
 	if !slices.Contains(pullPolices, l.ImagePullPolicy) {
 		errs = append(errs, fieldErr(k+".imagePullPolicy", l.ImagePullPolicy, "is not an image pull policy", oneOf(pullPolices[1:]...)+", or leave it out"))
+	}
+	for i, set := range l.SameSecrets {
+		for j, ref := range set {
+			group, name, ok := strings.Cut(ref, ".")
+			if !ok || group == "" || name == "" || strings.Contains(name, ".") {
+				errs = append(errs, fieldErr(fmt.Sprintf("%s.sameSecrets[%d][%d]", k, i, j), ref, "is not a secret reference", "write <group>.<NAME> as under shoestring:secrets, e.g. \"api.DB_PASSWORD\""))
+			}
+		}
+		if len(set) < 2 {
+			errs = append(errs, fieldErr(fmt.Sprintf("%s.sameSecrets[%d]", k, i), set, "names fewer than two secrets", "list two or more secrets that must hold the same value"))
+		}
 	}
 	for i, m := range l.CodeMounts {
 		key := fmt.Sprintf("%s.codeMounts[%d]", k, i)

@@ -309,13 +309,28 @@ func (s *Stack) generateSecrets(ctx context.Context, missing []string) error {
 		return nil
 	}
 	sort.Strings(missing)
+	// Secrets of one sameSecrets set share the value generated for the first of them.
+	setOf := map[string]int{}
+	for i, set := range s.config.LocalDev.SameSecrets {
+		for _, ref := range set {
+			setOf[stacks.Namespace+":secrets."+ref] = i
+		}
+	}
+	shared := map[int]string{}
 	values := auto.ConfigMap{}
 	for _, key := range missing {
 		b := make([]byte, 18)
 		if _, err := rand.Read(b); err != nil {
 			return err
 		}
-		values[secretPath(key)] = auto.ConfigValue{Value: hex.EncodeToString(b), Secret: true}
+		value := hex.EncodeToString(b)
+		if i, ok := setOf[key]; ok {
+			if v, seen := shared[i]; seen {
+				value = v
+			}
+			shared[i] = value
+		}
+		values[secretPath(key)] = auto.ConfigValue{Value: value, Secret: true}
 	}
 	if err := s.stack.SetAllConfigWithOptions(ctx, values, &auto.ConfigOptions{Path: true}); err != nil {
 		return fmt.Errorf("setting generated secrets of %s: %w", s.opts.Stack, err)
