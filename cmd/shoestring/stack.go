@@ -120,6 +120,7 @@ func runStack(op string, args []string, out io.Writer) error {
 	fmt.Fprint(out, summary(op, s.Name(), res, time.Since(start)))
 	if op == "up" {
 		fmt.Fprint(out, reachIt(s.Config(), res))
+		return checkServing(ctx, s.Config(), out)
 	}
 	return nil
 }

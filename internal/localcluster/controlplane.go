@@ -71,6 +71,9 @@ func (c *Cluster) apiServerArgs() []string {
 		"--service-account-key-file", c.pki.saPub,
 		"--service-account-signing-key-file", c.pki.saKey,
 		"--service-cluster-ip-range", "10.96.0.0/16",
+		// Logs, exec and port-forward reach a kubelet by the address it reports, never by a
+		// host name the machine's resolver would be asked for.
+		"--kubelet-preferred-address-types", "InternalIP",
 		"--allow-privileged",
 		"--profiling=false",
 	)

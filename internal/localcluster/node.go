@@ -280,7 +280,7 @@ func (c *Cluster) startCoreDNS(ctx context.Context) error {
 	if _, err := cs.CoreV1().Services("kube-system").Create(ctx, svc, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("creating the kube-dns Service: %w", err)
 	}
-	slice := fmt.Sprintf(`{"apiVersion":"discovery.k8s.io/v1","kind":"EndpointSlice","metadata":{"name":"kube-dns-coredns","namespace":"kube-system","labels":{"kubernetes.io/service-name":"kube-dns","endpointslice.kubernetes.io/managed-by":"shoestring.dev/localcluster"}},"addressType":"IPv4","endpoints":[{"addresses":[%q],"conditions":{"ready":true},"nodeName":%q}],"ports":[{"name":"dns","port":53,"protocol":"UDP"},{"name":"dns-tcp","port":53,"protocol":"TCP"}]}`, n.NodeIP(0), RealNodeName(0))
+	slice := fmt.Sprintf(`{"apiVersion":"discovery.k8s.io/v1","kind":"EndpointSlice","metadata":{"name":"kube-dns-coredns","namespace":"kube-system","labels":{"kubernetes.io/service-name":"kube-dns","endpointslice.kubernetes.io/managed-by":"localcluster.shoestring.dev"}},"addressType":"IPv4","endpoints":[{"addresses":[%q],"conditions":{"ready":true},"nodeName":%q}],"ports":[{"name":"dns","port":53,"protocol":"UDP"},{"name":"dns-tcp","port":53,"protocol":"TCP"}]}`, n.NodeIP(0), RealNodeName(0))
 	if _, err := cs.DiscoveryV1().EndpointSlices("kube-system").Patch(ctx, "kube-dns-coredns", types.ApplyPatchType, []byte(slice), metav1.PatchOptions{FieldManager: "shoestring-localcluster", Force: ptr(true)}); err != nil {
 		return fmt.Errorf("pointing kube-dns at CoreDNS: %w", err)
 	}

@@ -145,7 +145,8 @@ evictionHard:
 serializeImagePulls: false
 registerNode: true
 maxPods: 110
-`, n.NodeIP(i), cgroupRoot, p.containerdSocket(), clusterDNSIP, p.resolvConf())
+podLogsDir: %s
+`, n.NodeIP(i), cgroupRoot, p.containerdSocket(), clusterDNSIP, p.resolvConf(), filepath.Join(p.dir, "pod-logs"))
 }
 
 func kubeProxyConfig(n nodeNet, i int, p nodePaths) string {

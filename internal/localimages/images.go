@@ -14,7 +14,7 @@ import (
 // exist, so nothing can ever pull them: they are only imported.
 const (
 	Pause      = "shoestring.local/pause:3.10"
-	Busybox    = "shoestring.local/busybox:1.35"
+	WaitFor    = "shoestring.local/wait-for:bookworm"
 	Nginx      = "shoestring.local/nginx:1.22"
 	MariaDB    = "shoestring.local/mariadb:10.11"
 	Redis      = "shoestring.local/redis:7.0"
@@ -45,14 +45,11 @@ func Catalogue() []Spec {
 			},
 		},
 		{
-			// The wait-for init containers need sh, nc and wget.
-			Name:   Busybox,
-			Config: ImageConfig{Cmd: []string{"sh"}, Env: []string{"PATH=/bin"}},
-			Inputs: []string{busyboxBinary},
-			Files: func(ctx context.Context, b *Builder) ([]File, error) {
-				files, err := busyboxFiles(ctx)
-				return append(files, tmp...), err
-			},
+			// The wait-for init containers need sh, `nc -z` and wget. Debian's busybox lacks
+			// nc -z, and its shell runs its own applets before any other nc on PATH.
+			Name:     WaitFor,
+			Packages: []string{"netcat-openbsd", "wget"},
+			Config:   ImageConfig{Cmd: []string{"sh"}, Env: []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}},
 		},
 		{
 			// The edge: its start script needs sh and awk; nginx runs as the pod's user.

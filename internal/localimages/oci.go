@@ -117,7 +117,17 @@ func writeLayer(out io.Writer, rootfs io.Reader, files []File) (digest string, s
 			}
 		}
 	}
-	sorted := append([]File(nil), files...)
+	// A later File of the same path replaces an earlier one.
+	last := map[string]int{}
+	for i, f := range files {
+		last[clean(f.Path)] = i
+	}
+	var sorted []File
+	for i, f := range files {
+		if last[clean(f.Path)] == i {
+			sorted = append(sorted, f)
+		}
+	}
 	sort.SliceStable(sorted, func(i, j int) bool { return clean(sorted[i].Path) < clean(sorted[j].Path) })
 	for _, f := range sorted {
 		h := &tar.Header{Name: "./" + clean(f.Path), ModTime: epoch, Uid: f.UID, Gid: f.GID, Format: tar.FormatPAX}

@@ -6,7 +6,8 @@
 //	doctrine:migrations:migrate  creates the tables and records the schema version
 //	app:load-demo-data           inserts demo rows
 //	cache:warmup                 writes the cache:warm key in Redis
-//	messenger:consume <queue>    takes items from the Redis list queue:<queue> into the consumed table
+//	messenger:consume <queue>    takes items from the Redis list queue:<queue> (POST /queue/<queue>
+//	                             puts them there) into the consumed table
 //	app:<anything else>          records a run (command, APP_ENV, time) in the runs table and Redis
 //
 // Connection settings come from the environment the stack gives every container: DB_HOST,
@@ -19,6 +20,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -231,7 +233,11 @@ type status struct {
 	EnvKeys          []string `json:"envKeys"`
 	MigrationVersion int      `json:"migrationVersion"`
 	Items            int      `json:"items"`
-	Hostname         string   `json:"hostname"`
+	// Runs counts the recorded runs per command (the CronJobs' app:* commands).
+	Runs map[string]int `json:"runs"`
+	// Consumed counts the items messenger:consume took from its queues.
+	Consumed int    `json:"consumed"`
+	Hostname string `json:"hostname"`
 }
 
 func currentStatus(ctx context.Context, db *sql.DB) (status, error) {
@@ -248,7 +254,24 @@ func currentStatus(ctx context.Context, db *sql.DB) (status, error) {
 	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM items`).Scan(&st.Items); err != nil {
 		return st, err
 	}
-	return st, nil
+	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM consumed`).Scan(&st.Consumed); err != nil {
+		return st, err
+	}
+	rows, err := db.QueryContext(ctx, `SELECT command, COUNT(*) FROM runs GROUP BY command`)
+	if err != nil {
+		return st, err
+	}
+	defer rows.Close()
+	st.Runs = map[string]int{}
+	for rows.Next() {
+		var cmd string
+		var n int
+		if err := rows.Scan(&cmd, &n); err != nil {
+			return st, err
+		}
+		st.Runs[cmd] = n
+	}
+	return st, rows.Err()
 }
 
 func serve(ctx context.Context) error {
@@ -277,6 +300,24 @@ func serve(ctx context.Context) error {
 			return
 		}
 		fmt.Fprintln(w, "ok")
+	})
+	// An API call that hands work to the queue consumers (messenger:consume <name>).
+	mux.HandleFunc("POST /queue/{name}", func(w http.ResponseWriter, r *http.Request) {
+		item, err := io.ReadAll(io.LimitReader(r.Body, 255))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		c, err := dialRedis()
+		if err == nil {
+			_, err = c.Do("RPUSH", "queue:"+r.PathValue("name"), string(item))
+			c.Close()
+		}
+		if err != nil {
+			http.Error(w, "redis: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		w.WriteHeader(http.StatusAccepted)
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		st, err := currentStatus(r.Context(), db)
