@@ -100,7 +100,11 @@ func clusterUp(dir string, nodes, port, realNodes int) error {
 			return err
 		}
 		opts.AgentCommand = []string{self, "cluster", "agent"}
-		built, err := buildLocalImages(ctx, ".", os.Stderr)
+		root, err := repoRoot()
+		if err != nil {
+			return err
+		}
+		built, err := buildLocalImages(ctx, root, os.Stderr)
 		if err != nil {
 			return fmt.Errorf("%w\n(the real node runs only images built here; `make up REAL_NODES=0` starts a simulated-only cluster)", err)
 		}

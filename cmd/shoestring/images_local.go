@@ -16,6 +16,23 @@ import (
 // localImageCache is where the local images are kept: the tools cache, beside the binaries.
 func localImageCache() string { return filepath.Dir(localcluster.DefaultBinDir()) }
 
+// repoRoot is the checkout holding the working folder: the nearest folder up with
+// services/ and tools/ (the images build from both).
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for d := dir; ; d = filepath.Dir(d) {
+		if st, err := os.Stat(filepath.Join(d, "tools", "kube", "go.mod")); err == nil && !st.IsDir() {
+			return d, nil
+		}
+		if filepath.Dir(d) == d {
+			return "", fmt.Errorf("no shoestring checkout (tools/kube/go.mod) in %s or above: run from the repository", dir)
+		}
+	}
+}
+
 // buildLocalImages builds (or finds cached) the named local images, all when none are named.
 func buildLocalImages(ctx context.Context, root string, log io.Writer, names ...string) ([]localimages.Built, error) {
 	specs, err := localimages.Named(names...)
@@ -32,12 +49,19 @@ func buildLocalImages(ctx context.Context, root string, log io.Writer, names ...
 
 func imagesLocal(args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("images local", flag.ContinueOnError)
-	root := fs.String("root", ".", "the repository checkout")
+	root := fs.String("root", "", "the repository checkout (default: the one holding the working folder)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	if *root == "" {
+		r, err := repoRoot()
+		if err != nil {
+			return err
+		}
+		*root = r
+	}
 	built, err := buildLocalImages(ctx, *root, os.Stderr, fs.Args()...)
 	if err != nil {
 		return err
