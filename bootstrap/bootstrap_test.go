@@ -99,11 +99,12 @@ func (m *mocks) one(t *testing.T, typ, name string) registered {
 
 func validConfig() map[string]string {
 	return map[string]string{
-		Namespace + ":project":        "acme-shoestring",
-		Namespace + ":repository":     "acme/shop",
-		Namespace + ":cloudflareZone": "acme.example",
-		Namespace + ":zone":           "us-central1-a",
-		"gcp:project":                 "ignored-provider-key",
+		Namespace + ":project":          "acme-shoestring",
+		Namespace + ":repository":       "acme/shop",
+		Namespace + ":cloudflareZone":   "acme.example",
+		Namespace + ":cloudflareZoneId": "5c3e2f0b8a9d4e61b7f0c2a4d6e8f013",
+		Namespace + ":zone":             "us-central1-a",
+		"gcp:project":                   "ignored-provider-key",
 	}
 }
 
@@ -258,6 +259,7 @@ func TestItPrintsExactlyTheVariablesTheWorkflowsRead(t *testing.T) {
 		assert.Contains(t, res.initCmd, "pulumi stack init "+s+" --secrets-provider 'gcpkms://projects/acme-shoestring/locations/us-central1/keyRings/shoestring/cryptoKeys/pulumi-secrets'\n")
 		assert.Contains(t, res.initCmd, "pulumi config set --stack "+s+" gcp:project acme-shoestring\n")
 		assert.Contains(t, res.initCmd, "pulumi config set --stack "+s+" --path 'shoestring:dns.zone' acme.example\n")
+		assert.Contains(t, res.initCmd, "pulumi config set --stack "+s+" --path 'shoestring:dns.zoneId' 5c3e2f0b8a9d4e61b7f0c2a4d6e8f013\n")
 	}
 
 	// The workflows' side: every vars.X they read, except those they test for being empty
@@ -325,6 +327,9 @@ func TestBadInputIsRefusedAtPreviewWithKeyValueAndFix(t *testing.T) {
 		{"zone that is no zone", "zone", "moon-base", []string{`"moon-base" is not a GCP zone`}},
 		{"cloudflare zone with scheme", "cloudflareZone", "https://acme.example", []string{`shoestring-bootstrap:cloudflareZone: "https://acme.example" is not a domain name; give the Cloudflare zone's domain name`}},
 		{"cloudflare zone single label", "cloudflareZone", "localhost", []string{`"localhost" is not a domain name`}},
+		{"cloudflare zone id missing", "cloudflareZoneId", "", []string{"shoestring-bootstrap:cloudflareZoneId: is required; set it with `pulumi config set cloudflareZoneId <the zone's id, 32 hex digits>`"}},
+		{"cloudflare zone id of the documentation", "cloudflareZoneId", stacks.ExampleZoneID, []string{`shoestring-bootstrap:cloudflareZoneId: "` + stacks.ExampleZoneID + `" is the example zone id of Cloudflare's documentation, not your zone's; copy the zone's id`}},
+		{"cloudflare zone id not hex", "cloudflareZoneId", "acme.example", []string{`shoestring-bootstrap:cloudflareZoneId: "acme.example" is not a Cloudflare zone id`}},
 		{"unknown key", "repo", "acme/shop", []string{`shoestring-bootstrap:repo: is not a bootstrap setting; use one of shoestring-bootstrap:cloudflareZone`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -352,14 +357,14 @@ func TestBadInputIsRefusedAtPreviewWithKeyValueAndFix(t *testing.T) {
 func TestEveryProblemIsReportedAtOnce(t *testing.T) {
 	_, err := parse(map[string]string{Namespace + ":repository": "shop", Namespace + ":zone": "asia-east1-a"})
 	require.Error(t, err)
-	for _, k := range []string{"project", "repository", "cloudflareZone", "zone"} {
+	for _, k := range []string{"project", "repository", "cloudflareZone", "cloudflareZoneId", "zone"} {
 		assert.Contains(t, err.Error(), Namespace+":"+k+":")
 	}
-	assert.Contains(t, err.Error(), "(4 problems)")
+	assert.Contains(t, err.Error(), "(5 problems)")
 }
 
 func TestAValidConfigurationRunsThroughTheEngineConfig(t *testing.T) {
-	t.Setenv("PULUMI_CONFIG", `{"shoestring-bootstrap:project":"acme-shoestring","shoestring-bootstrap:repository":"acme/shop","shoestring-bootstrap:cloudflareZone":"acme.example","shoestring-bootstrap:zone":"us-central1-c","shoestring-bootstrap:name":"team2"}`)
+	t.Setenv("PULUMI_CONFIG", `{"shoestring-bootstrap:project":"acme-shoestring","shoestring-bootstrap:repository":"acme/shop","shoestring-bootstrap:cloudflareZone":"acme.example","shoestring-bootstrap:cloudflareZoneId":"5c3e2f0b8a9d4e61b7f0c2a4d6e8f013","shoestring-bootstrap:zone":"us-central1-c","shoestring-bootstrap:name":"team2"}`)
 	m := &mocks{}
 	require.NoError(t, pulumi.RunErr(run, pulumi.WithMocks(Namespace, "bootstrap", m)))
 	assert.Equal(t, "team2-ci", m.one(t, "gcp:serviceaccount/account:Account", "ci").Inputs["accountId"])

@@ -26,6 +26,8 @@ type Config struct {
 	Repository string
 	// CloudflareZone is the Cloudflare zone the stacks' names live in (shoestring:dns.zone).
 	CloudflareZone string
+	// CloudflareZoneID is that zone's id (shoestring:dns.zoneId), from its overview page.
+	CloudflareZoneID string
 	// Zone is the GCP zone the stacks' clusters run in; its region holds the bucket, key and registry.
 	Zone string
 	// Name prefixes what this stack names (key ring, registry, service account, pool).
@@ -40,12 +42,13 @@ func (c *Config) Region() string { return cost.RegionOf(c.Zone) }
 
 // keys are the accepted keys with their defaults ("" = required).
 var keys = map[string]string{
-	"project":        "",
-	"repository":     "",
-	"cloudflareZone": "",
-	"zone":           "",
-	"name":           "shoestring",
-	"sandboxCluster": "shoestring-sandbox",
+	"project":          "",
+	"repository":       "",
+	"cloudflareZone":   "",
+	"cloudflareZoneId": "",
+	"zone":             "",
+	"name":             "shoestring",
+	"sandboxCluster":   "shoestring-sandbox",
 }
 
 // load reads the stack's configuration from the engine. The key list comes from PULUMI_CONFIG (as
@@ -92,7 +95,8 @@ func parse(raw map[string]string) (*Config, error) {
 		v[key] = strings.TrimSpace(val)
 	}
 	c := &Config{Project: v["project"], Repository: v["repository"], CloudflareZone: v["cloudflareZone"],
-		Zone: v["zone"], Name: v["name"], SandboxCluster: v["sandboxCluster"]}
+		CloudflareZoneID: v["cloudflareZoneId"],
+		Zone:             v["zone"], Name: v["name"], SandboxCluster: v["sandboxCluster"]}
 	errs = append(errs, c.check()...)
 	if len(errs) > 0 {
 		sort.SliceStable(errs, func(i, j int) bool { return errs[i].Key < errs[j].Key })
@@ -112,6 +116,8 @@ var (
 	gcpRegionRe   = regexp.MustCompile(`^[a-z]+-[a-z]+[0-9]+$`)
 	prefixRe      = regexp.MustCompile(`^[a-z]([a-z0-9-]{0,18}[a-z0-9])?$`)
 	clusterNameRe = regexp.MustCompile(`^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$`)
+	// Cloudflare's zone ids are 32 hex digits, as stacks checks shoestring:dns.zoneId.
+	cloudflareZoneIDRe = regexp.MustCompile(`^[0-9a-f]{32}$`)
 )
 
 func field(key, value, problem, fix string) stacks.FieldError {
@@ -157,6 +163,16 @@ func (c *Config) check() []stacks.FieldError {
 		errs = append(errs, required("cloudflareZone", "<domain, e.g. example.com>"))
 	case !validDomain(z):
 		errs = append(errs, field("cloudflareZone", z, "is not a domain name", zoneFix))
+	}
+
+	const zoneIDFix = "copy the zone's id (32 hex digits) from the Overview page of the zone in the Cloudflare dashboard, under API"
+	switch id := c.CloudflareZoneID; {
+	case id == "":
+		errs = append(errs, required("cloudflareZoneId", "<the zone's id, 32 hex digits>"))
+	case id == stacks.ExampleZoneID:
+		errs = append(errs, field("cloudflareZoneId", id, "is the example zone id of Cloudflare's documentation, not your zone's", zoneIDFix))
+	case !cloudflareZoneIDRe.MatchString(id):
+		errs = append(errs, field("cloudflareZoneId", id, "is not a Cloudflare zone id", zoneIDFix))
 	}
 
 	regions := cost.Regions()

@@ -257,6 +257,7 @@ func deploy(ctx *pulumi.Context, c *Config) (*Outputs, error) {
 			pulumi.String(fmt.Sprintf("pulumi config set --stack %s gcp:project %s", s, c.Project)),
 			pulumi.String(fmt.Sprintf("pulumi config set --stack %s --path 'shoestring:cluster.gke.zone' %s", s, c.Zone)),
 			pulumi.String(fmt.Sprintf("pulumi config set --stack %s --path 'shoestring:dns.zone' %s", s, c.CloudflareZone)),
+			pulumi.String(fmt.Sprintf("pulumi config set --stack %s --path 'shoestring:dns.zoneId' %s", s, c.CloudflareZoneID)),
 		)
 	}
 	return &Outputs{RepositoryVariables: out, SetVariables: join(lines), InitStacks: join(init)}, nil

@@ -93,6 +93,13 @@ func (c *DNSConfig) defaults() {
 	}
 }
 
+// ExampleZoneID is the zone id of Cloudflare's API documentation examples, which the committed
+// stack files carry until a team sets its own: a deploy with it would fail at Cloudflare, so it
+// is refused where the id is used (LoadStackFileWithPlaceholders only warns, for renders).
+const ExampleZoneID = "023e105f4ecef8ad9ca31a8372d0c353"
+
+const exampleZoneIDProblem = "is the example zone id of Cloudflare's documentation, not your zone's"
+
 // Formats no library defines; names, images and URLs use the libraries in grammar.go.
 var (
 	// zoneIDRe: Cloudflare's zone ids are 32 hex digits (its API has no offline check).
@@ -160,6 +167,9 @@ func (c *DNSConfig) checkAndFillDefaults(all *Config) []FieldError {
 	} else if d.ZoneID != "" && !zoneIDRe.MatchString(d.ZoneID) {
 		errs = append(errs, fieldErr(dk+".zoneId", d.ZoneID, "is not a Cloudflare zone id",
 			"copy the 32 hex digits from the zone's overview page, or leave it out to look the zone up by name"))
+	} else if d.ZoneID == ExampleZoneID && used {
+		errs = append(errs, fieldErr(dk+".zoneId", d.ZoneID, exampleZoneIDProblem,
+			fmt.Sprintf("set your zone's id (the 32 hex digits on the zone's overview page in the Cloudflare dashboard, or the bootstrap stack's initStacks output) with `pulumi config set --path '%s.zoneId' <id>`", dk)))
 	}
 	for i, a := range d.Aliases {
 		key := fmt.Sprintf("%s.aliases[%d]", dk, i)
