@@ -260,6 +260,7 @@ func TestItPrintsExactlyTheVariablesTheWorkflowsRead(t *testing.T) {
 		assert.Contains(t, res.initCmd, "pulumi config set --stack "+s+" gcp:project acme-shoestring\n")
 		assert.Contains(t, res.initCmd, "pulumi config set --stack "+s+" --path 'shoestring:dns.zone' acme.example\n")
 		assert.Contains(t, res.initCmd, "pulumi config set --stack "+s+" --path 'shoestring:dns.zoneId' 5c3e2f0b8a9d4e61b7f0c2a4d6e8f013\n")
+		assert.Contains(t, res.initCmd, "pulumi config set --stack "+s+" --secret --path 'shoestring:secrets.checksum.HMAC_KEY' \"$(openssl rand -hex 32)\"\n")
 	}
 
 	// The workflows' side: every vars.X they read, except those they test for being empty

@@ -13,6 +13,8 @@ import (
 	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/serviceaccount"
 	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/storage"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/shoestring-dev/shoestring/stacks"
 )
 
 // APIs are the services the stacks, their CI and this program call. cloudresourcemanager serves
@@ -258,6 +260,9 @@ func deploy(ctx *pulumi.Context, c *Config) (*Outputs, error) {
 			pulumi.String(fmt.Sprintf("pulumi config set --stack %s --path 'shoestring:cluster.gke.zone' %s", s, c.Zone)),
 			pulumi.String(fmt.Sprintf("pulumi config set --stack %s --path 'shoestring:dns.zone' %s", s, c.CloudflareZone)),
 			pulumi.String(fmt.Sprintf("pulumi config set --stack %s --path 'shoestring:dns.zoneId' %s", s, c.CloudflareZoneID)),
+			// The key of the hashes that stand for secret values in pod annotations and Job names.
+			pulumi.String(fmt.Sprintf("pulumi config set --stack %s --secret --path 'shoestring:secrets.%s.%s' \"$(openssl rand -hex 32)\"",
+				s, stacks.ChecksumSecretGroup, stacks.ChecksumKeyName)),
 		)
 	}
 	return &Outputs{RepositoryVariables: out, SetVariables: join(lines), InitStacks: join(init)}, nil

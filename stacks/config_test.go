@@ -126,7 +126,7 @@ func TestEveryProblemIsReportedAtOnce(t *testing.T) {
 }
 
 func TestSecretsStaySecret(t *testing.T) {
-	c, err := Parse(map[string]string{"shoestring:cluster": gke, "shoestring:secrets": `{"api":{"DB_PASSWORD":"hunter2"}}`,
+	c, err := Parse(map[string]string{"shoestring:cluster": gke, "shoestring:secrets": `{"api":{"DB_PASSWORD":"hunter2"},"checksum":{"HMAC_KEY":"k"}}`,
 		"shoestring:services": `[{"name":"api","image":"ghcr.io/acme/api:1.0.0","secretEnv":["DB_PASSWORD"]}]`},
 		[]string{"shoestring:secrets"})
 	require.NoError(t, err)
@@ -160,6 +160,9 @@ config:
     api:
       DB_PASSWORD:
         secure: v1:abc
+    checksum:
+      HMAC_KEY:
+        secure: v1:def
 `))
 	raw, secret, err := ReadStackFile(path)
 	require.NoError(t, err)
