@@ -74,6 +74,8 @@ type GKECluster struct {
 	DeletionProtection bool `json:"deletionProtection"`
 
 	// FirewallSourceRanges may reach tcp 80 and 443 on the nodes (nginx on the host network).
+	// Default: Cloudflare's published IPv4 ranges (stacks/data/cloudflare-ips-v4.txt) when DNS sync
+	// publishes proxied names, else ["0.0.0.0/0"].
 	FirewallSourceRanges []string `json:"firewallSourceRanges"`
 }
 
@@ -108,18 +110,18 @@ func (c *ClusterConfig) defaults() {
 	c.Cluster = Cluster{
 		Mode: ClusterModeGKE,
 		GKE: GKECluster{
-			Name:                 "shoestring",
-			Network:              "default",
-			NodeCount:            3,
-			MachineType:          DefaultMachineType,
-			Provisioning:         ProvisioningPreemptible,
-			DiskSizeGB:           10,
-			DiskType:             "pd-standard",
-			NodeTag:              "shoestring-node",
-			OAuthScopes:          []string{"https://www.googleapis.com/auth/devstorage.read_only"},
-			ReleaseChannel:       "REGULAR",
-			DeletionProtection:   true,
-			FirewallSourceRanges: []string{"0.0.0.0/0"},
+			Name:               "shoestring",
+			Network:            "default",
+			NodeCount:          3,
+			MachineType:        DefaultMachineType,
+			Provisioning:       ProvisioningPreemptible,
+			DiskSizeGB:         10,
+			DiskType:           "pd-standard",
+			NodeTag:            "shoestring-node",
+			OAuthScopes:        []string{"https://www.googleapis.com/auth/devstorage.read_only"},
+			ReleaseChannel:     "REGULAR",
+			DeletionProtection: true,
+			// FirewallSourceRanges: set in checkAndFillDefaults, from the DNS settings.
 		},
 	}
 }
@@ -141,12 +143,15 @@ const (
 	maxNetworkTag     = 63
 )
 
-func (c *ClusterConfig) checkAndFillDefaults(*Config) []FieldError {
+func (c *ClusterConfig) checkAndFillDefaults(all *Config) []FieldError {
 	const k = Namespace + ":cluster"
 	cl := &c.Cluster
 	var errs []FieldError
 	switch cl.Mode {
 	case ClusterModeGKE:
+		if cl.GKE.FirewallSourceRanges == nil {
+			cl.GKE.FirewallSourceRanges = all.defaultFirewallSourceRanges()
+		}
 		errs = append(errs, cl.GKE.check(k+".gke")...)
 	case ClusterModeExisting:
 		if cl.Existing.Kubeconfig == "" && cl.Existing.RenderTo == "" {
