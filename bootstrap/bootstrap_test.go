@@ -210,7 +210,7 @@ func TestTheCIAccountGetsTheListedRolesOnly(t *testing.T) {
 	for _, typ := range []string{"gcp:projects/iAMMember:IAMMember", "gcp:serviceaccount/iAMMember:IAMMember", "gcp:storage/bucketIAMMember:BucketIAMMember",
 		"gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember", "gcp:artifactregistry/repositoryIamMember:RepositoryIamMember"} {
 		for _, r := range m.byType(typ) {
-			if r.Name == "ci-from-github" {
+			if r.Name == "ci-from-github" || r.Name == "nodes-images" {
 				continue
 			}
 			assert.Equal(t, ci, r.Inputs["member"], r.Name)
@@ -323,7 +323,6 @@ func TestBadInputIsRefusedAtPreviewWithKeyValueAndFix(t *testing.T) {
 		{"project number", "project", "123456789012", []string{`"123456789012" is a project number, not a project ID`}},
 		{"project with google", "project", "my-google-proj", []string{`may not contain "google"`}},
 		{"project ending in hyphen", "project", "acme-shoe-", []string{`"acme-shoe-" is not a valid GCP project ID`}},
-		{"zone not in the price table", "zone", "europe-west1-b", []string{`shoestring-bootstrap:zone: "europe-west1-b" is in region europe-west1, which the price table does not cover`, `name a zone of a region internal/cost/prices.json prices (us-central1), e.g. "us-central1-a", or add the region's prices there first`}},
 		{"zone that is a region", "zone", "us-central1", []string{`shoestring-bootstrap:zone: "us-central1" is a region`, `e.g. "us-central1-a"`}},
 		{"zone that is no zone", "zone", "moon-base", []string{`"moon-base" is not a GCP zone`}},
 		{"cloudflare zone with scheme", "cloudflareZone", "https://acme.example", []string{`shoestring-bootstrap:cloudflareZone: "https://acme.example" is not a domain name; give the Cloudflare zone's domain name`}},
@@ -355,8 +354,36 @@ func TestBadInputIsRefusedAtPreviewWithKeyValueAndFix(t *testing.T) {
 	}
 }
 
+// A region the price table does not cover deploys like any other: the estimate is what it lacks.
+func TestAZoneOutsideThePriceTableIsAWarningNotAnError(t *testing.T) {
+	raw := validConfig()
+	raw[Namespace+":zone"] = "southamerica-east1-b"
+	c, err := parse(raw)
+	require.NoError(t, err)
+	w := c.Warnings()
+	require.Len(t, w, 1)
+	assert.Equal(t, Namespace+":zone", w[0].Key)
+	assert.Contains(t, w[0].Problem, "region southamerica-east1, which the price table does not cover: everything deploys")
+	m, _, err := evaluate(t, raw)
+	require.NoError(t, err)
+	assert.Equal(t, "southamerica-east1", m.one(t, "gcp:kms/keyRing:KeyRing", "secrets").Inputs["location"])
+	c, err = parse(validConfig())
+	require.NoError(t, err)
+	assert.Empty(t, c.Warnings())
+}
+
+// The nodes (the Compute Engine default account) may read the registry's images, nothing more.
+func TestTheNodesMayPullFromTheRegistry(t *testing.T) {
+	m, _, err := evaluate(t, validConfig())
+	require.NoError(t, err)
+	r := m.one(t, "gcp:artifactregistry/repositoryIamMember:RepositoryIamMember", "nodes-images")
+	assert.Equal(t, "roles/artifactregistry.reader", r.Inputs["role"])
+	assert.Equal(t, "serviceAccount:"+projectNumber+"-compute@developer.gserviceaccount.com", r.Inputs["member"])
+	assert.Equal(t, "shoestring", r.Inputs["repository"])
+}
+
 func TestEveryProblemIsReportedAtOnce(t *testing.T) {
-	_, err := parse(map[string]string{Namespace + ":repository": "shop", Namespace + ":zone": "asia-east1-a"})
+	_, err := parse(map[string]string{Namespace + ":repository": "shop", Namespace + ":zone": "asia-east1"})
 	require.Error(t, err)
 	for _, k := range []string{"project", "repository", "cloudflareZone", "cloudflareZoneId", "zone"} {
 		assert.Contains(t, err.Error(), Namespace+":"+k+":")

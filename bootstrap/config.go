@@ -128,6 +128,21 @@ func required(key, example string) stacks.FieldError {
 	return field(key, "", "is required", fmt.Sprintf("set it with `pulumi config set %s %s`", key, example))
 }
 
+// Warnings are what is worth a word but blocks nothing: a zone whose region the price table does
+// not cover deploys the same, only `make cost` and the stacks' monthlyCost cannot price it.
+func (c *Config) Warnings() []stacks.FieldError {
+	if c.Zone == "" || !gcpZoneRe.MatchString(c.Zone) {
+		return nil
+	}
+	if _, err := cost.ForZone(c.Zone); err == nil {
+		return nil
+	}
+	regions := cost.Regions()
+	return []stacks.FieldError{field("zone", c.Zone,
+		fmt.Sprintf("is in region %s, which the price table does not cover: everything deploys, but `make cost` and the stacks' monthlyCost cannot price it", cost.RegionOf(c.Zone)),
+		fmt.Sprintf("to get estimates, add the region's E2 and persistent-disk prices to internal/cost/prices.json (covered now: %s; see docs/gcp.md \"Cost\")", strings.Join(regions, ", ")))}
+}
+
 func (c *Config) check() []stacks.FieldError {
 	var errs []stacks.FieldError
 	const projectFix = "give the project ID (6-30 lowercase letters, digits and hyphens, starting with a letter, not ending with a hyphen, e.g. \"acme-shoestring\"); `gcloud projects list` shows it in the PROJECT_ID column"
@@ -175,21 +190,15 @@ func (c *Config) check() []stacks.FieldError {
 		errs = append(errs, field("cloudflareZoneId", id, "is not a Cloudflare zone id", zoneIDFix))
 	}
 
-	regions := cost.Regions()
-	zoneInTable := fmt.Sprintf("name a zone of a region internal/cost/prices.json prices (%s), e.g. %q, or add the region's prices there first (see docs/gcp.md)",
-		strings.Join(regions, ", "), regions[0]+"-a")
+	const gcpZoneFix = "name a GCP zone, e.g. \"us-central1-a\" or \"europe-west1-b\" (`gcloud compute zones list`)"
 	switch z := c.Zone; {
 	case z == "":
-		errs = append(errs, required("zone", regions[0]+"-a"))
+		errs = append(errs, required("zone", "us-central1-a"))
 	case gcpRegionRe.MatchString(z):
 		errs = append(errs, field("zone", z, "is a region: the stacks' clusters are zonal (one zonal cluster's fee is covered by the free tier)",
 			fmt.Sprintf("name one zone of it, e.g. %q", z+"-a")))
 	case !gcpZoneRe.MatchString(z):
-		errs = append(errs, field("zone", z, "is not a GCP zone", zoneInTable))
-	default:
-		if _, err := cost.ForZone(z); err != nil {
-			errs = append(errs, field("zone", z, fmt.Sprintf("is in region %s, which the price table does not cover: `make cost` could not price the stacks", cost.RegionOf(z)), zoneInTable))
-		}
+		errs = append(errs, field("zone", z, "is not a GCP zone", gcpZoneFix))
 	}
 
 	if !prefixRe.MatchString(c.Name) {

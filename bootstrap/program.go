@@ -200,6 +200,17 @@ func deploy(ctx *pulumi.Context, c *Config) (*Outputs, error) {
 		return nil, err
 	}
 
+	// The nodes pull the images as the Compute Engine default service account: in projects where
+	// that account has no automatic Editor grant (the organization policy of newer projects), it
+	// needs read access to the registry, and only to it.
+	if _, err := artifactregistry.NewRepositoryIamMember(ctx, "nodes-images", &artifactregistry.RepositoryIamMemberArgs{
+		Project: project, Location: registry.Location, Repository: registry.Name,
+		Role:   pulumi.String("roles/artifactregistry.reader"),
+		Member: pulumi.Sprintf("serviceAccount:%s-compute@developer.gserviceaccount.com", number),
+	}); err != nil {
+		return nil, err
+	}
+
 	// 6. Workload identity federation: GitHub's OIDC tokens are accepted only from this
 	// repository (the attribute condition), and only its principal set may impersonate the account.
 	pool, err := iam.NewWorkloadIdentityPool(ctx, "github", &iam.WorkloadIdentityPoolArgs{
