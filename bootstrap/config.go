@@ -24,6 +24,10 @@ type Config struct {
 	Project string
 	// Repository is the GitHub repository, owner/name, whose workflows may use the CI account.
 	Repository string
+	// RepositoryID is that repository's numeric id (`gh api repos/<owner>/<name> --jq .id`): the
+	// tokens' repository_id claim, which a repository deleted and re-created under the same name
+	// (or a renamed one's successor) does not share.
+	RepositoryID string
 	// CloudflareZone is the Cloudflare zone the stacks' names live in (shoestring:dns.zone).
 	CloudflareZone string
 	// CloudflareZoneID is that zone's id (shoestring:dns.zoneId), from its overview page.
@@ -44,6 +48,7 @@ func (c *Config) Region() string { return cost.RegionOf(c.Zone) }
 var keys = map[string]string{
 	"project":          "",
 	"repository":       "",
+	"repositoryId":     "",
 	"cloudflareZone":   "",
 	"cloudflareZoneId": "",
 	"zone":             "",
@@ -94,7 +99,7 @@ func parse(raw map[string]string) (*Config, error) {
 		}
 		v[key] = strings.TrimSpace(val)
 	}
-	c := &Config{Project: v["project"], Repository: v["repository"], CloudflareZone: v["cloudflareZone"],
+	c := &Config{Project: v["project"], Repository: v["repository"], RepositoryID: v["repositoryId"], CloudflareZone: v["cloudflareZone"],
 		CloudflareZoneID: v["cloudflareZoneId"],
 		Zone:             v["zone"], Name: v["name"], SandboxCluster: v["sandboxCluster"]}
 	errs = append(errs, c.check()...)
@@ -170,6 +175,14 @@ func (c *Config) check() []stacks.FieldError {
 		errs = append(errs, field("repository", r, fmt.Sprintf("has an invalid owner %q (GitHub: 1-39 letters, digits and single hyphens, not at either end)", owner), repoFix))
 	} else if !ghRepoRe.MatchString(name) || name == "." || name == ".." || strings.HasSuffix(name, ".git") {
 		errs = append(errs, field("repository", r, fmt.Sprintf("has an invalid name %q (GitHub: 1-100 letters, digits, '.', '-', '_'; no .git suffix)", name), repoFix))
+	}
+
+	switch id := c.RepositoryID; {
+	case id == "":
+		errs = append(errs, required("repositoryId", "\"$(gh api repos/<owner>/<name> --jq .id)\""))
+	case !digitsRe.MatchString(id):
+		errs = append(errs, field("repositoryId", id, "is not a GitHub repository id",
+			"give the repository's numeric id: `gh api repos/<owner>/<name> --jq .id`"))
 	}
 
 	const zoneFix = "give the Cloudflare zone's domain name, e.g. \"example.com\" (lowercase, no scheme, no trailing dot)"

@@ -119,7 +119,7 @@ func TestPlaygroundWorkflowFollowsTheBranchConvention(t *testing.T) {
 // diff comment; prod is updated only after sandbox, behind the prod environment's approval.
 func TestPreviewCommentsBothStacksAndProdNeedsApproval(t *testing.T) {
 	all := files(t)
-	assert.Contains(t, all["preview.yml"], "stack: [sandbox, prod]")
+	assert.Contains(t, all["preview.yml"], "stack: [sandbox]", "a pull request's code never runs with the prod identity")
 	assert.Contains(t, all["preview.yml"], "comment-on-pr: true")
 	var deploy struct {
 		Jobs map[string]struct {
