@@ -48,8 +48,12 @@ type GKECluster struct {
 	// Zone is one zone, e.g. "us-central1-a" (required in gke mode); a region is refused, since a
 	// regional cluster's fee is not covered by the free tier.
 	Zone string `json:"zone"`
-	// Network is the VPC network of the nodes.
+	// Network is the VPC network of the nodes (and of the firewall rule).
 	Network string `json:"network"`
+	// Subnetwork is the subnet of Network in the zone's region the nodes get their addresses
+	// from; empty: GKE's choice, which works in an auto-mode network such as "default" (a
+	// custom-mode network needs it).
+	Subnetwork string `json:"subnetwork"`
 
 	// NodeCount is the number of nodes of the only node pool (1 to MaxNodeCount, 10).
 	NodeCount int `json:"nodeCount"`
@@ -206,6 +210,10 @@ func (g *GKECluster) check(k string) []FieldError {
 	}
 	if g.Network == "" {
 		errs = append(errs, fieldErr(k+".network", nil, "is required", "name a VPC network (\"default\" is the default)"))
+	}
+	if g.Subnetwork != "" && !isGCEName(g.Subnetwork, maxNetworkTag) {
+		errs = append(errs, fieldErr(k+".subnetwork", g.Subnetwork, "is not a subnetwork name",
+			"name the subnet of the network in the cluster's region (lowercase letters, digits and hyphens, starting with a letter), or leave it empty"))
 	}
 	for i, s := range g.OAuthScopes {
 		if !strings.HasPrefix(s, "https://www.googleapis.com/auth/") {

@@ -155,7 +155,7 @@ func clusterArgs(c *stacks.Cluster) *cluster.Args {
 	}
 	g := c.GKE
 	return &cluster.Args{GKE: &cluster.GKEArgs{
-		Name: g.Name, Project: g.Project, Zone: g.Zone, Network: g.Network,
+		Name: g.Name, Project: g.Project, Zone: g.Zone, Network: g.Network, Subnetwork: g.Subnetwork,
 		NodeCount: g.NodeCount, MachineType: g.MachineType, Preemptible: g.Preemptible(), Spot: g.Spot(),
 		DiskSizeGB: g.DiskSizeGB, DiskType: g.DiskType, NodeTag: g.NodeTag, OAuthScopes: g.OAuthScopes,
 		ReleaseChannel: g.ReleaseChannel, DeletionProtection: g.DeletionProtection,
