@@ -99,11 +99,13 @@ func (m *mocks) one(t *testing.T, typ, name string) registered {
 
 func validConfig() map[string]string {
 	return map[string]string{
-		Namespace + ":project":        "acme-shoestring",
-		Namespace + ":repository":     "acme/shop",
-		Namespace + ":cloudflareZone": "acme.example",
-		Namespace + ":zone":           "us-central1-a",
-		"gcp:project":                 "ignored-provider-key",
+		Namespace + ":project":          "acme-shoestring",
+		Namespace + ":repository":       "acme/shop",
+		Namespace + ":repositoryId":     "700123456",
+		Namespace + ":cloudflareZone":   "acme.example",
+		Namespace + ":cloudflareZoneId": "5c3e2f0b8a9d4e61b7f0c2a4d6e8f013",
+		Namespace + ":zone":             "us-central1-a",
+		"gcp:project":                   "ignored-provider-key",
 	}
 }
 
@@ -185,7 +187,8 @@ func TestWorkloadIdentityIsBoundToTheRepositoryOnly(t *testing.T) {
 	m, _, err := evaluate(t, validConfig())
 	require.NoError(t, err)
 	p := m.one(t, "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider", "github")
-	assert.Equal(t, "assertion.repository == 'acme/shop'", p.Inputs["attributeCondition"])
+	assert.Equal(t, "assertion.repository_id == '700123456' && assertion.repository == 'acme/shop'", p.Inputs["attributeCondition"],
+		"pinned by id: a repository re-created under the name gets another id")
 	assert.Equal(t, map[string]any{"issuerUri": "https://token.actions.githubusercontent.com"}, p.Inputs["oidc"])
 	assert.Equal(t, "assertion.repository", p.Inputs["attributeMapping"].(map[string]any)["attribute.repository"])
 	pool := m.one(t, "gcp:iam/workloadIdentityPool:WorkloadIdentityPool", "github")
@@ -196,7 +199,16 @@ func TestWorkloadIdentityIsBoundToTheRepositoryOnly(t *testing.T) {
 	imp := m.one(t, "gcp:serviceaccount/iAMMember:IAMMember", "ci-from-github")
 	assert.Equal(t, "roles/iam.workloadIdentityUser", imp.Inputs["role"])
 	assert.Equal(t, "projects/acme-shoestring/serviceAccounts/shoestring-ci@acme-shoestring.iam.gserviceaccount.com", imp.Inputs["serviceAccountId"])
-	assert.Equal(t, "principalSet://iam.googleapis.com/projects/"+projectNumber+"/locations/global/workloadIdentityPools/shoestring-github/attribute.repository/acme/shop", imp.Inputs["member"])
+	assert.Equal(t, "principalSet://iam.googleapis.com/projects/"+projectNumber+"/locations/global/workloadIdentityPools/shoestring-github/attribute.repository_id/700123456", imp.Inputs["member"])
+
+	// The prod account: only tokens of the prod environment on main.
+	prod := m.one(t, "gcp:serviceaccount/iAMMember:IAMMember", "ci-prod-from-github")
+	assert.Equal(t, "projects/acme-shoestring/serviceAccounts/shoestring-ci-prod@acme-shoestring.iam.gserviceaccount.com", prod.Inputs["serviceAccountId"])
+	assert.Equal(t, "principalSet://iam.googleapis.com/projects/"+projectNumber+"/locations/global/workloadIdentityPools/shoestring-github/attribute.prod_deploy/true", prod.Inputs["member"])
+	assert.Equal(t, ProdDeployMapping, p.Inputs["attributeMapping"].(map[string]any)["attribute.prod_deploy"])
+	for _, claim := range []string{"assertion.environment == 'prod'", "assertion.ref == 'refs/heads/main'"} {
+		assert.Contains(t, ProdDeployMapping, claim)
+	}
 }
 
 // Every role the CI account gets, on what: the test fails when one is added or widened without
@@ -205,35 +217,47 @@ func TestTheCIAccountGetsTheListedRolesOnly(t *testing.T) {
 	m, _, err := evaluate(t, validConfig())
 	require.NoError(t, err)
 	const ci = "serviceAccount:shoestring-ci@acme-shoestring.iam.gserviceaccount.com"
+	const ciProd = "serviceAccount:shoestring-ci-prod@acme-shoestring.iam.gserviceaccount.com"
 	var got []string
 	for _, typ := range []string{"gcp:projects/iAMMember:IAMMember", "gcp:serviceaccount/iAMMember:IAMMember", "gcp:storage/bucketIAMMember:BucketIAMMember",
 		"gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember", "gcp:artifactregistry/repositoryIamMember:RepositoryIamMember"} {
 		for _, r := range m.byType(typ) {
-			if r.Name == "ci-from-github" {
+			if r.Name == "ci-from-github" || r.Name == "ci-prod-from-github" || r.Name == "nodes-images" {
 				continue
 			}
-			assert.Equal(t, ci, r.Inputs["member"], r.Name)
+			who := "ci"
+			if r.Inputs["member"] == ciProd {
+				who = "ci-prod"
+			} else {
+				assert.Equal(t, ci, r.Inputs["member"], r.Name)
+			}
 			on := ""
 			for _, k := range []string{"repository", "bucket", "cryptoKeyId", "serviceAccountId", "project"} {
 				if v, ok := r.Inputs[k].(string); ok && on == "" {
 					on = v
 				}
 			}
-			got = append(got, r.Inputs["role"].(string)+" on "+on)
+			got = append(got, who+": "+r.Inputs["role"].(string)+" on "+on)
 		}
 	}
 	sort.Strings(got)
 	assert.Equal(t, []string{
-		"roles/artifactregistry.writer on shoestring",
-		"roles/cloudkms.cryptoKeyEncrypterDecrypter on projects/acme-shoestring/locations/us-central1/keyRings/shoestring/cryptoKeys/pulumi-secrets",
-		"roles/compute.securityAdmin on acme-shoestring",
-		"roles/container.admin on acme-shoestring",
-		"roles/iam.serviceAccountUser on projects/acme-shoestring/serviceAccounts/" + projectNumber + "-compute@developer.gserviceaccount.com",
-		"roles/storage.objectUser on acme-shoestring-shoestring-state",
-	}, got)
+		"ci-prod: roles/cloudkms.cryptoKeyEncrypterDecrypter on projects/acme-shoestring/locations/us-central1/keyRings/shoestring/cryptoKeys/pulumi-secrets-prod",
+		"ci-prod: roles/compute.securityAdmin on acme-shoestring",
+		"ci-prod: roles/container.admin on acme-shoestring",
+		"ci-prod: roles/iam.serviceAccountUser on projects/acme-shoestring/serviceAccounts/" + projectNumber + "-compute@developer.gserviceaccount.com",
+		"ci-prod: roles/storage.objectUser on acme-shoestring-shoestring-state",
+		"ci: roles/artifactregistry.writer on shoestring",
+		"ci: roles/cloudkms.cryptoKeyEncrypterDecrypter on projects/acme-shoestring/locations/us-central1/keyRings/shoestring/cryptoKeys/pulumi-secrets",
+		"ci: roles/compute.securityAdmin on acme-shoestring",
+		"ci: roles/container.admin on acme-shoestring",
+		"ci: roles/iam.serviceAccountUser on projects/acme-shoestring/serviceAccounts/" + projectNumber + "-compute@developer.gserviceaccount.com",
+		"ci: roles/storage.objectUser on acme-shoestring-shoestring-state",
+	}, got, "the account pull requests run as cannot decrypt prod's secrets")
 	doc, err := os.ReadFile(filepath.Join("..", "docs", "gcp.md"))
 	require.NoError(t, err)
 	for _, g := range got {
+		_, g, _ = strings.Cut(g, ": ")
 		role, _, _ := strings.Cut(g, " on ")
 		assert.Contains(t, string(doc), "`"+role+"`", "docs/gcp.md says why the CI account has %s", role)
 	}
@@ -245,6 +269,7 @@ func TestItPrintsExactlyTheVariablesTheWorkflowsRead(t *testing.T) {
 	assert.Equal(t, map[string]string{
 		"GCP_WORKLOAD_IDENTITY_PROVIDER": "projects/" + projectNumber + "/locations/global/workloadIdentityPools/shoestring-github/providers/github",
 		"GCP_SERVICE_ACCOUNT":            "shoestring-ci@acme-shoestring.iam.gserviceaccount.com",
+		"GCP_PROD_SERVICE_ACCOUNT":       "shoestring-ci-prod@acme-shoestring.iam.gserviceaccount.com",
 		"PULUMI_BACKEND_URL":             "gs://acme-shoestring-shoestring-state",
 		"PULUMI_SECRETS_PROVIDER":        "gcpkms://projects/acme-shoestring/locations/us-central1/keyRings/shoestring/cryptoKeys/pulumi-secrets",
 		"IMAGE_REGISTRY":                 "us-central1-docker.pkg.dev/acme-shoestring/shoestring",
@@ -254,10 +279,13 @@ func TestItPrintsExactlyTheVariablesTheWorkflowsRead(t *testing.T) {
 	}, res.vars)
 	assert.Contains(t, res.setVars, "gh variable set PULUMI_BACKEND_URL --repo acme/shop --body 'gs://acme-shoestring-shoestring-state'\n")
 	assert.Equal(t, len(Variables), strings.Count(res.setVars, "gh variable set "))
+	assert.Contains(t, res.initCmd, "pulumi stack init sandbox --secrets-provider 'gcpkms://projects/acme-shoestring/locations/us-central1/keyRings/shoestring/cryptoKeys/pulumi-secrets'\n")
+	assert.Contains(t, res.initCmd, "pulumi stack init prod --secrets-provider 'gcpkms://projects/acme-shoestring/locations/us-central1/keyRings/shoestring/cryptoKeys/pulumi-secrets-prod'\n")
 	for _, s := range []string{"sandbox", "prod"} {
-		assert.Contains(t, res.initCmd, "pulumi stack init "+s+" --secrets-provider 'gcpkms://projects/acme-shoestring/locations/us-central1/keyRings/shoestring/cryptoKeys/pulumi-secrets'\n")
 		assert.Contains(t, res.initCmd, "pulumi config set --stack "+s+" gcp:project acme-shoestring\n")
 		assert.Contains(t, res.initCmd, "pulumi config set --stack "+s+" --path 'shoestring:dns.zone' acme.example\n")
+		assert.Contains(t, res.initCmd, "pulumi config set --stack "+s+" --path 'shoestring:dns.zoneId' 5c3e2f0b8a9d4e61b7f0c2a4d6e8f013\n")
+		assert.Contains(t, res.initCmd, "pulumi config set --stack "+s+" --secret --path 'shoestring:secrets.checksum.HMAC_KEY' \"$(openssl rand -hex 32)\"\n")
 	}
 
 	// The workflows' side: every vars.X they read, except those they test for being empty
@@ -320,11 +348,13 @@ func TestBadInputIsRefusedAtPreviewWithKeyValueAndFix(t *testing.T) {
 		{"project number", "project", "123456789012", []string{`"123456789012" is a project number, not a project ID`}},
 		{"project with google", "project", "my-google-proj", []string{`may not contain "google"`}},
 		{"project ending in hyphen", "project", "acme-shoe-", []string{`"acme-shoe-" is not a valid GCP project ID`}},
-		{"zone not in the price table", "zone", "europe-west1-b", []string{`shoestring-bootstrap:zone: "europe-west1-b" is in region europe-west1, which the price table does not cover`, `name a zone of a region internal/cost/prices.json prices (us-central1), e.g. "us-central1-a", or add the region's prices there first`}},
 		{"zone that is a region", "zone", "us-central1", []string{`shoestring-bootstrap:zone: "us-central1" is a region`, `e.g. "us-central1-a"`}},
 		{"zone that is no zone", "zone", "moon-base", []string{`"moon-base" is not a GCP zone`}},
 		{"cloudflare zone with scheme", "cloudflareZone", "https://acme.example", []string{`shoestring-bootstrap:cloudflareZone: "https://acme.example" is not a domain name; give the Cloudflare zone's domain name`}},
 		{"cloudflare zone single label", "cloudflareZone", "localhost", []string{`"localhost" is not a domain name`}},
+		{"cloudflare zone id missing", "cloudflareZoneId", "", []string{"shoestring-bootstrap:cloudflareZoneId: is required; set it with `pulumi config set cloudflareZoneId <the zone's id, 32 hex digits>`"}},
+		{"cloudflare zone id of the documentation", "cloudflareZoneId", stacks.ExampleZoneID, []string{`shoestring-bootstrap:cloudflareZoneId: "` + stacks.ExampleZoneID + `" is the example zone id of Cloudflare's documentation, not your zone's; copy the zone's id`}},
+		{"cloudflare zone id not hex", "cloudflareZoneId", "acme.example", []string{`shoestring-bootstrap:cloudflareZoneId: "acme.example" is not a Cloudflare zone id`}},
 		{"unknown key", "repo", "acme/shop", []string{`shoestring-bootstrap:repo: is not a bootstrap setting; use one of shoestring-bootstrap:cloudflareZone`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -349,17 +379,45 @@ func TestBadInputIsRefusedAtPreviewWithKeyValueAndFix(t *testing.T) {
 	}
 }
 
+// A region the price table does not cover deploys like any other: the estimate is what it lacks.
+func TestAZoneOutsideThePriceTableIsAWarningNotAnError(t *testing.T) {
+	raw := validConfig()
+	raw[Namespace+":zone"] = "southamerica-east1-b"
+	c, err := parse(raw)
+	require.NoError(t, err)
+	w := c.Warnings()
+	require.Len(t, w, 1)
+	assert.Equal(t, Namespace+":zone", w[0].Key)
+	assert.Contains(t, w[0].Problem, "region southamerica-east1, which the price table does not cover: everything deploys")
+	m, _, err := evaluate(t, raw)
+	require.NoError(t, err)
+	assert.Equal(t, "southamerica-east1", m.one(t, "gcp:kms/keyRing:KeyRing", "secrets").Inputs["location"])
+	c, err = parse(validConfig())
+	require.NoError(t, err)
+	assert.Empty(t, c.Warnings())
+}
+
+// The nodes (the Compute Engine default account) may read the registry's images, nothing more.
+func TestTheNodesMayPullFromTheRegistry(t *testing.T) {
+	m, _, err := evaluate(t, validConfig())
+	require.NoError(t, err)
+	r := m.one(t, "gcp:artifactregistry/repositoryIamMember:RepositoryIamMember", "nodes-images")
+	assert.Equal(t, "roles/artifactregistry.reader", r.Inputs["role"])
+	assert.Equal(t, "serviceAccount:"+projectNumber+"-compute@developer.gserviceaccount.com", r.Inputs["member"])
+	assert.Equal(t, "shoestring", r.Inputs["repository"])
+}
+
 func TestEveryProblemIsReportedAtOnce(t *testing.T) {
-	_, err := parse(map[string]string{Namespace + ":repository": "shop", Namespace + ":zone": "asia-east1-a"})
+	_, err := parse(map[string]string{Namespace + ":repository": "shop", Namespace + ":zone": "asia-east1"})
 	require.Error(t, err)
-	for _, k := range []string{"project", "repository", "cloudflareZone", "zone"} {
+	for _, k := range []string{"project", "repository", "repositoryId", "cloudflareZone", "cloudflareZoneId", "zone"} {
 		assert.Contains(t, err.Error(), Namespace+":"+k+":")
 	}
-	assert.Contains(t, err.Error(), "(4 problems)")
+	assert.Contains(t, err.Error(), "(6 problems)")
 }
 
 func TestAValidConfigurationRunsThroughTheEngineConfig(t *testing.T) {
-	t.Setenv("PULUMI_CONFIG", `{"shoestring-bootstrap:project":"acme-shoestring","shoestring-bootstrap:repository":"acme/shop","shoestring-bootstrap:cloudflareZone":"acme.example","shoestring-bootstrap:zone":"us-central1-c","shoestring-bootstrap:name":"team2"}`)
+	t.Setenv("PULUMI_CONFIG", `{"shoestring-bootstrap:project":"acme-shoestring","shoestring-bootstrap:repository":"acme/shop","shoestring-bootstrap:repositoryId":"700123456","shoestring-bootstrap:cloudflareZone":"acme.example","shoestring-bootstrap:cloudflareZoneId":"5c3e2f0b8a9d4e61b7f0c2a4d6e8f013","shoestring-bootstrap:zone":"us-central1-c","shoestring-bootstrap:name":"team2"}`)
 	m := &mocks{}
 	require.NoError(t, pulumi.RunErr(run, pulumi.WithMocks(Namespace, "bootstrap", m)))
 	assert.Equal(t, "team2-ci", m.one(t, "gcp:serviceaccount/account:Account", "ci").Inputs["accountId"])

@@ -24,8 +24,14 @@ type Config struct {
 	Project string
 	// Repository is the GitHub repository, owner/name, whose workflows may use the CI account.
 	Repository string
+	// RepositoryID is that repository's numeric id (`gh api repos/<owner>/<name> --jq .id`): the
+	// tokens' repository_id claim, which a repository deleted and re-created under the same name
+	// (or a renamed one's successor) does not share.
+	RepositoryID string
 	// CloudflareZone is the Cloudflare zone the stacks' names live in (shoestring:dns.zone).
 	CloudflareZone string
+	// CloudflareZoneID is that zone's id (shoestring:dns.zoneId), from its overview page.
+	CloudflareZoneID string
 	// Zone is the GCP zone the stacks' clusters run in; its region holds the bucket, key and registry.
 	Zone string
 	// Name prefixes what this stack names (key ring, registry, service account, pool).
@@ -40,12 +46,14 @@ func (c *Config) Region() string { return cost.RegionOf(c.Zone) }
 
 // keys are the accepted keys with their defaults ("" = required).
 var keys = map[string]string{
-	"project":        "",
-	"repository":     "",
-	"cloudflareZone": "",
-	"zone":           "",
-	"name":           "shoestring",
-	"sandboxCluster": "shoestring-sandbox",
+	"project":          "",
+	"repository":       "",
+	"repositoryId":     "",
+	"cloudflareZone":   "",
+	"cloudflareZoneId": "",
+	"zone":             "",
+	"name":             "shoestring",
+	"sandboxCluster":   "shoestring-sandbox",
 }
 
 // load reads the stack's configuration from the engine. The key list comes from PULUMI_CONFIG (as
@@ -91,8 +99,9 @@ func parse(raw map[string]string) (*Config, error) {
 		}
 		v[key] = strings.TrimSpace(val)
 	}
-	c := &Config{Project: v["project"], Repository: v["repository"], CloudflareZone: v["cloudflareZone"],
-		Zone: v["zone"], Name: v["name"], SandboxCluster: v["sandboxCluster"]}
+	c := &Config{Project: v["project"], Repository: v["repository"], RepositoryID: v["repositoryId"], CloudflareZone: v["cloudflareZone"],
+		CloudflareZoneID: v["cloudflareZoneId"],
+		Zone:             v["zone"], Name: v["name"], SandboxCluster: v["sandboxCluster"]}
 	errs = append(errs, c.check()...)
 	if len(errs) > 0 {
 		sort.SliceStable(errs, func(i, j int) bool { return errs[i].Key < errs[j].Key })
@@ -112,6 +121,8 @@ var (
 	gcpRegionRe   = regexp.MustCompile(`^[a-z]+-[a-z]+[0-9]+$`)
 	prefixRe      = regexp.MustCompile(`^[a-z]([a-z0-9-]{0,18}[a-z0-9])?$`)
 	clusterNameRe = regexp.MustCompile(`^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$`)
+	// Cloudflare's zone ids are 32 hex digits, as stacks checks shoestring:dns.zoneId.
+	cloudflareZoneIDRe = regexp.MustCompile(`^[0-9a-f]{32}$`)
 )
 
 func field(key, value, problem, fix string) stacks.FieldError {
@@ -120,6 +131,21 @@ func field(key, value, problem, fix string) stacks.FieldError {
 
 func required(key, example string) stacks.FieldError {
 	return field(key, "", "is required", fmt.Sprintf("set it with `pulumi config set %s %s`", key, example))
+}
+
+// Warnings are what is worth a word but blocks nothing: a zone whose region the price table does
+// not cover deploys the same, only `make cost` and the stacks' monthlyCost cannot price it.
+func (c *Config) Warnings() []stacks.FieldError {
+	if c.Zone == "" || !gcpZoneRe.MatchString(c.Zone) {
+		return nil
+	}
+	if _, err := cost.ForZone(c.Zone); err == nil {
+		return nil
+	}
+	regions := cost.Regions()
+	return []stacks.FieldError{field("zone", c.Zone,
+		fmt.Sprintf("is in region %s, which the price table does not cover: everything deploys, but `make cost` and the stacks' monthlyCost cannot price it", cost.RegionOf(c.Zone)),
+		fmt.Sprintf("to get estimates, add the region's E2 and persistent-disk prices to internal/cost/prices.json (covered now: %s; see docs/gcp.md \"Cost\")", strings.Join(regions, ", ")))}
 }
 
 func (c *Config) check() []stacks.FieldError {
@@ -151,6 +177,14 @@ func (c *Config) check() []stacks.FieldError {
 		errs = append(errs, field("repository", r, fmt.Sprintf("has an invalid name %q (GitHub: 1-100 letters, digits, '.', '-', '_'; no .git suffix)", name), repoFix))
 	}
 
+	switch id := c.RepositoryID; {
+	case id == "":
+		errs = append(errs, required("repositoryId", "\"$(gh api repos/<owner>/<name> --jq .id)\""))
+	case !digitsRe.MatchString(id):
+		errs = append(errs, field("repositoryId", id, "is not a GitHub repository id",
+			"give the repository's numeric id: `gh api repos/<owner>/<name> --jq .id`"))
+	}
+
 	const zoneFix = "give the Cloudflare zone's domain name, e.g. \"example.com\" (lowercase, no scheme, no trailing dot)"
 	switch z := c.CloudflareZone; {
 	case z == "":
@@ -159,21 +193,25 @@ func (c *Config) check() []stacks.FieldError {
 		errs = append(errs, field("cloudflareZone", z, "is not a domain name", zoneFix))
 	}
 
-	regions := cost.Regions()
-	zoneInTable := fmt.Sprintf("name a zone of a region internal/cost/prices.json prices (%s), e.g. %q, or add the region's prices there first (see docs/gcp.md)",
-		strings.Join(regions, ", "), regions[0]+"-a")
+	const zoneIDFix = "copy the zone's id (32 hex digits) from the Overview page of the zone in the Cloudflare dashboard, under API"
+	switch id := c.CloudflareZoneID; {
+	case id == "":
+		errs = append(errs, required("cloudflareZoneId", "<the zone's id, 32 hex digits>"))
+	case id == stacks.ExampleZoneID:
+		errs = append(errs, field("cloudflareZoneId", id, "is the example zone id of Cloudflare's documentation, not your zone's", zoneIDFix))
+	case !cloudflareZoneIDRe.MatchString(id):
+		errs = append(errs, field("cloudflareZoneId", id, "is not a Cloudflare zone id", zoneIDFix))
+	}
+
+	const gcpZoneFix = "name a GCP zone, e.g. \"us-central1-a\" or \"europe-west1-b\" (`gcloud compute zones list`)"
 	switch z := c.Zone; {
 	case z == "":
-		errs = append(errs, required("zone", regions[0]+"-a"))
+		errs = append(errs, required("zone", "us-central1-a"))
 	case gcpRegionRe.MatchString(z):
 		errs = append(errs, field("zone", z, "is a region: the stacks' clusters are zonal (one zonal cluster's fee is covered by the free tier)",
 			fmt.Sprintf("name one zone of it, e.g. %q", z+"-a")))
 	case !gcpZoneRe.MatchString(z):
-		errs = append(errs, field("zone", z, "is not a GCP zone", zoneInTable))
-	default:
-		if _, err := cost.ForZone(z); err != nil {
-			errs = append(errs, field("zone", z, fmt.Sprintf("is in region %s, which the price table does not cover: `make cost` could not price the stacks", cost.RegionOf(z)), zoneInTable))
-		}
+		errs = append(errs, field("zone", z, "is not a GCP zone", gcpZoneFix))
 	}
 
 	if !prefixRe.MatchString(c.Name) {

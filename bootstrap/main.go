@@ -15,6 +15,9 @@ func run(ctx *pulumi.Context) error {
 	if err != nil {
 		return err
 	}
+	for _, w := range cfg.Warnings() {
+		_ = ctx.Log.Warn("bootstrap configuration: "+w.Error(), nil)
+	}
 	out, err := deploy(ctx, cfg)
 	if err != nil {
 		return err

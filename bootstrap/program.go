@@ -13,6 +13,8 @@ import (
 	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/serviceaccount"
 	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/storage"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/shoestring-dev/shoestring/stacks"
 )
 
 // APIs are the services the stacks, their CI and this program call. cloudresourcemanager serves
@@ -47,7 +49,7 @@ const githubIssuer = "https://token.actions.githubusercontent.com"
 // Variables are the repository variables the workflows in .github/workflows read (TestVariables
 // keeps this list equal to theirs), in the order they are printed.
 var Variables = []string{
-	"GCP_WORKLOAD_IDENTITY_PROVIDER", "GCP_SERVICE_ACCOUNT",
+	"GCP_WORKLOAD_IDENTITY_PROVIDER", "GCP_SERVICE_ACCOUNT", "GCP_PROD_SERVICE_ACCOUNT",
 	"PULUMI_BACKEND_URL", "PULUMI_SECRETS_PROVIDER",
 	"IMAGE_REGISTRY", "IMAGE_REGISTRY_HOST",
 	"SANDBOX_CLUSTER", "SANDBOX_ZONE",
@@ -154,46 +156,77 @@ func deploy(ctx *pulumi.Context, c *Config) (*Outputs, error) {
 		return nil, err
 	}
 
-	// 5. The CI service account and its roles (docs/gcp.md says why each).
-	ci, err := serviceaccount.NewAccount(ctx, "ci", &serviceaccount.AccountArgs{
-		Project: project, AccountId: pulumi.String(c.Name + "-ci"),
-		DisplayName: pulumi.String("shoestring CI (" + c.Repository + ")"),
-		Description: pulumi.String("GitHub Actions of " + c.Repository + " through workload identity federation: preview, up, images"),
-	}, needs("iam"))
+	// 5. Two CI service accounts (docs/gcp.md says why each role): "ci" for previews, the sandbox,
+	// playgrounds and images, which pull requests' code may run as; "ci-prod" for prod's up only,
+	// which only the prod environment's jobs on main may impersonate (step 6). Each decrypts the
+	// secrets of its own stacks only: prod's stack has a key of its own.
+	number := organizations.LookupProjectOutput(ctx, organizations.LookupProjectOutputArgs{ProjectId: project}).Number()
+	prodKey, err := kms.NewCryptoKey(ctx, "pulumi-secrets-prod", &kms.CryptoKeyArgs{
+		KeyRing: ring.ID(), Name: pulumi.String("pulumi-secrets-prod"), Purpose: pulumi.String("ENCRYPT_DECRYPT"),
+	}, pulumi.Protect(true))
 	if err != nil {
 		return nil, err
 	}
-	member := pulumi.Sprintf("serviceAccount:%s", ci.Email)
-	for _, role := range sortedKeys(ProjectRoles) {
-		if _, err := projects.NewIAMMember(ctx, "ci-"+strings.TrimPrefix(role, "roles/"), &projects.IAMMemberArgs{
-			Project: project, Role: pulumi.String(role), Member: member,
-		}, needs("cloudresourcemanager", "container", "compute")); err != nil {
+	account := func(id, what string, stackKey *kms.CryptoKey) (*serviceaccount.Account, error) {
+		sa, err := serviceaccount.NewAccount(ctx, id, &serviceaccount.AccountArgs{
+			Project: project, AccountId: pulumi.String(c.Name + "-" + id),
+			DisplayName: pulumi.String("shoestring " + id + " (" + c.Repository + ")"),
+			Description: pulumi.String("GitHub Actions of " + c.Repository + " through workload identity federation: " + what),
+		}, needs("iam"))
+		if err != nil {
 			return nil, err
 		}
+		member := pulumi.Sprintf("serviceAccount:%s", sa.Email)
+		for _, role := range sortedKeys(ProjectRoles) {
+			if _, err := projects.NewIAMMember(ctx, id+"-"+strings.TrimPrefix(role, "roles/"), &projects.IAMMemberArgs{
+				Project: project, Role: pulumi.String(role), Member: member,
+			}, needs("cloudresourcemanager", "container", "compute")); err != nil {
+				return nil, err
+			}
+		}
+		// Node pools run as the Compute Engine default service account: creating one needs actAs
+		// on that account only, not on every account of the project.
+		if _, err := serviceaccount.NewIAMMember(ctx, id+"-acts-as-nodes", &serviceaccount.IAMMemberArgs{
+			ServiceAccountId: pulumi.Sprintf("projects/%s/serviceAccounts/%s-compute@developer.gserviceaccount.com", c.Project, number),
+			Role:             pulumi.String("roles/iam.serviceAccountUser"), Member: member,
+		}, needs("compute", "iam")); err != nil {
+			return nil, err
+		}
+		if _, err := storage.NewBucketIAMMember(ctx, id+"-state", &storage.BucketIAMMemberArgs{
+			Bucket: bucket.Name, Role: pulumi.String("roles/storage.objectUser"), Member: member,
+		}); err != nil {
+			return nil, err
+		}
+		// Encrypt too: the playground workflow creates stacks, which wraps a new data key.
+		if _, err := kms.NewCryptoKeyIAMMember(ctx, id+"-secrets", &kms.CryptoKeyIAMMemberArgs{
+			CryptoKeyId: stackKey.ID(), Role: pulumi.String("roles/cloudkms.cryptoKeyEncrypterDecrypter"), Member: member,
+		}); err != nil {
+			return nil, err
+		}
+		return sa, nil
 	}
-	// Node pools run as the Compute Engine default service account: creating one needs actAs on
-	// that account only, not on every account of the project.
-	number := organizations.LookupProjectOutput(ctx, organizations.LookupProjectOutputArgs{ProjectId: project}).Number()
-	if _, err := serviceaccount.NewIAMMember(ctx, "ci-acts-as-nodes", &serviceaccount.IAMMemberArgs{
-		ServiceAccountId: pulumi.Sprintf("projects/%s/serviceAccounts/%s-compute@developer.gserviceaccount.com", c.Project, number),
-		Role:             pulumi.String("roles/iam.serviceAccountUser"), Member: member,
-	}, needs("compute", "iam")); err != nil {
+	ci, err := account("ci", "previews, sandbox, playgrounds, images", key)
+	if err != nil {
 		return nil, err
 	}
-	if _, err := storage.NewBucketIAMMember(ctx, "ci-state", &storage.BucketIAMMemberArgs{
-		Bucket: bucket.Name, Role: pulumi.String("roles/storage.objectUser"), Member: member,
-	}); err != nil {
-		return nil, err
-	}
-	// Encrypt too: the playground workflow creates stacks, which wraps a new data key.
-	if _, err := kms.NewCryptoKeyIAMMember(ctx, "ci-secrets", &kms.CryptoKeyIAMMemberArgs{
-		CryptoKeyId: key.ID(), Role: pulumi.String("roles/cloudkms.cryptoKeyEncrypterDecrypter"), Member: member,
-	}); err != nil {
+	ciProd, err := account("ci-prod", "prod's up, from the prod environment on main", prodKey)
+	if err != nil {
 		return nil, err
 	}
 	if _, err := artifactregistry.NewRepositoryIamMember(ctx, "ci-images", &artifactregistry.RepositoryIamMemberArgs{
 		Project: project, Location: registry.Location, Repository: registry.Name,
-		Role: pulumi.String("roles/artifactregistry.writer"), Member: member,
+		Role: pulumi.String("roles/artifactregistry.writer"), Member: pulumi.Sprintf("serviceAccount:%s", ci.Email),
+	}); err != nil {
+		return nil, err
+	}
+
+	// The nodes pull the images as the Compute Engine default service account: in projects where
+	// that account has no automatic Editor grant (the organization policy of newer projects), it
+	// needs read access to the registry, and only to it.
+	if _, err := artifactregistry.NewRepositoryIamMember(ctx, "nodes-images", &artifactregistry.RepositoryIamMemberArgs{
+		Project: project, Location: registry.Location, Repository: registry.Name,
+		Role:   pulumi.String("roles/artifactregistry.reader"),
+		Member: pulumi.Sprintf("serviceAccount:%s-compute@developer.gserviceaccount.com", number),
 	}); err != nil {
 		return nil, err
 	}
@@ -212,12 +245,14 @@ func deploy(ctx *pulumi.Context, c *Config) (*Outputs, error) {
 		WorkloadIdentityPoolProviderId: pulumi.String("github"),
 		DisplayName:                    pulumi.String("GitHub " + c.Repository),
 		AttributeMapping: pulumi.StringMap{
-			"google.subject":       pulumi.String("assertion.sub"),
-			"attribute.repository": pulumi.String("assertion.repository"),
-			"attribute.ref":        pulumi.String("assertion.ref"),
-			"attribute.actor":      pulumi.String("assertion.actor"),
+			"google.subject":          pulumi.String("assertion.sub"),
+			"attribute.repository":    pulumi.String("assertion.repository"),
+			"attribute.repository_id": pulumi.String("assertion.repository_id"),
+			"attribute.ref":           pulumi.String("assertion.ref"),
+			"attribute.actor":         pulumi.String("assertion.actor"),
+			"attribute.prod_deploy":   pulumi.String(ProdDeployMapping),
 		},
-		AttributeCondition: pulumi.String(AttributeCondition(c.Repository)),
+		AttributeCondition: pulumi.String(AttributeCondition(c.Repository, c.RepositoryID)),
 		Oidc:               &iam.WorkloadIdentityPoolProviderOidcArgs{IssuerUri: pulumi.String(githubIssuer)},
 	})
 	if err != nil {
@@ -225,7 +260,13 @@ func deploy(ctx *pulumi.Context, c *Config) (*Outputs, error) {
 	}
 	if _, err := serviceaccount.NewIAMMember(ctx, "ci-from-github", &serviceaccount.IAMMemberArgs{
 		ServiceAccountId: ci.Name, Role: pulumi.String("roles/iam.workloadIdentityUser"),
-		Member: pulumi.Sprintf("principalSet://iam.googleapis.com/%s/attribute.repository/%s", pool.Name, c.Repository),
+		Member: pulumi.Sprintf("principalSet://iam.googleapis.com/%s/attribute.repository_id/%s", pool.Name, c.RepositoryID),
+	}, needs("iamcredentials")); err != nil {
+		return nil, err
+	}
+	if _, err := serviceaccount.NewIAMMember(ctx, "ci-prod-from-github", &serviceaccount.IAMMemberArgs{
+		ServiceAccountId: ciProd.Name, Role: pulumi.String("roles/iam.workloadIdentityUser"),
+		Member: pulumi.Sprintf("principalSet://iam.googleapis.com/%s/attribute.prod_deploy/true", pool.Name),
 	}, needs("iamcredentials")); err != nil {
 		return nil, err
 	}
@@ -236,6 +277,7 @@ func deploy(ctx *pulumi.Context, c *Config) (*Outputs, error) {
 	vars := map[string]pulumi.StringInput{
 		"GCP_WORKLOAD_IDENTITY_PROVIDER": provider.Name,
 		"GCP_SERVICE_ACCOUNT":            ci.Email,
+		"GCP_PROD_SERVICE_ACCOUNT":       ciProd.Email,
 		"PULUMI_BACKEND_URL":             pulumi.Sprintf("gs://%s", bucket.Name),
 		"PULUMI_SECRETS_PROVIDER":        secretsProvider,
 		"IMAGE_REGISTRY":                 pulumi.Sprintf("%s/%s/%s", host, c.Project, registry.Name),
@@ -250,23 +292,34 @@ func deploy(ctx *pulumi.Context, c *Config) (*Outputs, error) {
 		lines = append(lines, pulumi.Sprintf("gh variable set %s --repo %s --body '%s'", name, c.Repository, vars[name]))
 	}
 
+	stackProviders := map[string]pulumi.StringOutput{"sandbox": secretsProvider, "prod": pulumi.Sprintf("gcpkms://%s", prodKey.ID())}
 	var init []pulumi.StringInput
 	for _, s := range Stacks {
 		init = append(init,
-			pulumi.Sprintf("pulumi stack init %s --secrets-provider '%s'", s, secretsProvider),
+			pulumi.Sprintf("pulumi stack init %s --secrets-provider '%s'", s, stackProviders[s]),
 			pulumi.String(fmt.Sprintf("pulumi config set --stack %s gcp:project %s", s, c.Project)),
 			pulumi.String(fmt.Sprintf("pulumi config set --stack %s --path 'shoestring:cluster.gke.zone' %s", s, c.Zone)),
 			pulumi.String(fmt.Sprintf("pulumi config set --stack %s --path 'shoestring:dns.zone' %s", s, c.CloudflareZone)),
+			pulumi.String(fmt.Sprintf("pulumi config set --stack %s --path 'shoestring:dns.zoneId' %s", s, c.CloudflareZoneID)),
+			// The key of the hashes that stand for secret values in pod annotations and Job names.
+			pulumi.String(fmt.Sprintf("pulumi config set --stack %s --secret --path 'shoestring:secrets.%s.%s' \"$(openssl rand -hex 32)\"",
+				s, stacks.ChecksumSecretGroup, stacks.ChecksumKeyName)),
 		)
 	}
 	return &Outputs{RepositoryVariables: out, SetVariables: join(lines), InitStacks: join(init)}, nil
 }
 
-// AttributeCondition accepts GitHub tokens of one repository only. Without a condition any
-// repository on GitHub could exchange its tokens in this pool.
-func AttributeCondition(repository string) string {
-	return fmt.Sprintf("assertion.repository == '%s'", repository)
+// AttributeCondition accepts GitHub tokens of one repository only, by its id (which a repository
+// re-created under the same name does not get) and its name. Without a condition any repository
+// on GitHub could exchange its tokens in this pool.
+func AttributeCondition(repository, repositoryID string) string {
+	return fmt.Sprintf("assertion.repository_id == '%s' && assertion.repository == '%s'", repositoryID, repository)
 }
+
+// ProdDeployMapping is "true" only for a job of the prod environment (its required reviewers
+// approved it) on main: the only tokens that may impersonate the prod account. A pull request's
+// preview job has no environment claim.
+const ProdDeployMapping = "('environment' in assertion && assertion.environment == 'prod' && assertion.ref == 'refs/heads/main') ? 'true' : 'false'"
 
 func join(lines []pulumi.StringInput) pulumi.StringOutput {
 	var in []interface{}

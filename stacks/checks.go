@@ -31,6 +31,7 @@ func (c *Config) checkAcrossSections(raw map[string]string) []FieldError {
 	var errs []FieldError
 	errs = append(errs, c.checkServicesDeclared(raw)...)
 	errs = append(errs, c.checkSecretGroups()...)
+	errs = append(errs, c.checkChecksumKey()...)
 	return errs
 }
 
@@ -70,7 +71,8 @@ func (c *Config) checkServicesDeclared(raw map[string]string) []FieldError {
 }
 
 // SecretGroups are the groups under shoestring:secrets something reads: each service and backing
-// service, the edge, the DNS-sync controller, and the common and registry Secrets when set.
+// service, the edge, the DNS-sync controller, the common and registry Secrets when set, and the
+// checksum key when a pod reads a Secret.
 func (c *Config) SecretGroups() []string {
 	groups := map[string]bool{EdgeSecretGroup: true, DNSSyncSecretGroup: true}
 	for _, s := range c.Services {
@@ -84,6 +86,9 @@ func (c *Config) SecretGroups() []string {
 	}
 	if c.Registry.IsSet() {
 		groups[RegistrySecretGroup] = true
+	}
+	if c.podsReadSecrets() {
+		groups[ChecksumSecretGroup] = true
 	}
 	return slices.Sorted(maps.Keys(groups))
 }

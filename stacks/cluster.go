@@ -48,8 +48,12 @@ type GKECluster struct {
 	// Zone is one zone, e.g. "us-central1-a" (required in gke mode); a region is refused, since a
 	// regional cluster's fee is not covered by the free tier.
 	Zone string `json:"zone"`
-	// Network is the VPC network of the nodes.
+	// Network is the VPC network of the nodes (and of the firewall rule).
 	Network string `json:"network"`
+	// Subnetwork is the subnet of Network in the zone's region the nodes get their addresses
+	// from; empty: GKE's choice, which works in an auto-mode network such as "default" (a
+	// custom-mode network needs it).
+	Subnetwork string `json:"subnetwork"`
 
 	// NodeCount is the number of nodes of the only node pool (1 to MaxNodeCount, 10).
 	NodeCount int `json:"nodeCount"`
@@ -74,6 +78,8 @@ type GKECluster struct {
 	DeletionProtection bool `json:"deletionProtection"`
 
 	// FirewallSourceRanges may reach tcp 80 and 443 on the nodes (nginx on the host network).
+	// Default: Cloudflare's published IPv4 ranges (stacks/data/cloudflare-ips-v4.txt) when DNS sync
+	// publishes proxied names, else ["0.0.0.0/0"].
 	FirewallSourceRanges []string `json:"firewallSourceRanges"`
 }
 
@@ -108,18 +114,18 @@ func (c *ClusterConfig) defaults() {
 	c.Cluster = Cluster{
 		Mode: ClusterModeGKE,
 		GKE: GKECluster{
-			Name:                 "shoestring",
-			Network:              "default",
-			NodeCount:            3,
-			MachineType:          DefaultMachineType,
-			Provisioning:         ProvisioningPreemptible,
-			DiskSizeGB:           10,
-			DiskType:             "pd-standard",
-			NodeTag:              "shoestring-node",
-			OAuthScopes:          []string{"https://www.googleapis.com/auth/devstorage.read_only"},
-			ReleaseChannel:       "REGULAR",
-			DeletionProtection:   true,
-			FirewallSourceRanges: []string{"0.0.0.0/0"},
+			Name:               "shoestring",
+			Network:            "default",
+			NodeCount:          3,
+			MachineType:        DefaultMachineType,
+			Provisioning:       ProvisioningPreemptible,
+			DiskSizeGB:         10,
+			DiskType:           "pd-standard",
+			NodeTag:            "shoestring-node",
+			OAuthScopes:        []string{"https://www.googleapis.com/auth/devstorage.read_only"},
+			ReleaseChannel:     "REGULAR",
+			DeletionProtection: true,
+			// FirewallSourceRanges: set in checkAndFillDefaults, from the DNS settings.
 		},
 	}
 }
@@ -141,12 +147,15 @@ const (
 	maxNetworkTag     = 63
 )
 
-func (c *ClusterConfig) checkAndFillDefaults(*Config) []FieldError {
+func (c *ClusterConfig) checkAndFillDefaults(all *Config) []FieldError {
 	const k = Namespace + ":cluster"
 	cl := &c.Cluster
 	var errs []FieldError
 	switch cl.Mode {
 	case ClusterModeGKE:
+		if cl.GKE.FirewallSourceRanges == nil {
+			cl.GKE.FirewallSourceRanges = all.defaultFirewallSourceRanges()
+		}
 		errs = append(errs, cl.GKE.check(k+".gke")...)
 	case ClusterModeExisting:
 		if cl.Existing.Kubeconfig == "" && cl.Existing.RenderTo == "" {
@@ -201,6 +210,10 @@ func (g *GKECluster) check(k string) []FieldError {
 	}
 	if g.Network == "" {
 		errs = append(errs, fieldErr(k+".network", nil, "is required", "name a VPC network (\"default\" is the default)"))
+	}
+	if g.Subnetwork != "" && !isGCEName(g.Subnetwork, maxNetworkTag) {
+		errs = append(errs, fieldErr(k+".subnetwork", g.Subnetwork, "is not a subnetwork name",
+			"name the subnet of the network in the cluster's region (lowercase letters, digits and hyphens, starting with a letter), or leave it empty"))
 	}
 	for i, s := range g.OAuthScopes {
 		if !strings.HasPrefix(s, "https://www.googleapis.com/auth/") {

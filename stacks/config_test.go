@@ -84,7 +84,7 @@ func TestInvalidConfigurations(t *testing.T) {
 		{"existing without kubeconfig", map[string]string{"shoestring:cluster": `{"mode":"existing"}`},
 			`shoestring:cluster.existing.kubeconfig: is required when mode is "existing"; give the path of the kubeconfig file, e.g. ~/.kube/config`},
 		{"typo in a nested key", map[string]string{"shoestring:cluster": `{"gke":{"zone":"us-central1-a","machinetype":"e2-small"}}`},
-			`shoestring:cluster.gke.machinetype: is not a known key; did you mean "machineType"? accepted keys here: deletionProtection, diskSizeGb, diskType, firewallSourceRanges, machineType, name, network, nodeCount, nodeTag, oauthScopes, project, provisioning, releaseChannel, zone`},
+			`shoestring:cluster.gke.machinetype: is not a known key; did you mean "machineType"? accepted keys here: deletionProtection, diskSizeGb, diskType, firewallSourceRanges, machineType, name, network, nodeCount, nodeTag, oauthScopes, project, provisioning, releaseChannel, subnetwork, zone`},
 		{"unknown top-level key", map[string]string{"shoestring:cluster": gke, "shoestring:clustr": `{}`},
 			`shoestring:clustr: is not a known key; did you mean "shoestring:cluster"? accepted keys here: ` + strings.Join(acceptedTopLevel(), ", ")},
 		{"scalar where an object belongs", map[string]string{"shoestring:cluster": `"gke"`},
@@ -126,7 +126,7 @@ func TestEveryProblemIsReportedAtOnce(t *testing.T) {
 }
 
 func TestSecretsStaySecret(t *testing.T) {
-	c, err := Parse(map[string]string{"shoestring:cluster": gke, "shoestring:secrets": `{"api":{"DB_PASSWORD":"hunter2"}}`,
+	c, err := Parse(map[string]string{"shoestring:cluster": gke, "shoestring:secrets": `{"api":{"DB_PASSWORD":"hunter2"},"checksum":{"HMAC_KEY":"k"}}`,
 		"shoestring:services": `[{"name":"api","image":"ghcr.io/acme/api:1.0.0","secretEnv":["DB_PASSWORD"]}]`},
 		[]string{"shoestring:secrets"})
 	require.NoError(t, err)
@@ -160,6 +160,9 @@ config:
     api:
       DB_PASSWORD:
         secure: v1:abc
+    checksum:
+      HMAC_KEY:
+        secure: v1:def
 `))
 	raw, secret, err := ReadStackFile(path)
 	require.NoError(t, err)

@@ -33,6 +33,10 @@ type DNS struct {
 	TTL int `json:"ttl"`
 	// Proxied sends the records' traffic through Cloudflare's proxy (orange cloud).
 	Proxied bool `json:"proxied"`
+	// AdvancedCertificate says the zone has a Cloudflare certificate (Advanced Certificate Manager
+	// or Total TLS) for proxied names more than one label below the zone. Without it (the free
+	// plan's Universal SSL covers only the zone and *.zone), such proxied names are refused.
+	AdvancedCertificate bool `json:"advancedCertificate"`
 	// OwnerID marks the controller's records (in their comment); two clusters sharing a zone need
 	// two owner ids. Default: the cluster name.
 	OwnerID string `json:"ownerId"`
@@ -92,6 +96,13 @@ func (c *DNSConfig) defaults() {
 		Resources:  DNSSyncLimits{CPU: "5m", Memory: "24Mi", MemoryLimit: "48Mi"},
 	}
 }
+
+// ExampleZoneID is the zone id of Cloudflare's API documentation examples, which the committed
+// stack files carry until a team sets its own: a deploy with it would fail at Cloudflare, so it
+// is refused where the id is used (LoadStackFileWithPlaceholders only warns, for renders).
+const ExampleZoneID = "023e105f4ecef8ad9ca31a8372d0c353"
+
+const exampleZoneIDProblem = "is the example zone id of Cloudflare's documentation, not your zone's"
 
 // Formats no library defines; names, images and URLs use the libraries in grammar.go.
 var (
@@ -154,12 +165,18 @@ func (c *DNSConfig) checkAndFillDefaults(all *Config) []FieldError {
 			errs = append(errs, fieldErr(dk+".name", d.Name, "is not in the zone "+d.Zone, "use a name ending in ."+d.Zone))
 		}
 	}
-	if len(d.Aliases) > 0 && d.ZoneID == "" {
+	if wildcard := all.PlaygroundWildcard(); wildcard != "" && d.ZoneID == "" {
+		errs = append(errs, fieldErr(dk+".zoneId", nil, "is required for the playgrounds' record "+wildcard+" (Pulumi's records need the zone id)",
+			"copy the 32 hex digits from the zone's overview page in the Cloudflare dashboard"))
+	} else if len(d.Aliases) > 0 && d.ZoneID == "" {
 		errs = append(errs, fieldErr(dk+".zoneId", nil, "is required for aliases (Pulumi's CNAME records need the zone id)",
 			"copy the 32 hex digits from the zone's overview page in the Cloudflare dashboard"))
 	} else if d.ZoneID != "" && !zoneIDRe.MatchString(d.ZoneID) {
 		errs = append(errs, fieldErr(dk+".zoneId", d.ZoneID, "is not a Cloudflare zone id",
 			"copy the 32 hex digits from the zone's overview page, or leave it out to look the zone up by name"))
+	} else if d.ZoneID == ExampleZoneID && (used || all.PlaygroundWildcard() != "") {
+		errs = append(errs, fieldErr(dk+".zoneId", d.ZoneID, exampleZoneIDProblem,
+			fmt.Sprintf("set your zone's id (the 32 hex digits on the zone's overview page in the Cloudflare dashboard, or the bootstrap stack's initStacks output) with `pulumi config set --path '%s.zoneId' <id>`", dk)))
 	}
 	for i, a := range d.Aliases {
 		key := fmt.Sprintf("%s.aliases[%d]", dk, i)
@@ -176,6 +193,9 @@ func (c *DNSConfig) checkAndFillDefaults(all *Config) []FieldError {
 		errs = append(errs, fieldErr(dk+".ttl", d.TTL, "is out of range", "use 60 to 86400 seconds, or 1 for automatic (default 120)"))
 	} else if d.Proxied && d.TTL != 1 {
 		errs = append(errs, fieldErr(dk+".ttl", d.TTL, "is ignored by Cloudflare for proxied records", "set ttl: 1 together with proxied: true"))
+	}
+	if d.Proxied && !d.AdvancedCertificate && d.Zone != "" {
+		errs = append(errs, all.checkUniversalSSLCovers()...)
 	}
 	if d.OwnerID != "" && !ownerIDRe.MatchString(d.OwnerID) {
 		errs = append(errs, fieldErr(dk+".ownerId", d.OwnerID, "is not a valid owner id",

@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-const dnsOK = `{"zone":"example.com","zoneId":"023e105f4ecef8ad9ca31a8372d0c353","name":"k.example.com","aliases":["www"]}`
+const dnsOK = `{"zone":"example.com","zoneId":"9a7806061c88ada191ed06f989cc3dac","name":"k.example.com","aliases":["www"]}`
 
 func TestDNSDefaultsAndAliases(t *testing.T) {
 	c, err := Parse(map[string]string{"shoestring:cluster": gke, "shoestring:dns": dnsOK,
@@ -39,7 +39,7 @@ func TestDNSInvalid(t *testing.T) {
 			`shoestring:dns.zone: is required when dnssync is enabled or aliases are set`},
 		{"aliases need the zone id", `{"zone":"example.com","name":"k.example.com","aliases":["www"]}`, `{}`,
 			`shoestring:dns.zoneId: is required for aliases`},
-		{"alias equal to the name", `{"zone":"example.com","zoneId":"023e105f4ecef8ad9ca31a8372d0c353","name":"k.example.com","aliases":["k"]}`, `{}`,
+		{"alias equal to the name", `{"zone":"example.com","zoneId":"9a7806061c88ada191ed06f989cc3dac","name":"k.example.com","aliases":["k"]}`, `{}`,
 			`shoestring:dns.aliases[0]: "k" is the synced name itself`},
 		{"bad owner id", `{"zone":"example.com","name":"k.example.com","ownerId":"a b"}`, `{}`,
 			`shoestring:dns.ownerId: "a b" is not a valid owner id`},
@@ -59,4 +59,30 @@ func TestDNSInvalid(t *testing.T) {
 			assert.True(t, strings.Contains(err.Error(), tc.want), "error %q\nwant it to contain %q", err, tc.want)
 		})
 	}
+}
+
+func TestCloudflareExampleZoneIDIsRefusedWhereUsed(t *testing.T) {
+	example := `{"zone":"example.com","zoneId":"` + ExampleZoneID + `","name":"k.example.com","aliases":["www"]}`
+	raw := map[string]string{"shoestring:cluster": gke, "shoestring:dns": example,
+		"shoestring:dnssync": `{"enabled":true}`, "shoestring:secrets": `{"dns-sync":{"CLOUDFLARE_API_TOKEN":"t"}}`}
+	_, err := Parse(raw, []string{"shoestring:secrets"})
+	require.Error(t, err)
+	var errs Errors
+	require.ErrorAs(t, err, &errs)
+	require.Len(t, errs, 1, "%v", err)
+	assert.Equal(t, "shoestring:dns.zoneId", errs[0].Key)
+	assert.Equal(t, ExampleZoneID, errs[0].Value)
+	assert.Contains(t, errs[0].Fix, "pulumi config set --path 'shoestring:dns.zoneId' <id>")
+
+	// Renders and local runs, which never reach Cloudflare, take it with a warning.
+	c, filled, err := ParseWithPlaceholders(raw, []string{"shoestring:secrets"})
+	require.NoError(t, err)
+	assert.Empty(t, filled, "the zone id is not a secret to generate")
+	require.Len(t, c.Warnings, 1)
+	assert.Equal(t, "shoestring:dns.zoneId", c.Warnings[0].Key)
+
+	// Where nothing uses the id (no controller, no aliases), it is no one's problem.
+	_, err = Parse(map[string]string{"shoestring:cluster": gke,
+		"shoestring:dns": `{"zone":"example.com","zoneId":"` + ExampleZoneID + `","name":"k.example.com"}`}, nil)
+	require.NoError(t, err)
 }

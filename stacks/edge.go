@@ -263,6 +263,7 @@ func (c *EdgeConfig) checkAndFillDefaults(cfg *Config) []FieldError {
 			"use a port from 1 to 65535 other than 80 and 443, e.g. 10254"))
 	}
 	errs = append(errs, e.Playgrounds.check(k+".playgrounds", cfg)...)
+	errs = append(errs, cfg.checkPlaygroundHostFree()...)
 	_, routeErrs := cfg.resolveRoutes()
 	return append(errs, routeErrs...)
 }
@@ -392,11 +393,10 @@ func routeConflicts(routes []ResolvedRoute, playgroundDomain string) []FieldErro
 					"route the exact host names instead, or move edge.playgrounds.domain out from under it"))
 				continue
 			}
-			if parent == playgroundDomain {
-				errs = append(errs, fieldErr(r.Key+".host", r.Host,
-					"is inside shoestring:edge.playgrounds.domain, where each <feature>."+playgroundDomain+" is a playground",
-					"route the service under another domain, or change edge.playgrounds.domain"))
-			}
+			// An exact host inside the playground domain is allowed: nginx prefers exact names to
+			// the playgrounds' regex, and a playground stack refuses a host a route has
+			// (checkPlaygroundHostFree). On a free Cloudflare plan the playground domain is the zone,
+			// where the stack's own names are too.
 		}
 	}
 	return errs

@@ -125,7 +125,7 @@ func TestOriginCACertificate(t *testing.T) {
 		{"bad hostname", `{"certificateSecret":"edge-tls","certificate":{"source":"originCA","hostnames":["*.*.example.com"]}}`, secrets, nil,
 			`shoestring:edge.certificate.hostnames[0]: "*.*.example.com" has a wildcard that is not the leftmost label`},
 		{"name published unproxied", edge, secrets, map[string]string{
-			"shoestring:dns": `{"zone":"example.com","zoneId":"023e105f4ecef8ad9ca31a8372d0c353","name":"k.example.com","aliases":["shop"]}`, "shoestring:dnssync": `{"enabled":true}`},
+			"shoestring:dns": `{"zone":"example.com","zoneId":"9a7806061c88ada191ed06f989cc3dac","name":"k.example.com","aliases":["shop"]}`, "shoestring:dnssync": `{"enabled":true}`},
 			`shoestring:dns.proxied: "false" leaves shop.example.com unproxied, so browsers would reach the edge directly and refuse its Origin CA certificate (for shop.example.com); set dns.proxied: true and dns.ttl: 1, or use edge.certificate.source "stack" with a publicly trusted certificate`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

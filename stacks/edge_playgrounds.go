@@ -73,3 +73,20 @@ func (c *Config) PlaygroundGatewayPort() int {
 	}
 	return 0
 }
+
+// checkPlaygroundHostFree refuses a playground whose host is a route's exact host: the edge
+// sends that host to the route (exact names win in nginx), so the playground could not be reached.
+func (c *Config) checkPlaygroundHostFree() []FieldError {
+	host := c.PlaygroundHost()
+	if host == "" {
+		return nil
+	}
+	for _, r := range c.EdgeRoutes() {
+		if r.Host == host {
+			return []FieldError{fieldErr(Namespace+":playground.branch", c.Playground.Branch,
+				fmt.Sprintf("makes the playground host %s, which is the host of a route of the base stack (%s), so the edge would never send it to the playground", host, r.Service),
+				"name the branch differently (the host is <feature>."+c.Edge.Playgrounds.Domain+")")}
+		}
+	}
+	return nil
+}

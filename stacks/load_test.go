@@ -40,7 +40,8 @@ func loadAsLanguageHost(t *testing.T, body string) error {
 // problems (see TestBrokenStackFiles); here only the number where text belongs is seen.
 func TestLoadUnderTheLanguageHostSeesOnlyValues(t *testing.T) {
 	body := apiYAML + "      env: {UMASK: 0755, FLAG: NO}\n      secretEnv: [DB_PASSWORD, API_TOKEN]\n" +
-		"  shoestring:secrets:\n    api:\n      DB_PASSWORD: {secure: v1:abc}\n      API_TOKEN: hunter2\n"
+		"  shoestring:secrets:\n    api:\n      DB_PASSWORD: {secure: v1:abc}\n      API_TOKEN: hunter2\n" +
+		"    checksum:\n      HMAC_KEY: {secure: v1:def}\n"
 	err := loadAsLanguageHost(t, body)
 	require.Error(t, err)
 	assert.Equal(t, `invalid stack configuration: shoestring:services[0].env.UMASK: "493" is a number in YAML, not text (YAML reads an unquoted 0755 as 493 and 2.10 as 2.1); quote it in the stack file (`+"`pulumi config set --path` needs `--type string` for it)", err.Error())

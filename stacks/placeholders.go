@@ -25,7 +25,7 @@ func ParseWithPlaceholders(raw map[string]string, secretKeys []string) (*Config,
 }
 
 func parseWithPlaceholders(raw map[string]string, secretKeys []string, f *stackFile) (*Config, []string, error) {
-	cfg, errs := parse(raw, secretKeys, f)
+	cfg, errs := parseAllowingExamples(raw, secretKeys, f)
 	if len(errs) == 0 {
 		return cfg, nil, nil
 	}
@@ -61,9 +61,30 @@ func parseWithPlaceholders(raw map[string]string, secretKeys []string, f *stackF
 	if !slices.Contains(secretKeys, key) {
 		secretKeys = append(slices.Clone(secretKeys), key)
 	}
-	cfg, errs = parse(withSecrets, secretKeys, f)
+	cfg, errs = parseAllowingExamples(withSecrets, secretKeys, f)
 	if len(errs) > 0 {
 		return nil, nil, errs
 	}
 	return cfg, filled, nil
+}
+
+// parseAllowingExamples is parse where the committed stack files' stand-ins for a team's own
+// values (Cloudflare's example zone id) are warnings: renders and local runs never reach
+// Cloudflare, while a real deploy (Load) refuses them.
+func parseAllowingExamples(raw map[string]string, secretKeys []string, f *stackFile) (*Config, Errors) {
+	cfg, errs := parse(raw, secretKeys, f)
+	var rest, examples Errors
+	for _, e := range errs {
+		if e.Problem == exampleZoneIDProblem {
+			e.Problem += " (a deploy refuses it)"
+			examples = append(examples, e)
+		} else {
+			rest = append(rest, e)
+		}
+	}
+	if len(rest) > 0 || len(examples) == 0 {
+		return cfg, errs
+	}
+	cfg.Warnings = append(cfg.secretLookingEnv(), examples...)
+	return cfg, nil
 }

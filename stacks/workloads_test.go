@@ -34,8 +34,9 @@ func workloadsRaw(t *testing.T, mutate func(svc map[string]any, raw map[string]a
 		"shoestring:backing":   []any{map[string]any{"name": "mysql", "engine": "mysql", "secretEnv": []any{"MYSQL_ROOT_PASSWORD"}}},
 		"shoestring:services":  []any{svc},
 		"shoestring:secrets": map[string]any{
-			"api":   map[string]any{"DB_PASSWORD": "s3cret"},
-			"mysql": map[string]any{"MYSQL_ROOT_PASSWORD": "r00t"},
+			"api":               map[string]any{"DB_PASSWORD": "s3cret"},
+			"mysql":             map[string]any{"MYSQL_ROOT_PASSWORD": "r00t"},
+			ChecksumSecretGroup: map[string]any{ChecksumKeyName: "stack-key"},
 		},
 	}
 	if mutate != nil {
@@ -261,7 +262,8 @@ func TestLoadStackFileWithPlaceholders(t *testing.T) {
 	require.NoError(t, err)
 	_, err = LoadStackFile(path)
 	require.NoError(t, err, "tools without the engine get placeholders")
-	assert.Equal(t, []string{"shoestring:secrets.api.DB_PASSWORD"}, filled)
+	assert.Equal(t, []string{"shoestring:secrets.api.DB_PASSWORD", "shoestring:secrets.checksum.HMAC_KEY"}, filled,
+		"the checksum key is a secret like the others: tools and local runs stand in for it")
 	assert.Equal(t, SecretPlaceholder, cfg.Secrets["api"]["DB_PASSWORD"].Reveal())
 	assert.Equal(t, SecretPlaceholder, cfg.Secrets["api"]["API_TOKEN"].Reveal(), "encrypted values are placeholders too")
 

@@ -30,6 +30,8 @@ type GKEArgs struct {
 	Project string // empty: the gcp provider's project
 	Zone    string
 	Network string
+	// Subnetwork of Network the nodes use; empty: GKE's choice (auto-mode networks).
+	Subnetwork string
 
 	NodeCount   int
 	MachineType string
@@ -149,6 +151,9 @@ func ClusterArgs(a *GKEArgs) *container.ClusterArgs {
 		MonitoringService:  pulumi.String("none"),
 		ReleaseChannel:     &container.ClusterReleaseChannelArgs{Channel: pulumi.String(a.ReleaseChannel)},
 		DeletionProtection: pulumi.Bool(a.DeletionProtection),
+	}
+	if a.Subnetwork != "" {
+		args.Subnetwork = pulumi.String(a.Subnetwork)
 	}
 	if a.Project != "" {
 		args.Project = pulumi.String(a.Project)

@@ -280,9 +280,12 @@ func DeploymentArgs(a *Args) *appsv1.DeploymentArgs {
 					ServiceAccountName:            pulumi.String(Name),
 					TerminationGracePeriodSeconds: pulumi.Int(30),
 					SecurityContext: &corev1.PodSecurityContextArgs{
-						RunAsNonRoot:   pulumi.Bool(true),
-						RunAsUser:      pulumi.Int(65532),
-						RunAsGroup:     pulumi.Int(65532),
+						RunAsNonRoot: pulumi.Bool(true),
+						RunAsUser:    pulumi.Int(65532),
+						RunAsGroup:   pulumi.Int(65532),
+						// The kubelet writes Secret volume files as root; with fsGroup it gives them
+						// that group (and group read), so the non-root process can read its token.
+						FsGroup:        pulumi.Int(65532),
 						SeccompProfile: &corev1.SeccompProfileArgs{Type: pulumi.String("RuntimeDefault")},
 					},
 					Containers: corev1.ContainerArray{corev1.ContainerArgs{

@@ -159,3 +159,68 @@ func TestAliasesAreCNAMEsToTheName(t *testing.T) {
 	assert.Empty(t, rec.ByType("cloudflare:index/record:Record"))
 	assert.Empty(t, rec.ByType("pulumi:providers:cloudflare"), "no aliases, no Cloudflare provider")
 }
+
+// secretFileAccess is how the kubelet lays out a Secret volume's files (pkg/volume/secret and
+// volume_linux.go SetVolumeOwnership): owned by root, mode defaultMode; with the pod's fsGroup the
+// group becomes fsGroup and, the volume being read-only, group read (0440) is added.
+func secretFileAccess(pod map[string]any, volume string) (gid int, mode int) {
+	for _, v := range pod["volumes"].([]any) {
+		v := v.(map[string]any)
+		if v["name"] != volume {
+			continue
+		}
+		mode = 0o644 // the API's default defaultMode
+		if m, ok := v["secret"].(map[string]any)["defaultMode"].(float64); ok {
+			mode = int(m)
+		}
+	}
+	if fs, ok := pod["securityContext"].(map[string]any)["fsGroup"].(float64); ok {
+		return int(fs), mode | 0o440
+	}
+	return 0, mode
+}
+
+// processCanRead is the kernel's check for a root-owned file: the group bits apply when the
+// file's group is the process's group or one of its supplementary groups (fsGroup is one).
+func processCanRead(pod map[string]any, c map[string]any, fileGID, mode int) bool {
+	psc := pod["securityContext"].(map[string]any)
+	uid, gid := psc["runAsUser"], psc["runAsGroup"]
+	if csc, ok := c["securityContext"].(map[string]any); ok {
+		if u, ok := csc["runAsUser"]; ok {
+			uid = u
+		}
+		if g, ok := csc["runAsGroup"]; ok {
+			gid = g
+		}
+	}
+	if uid == float64(0) {
+		return true
+	}
+	groups := map[int]bool{}
+	if g, ok := gid.(float64); ok {
+		groups[int(g)] = true
+	}
+	if fs, ok := psc["fsGroup"].(float64); ok {
+		groups[int(fs)] = true
+	}
+	if groups[fileGID] {
+		return mode&0o040 != 0
+	}
+	return mode&0o004 != 0
+}
+
+func TestTheNonRootControllerCanReadItsTokenFile(t *testing.T) {
+	dep := get(t, deploy(t, testArgs(1)), "kubernetes:apps/v1:Deployment", "dnssync").Plain()
+	pod := dep["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any)
+	c := pod["containers"].([]any)[0].(map[string]any)
+	var volume string
+	for _, m := range c["volumeMounts"].([]any) {
+		if m.(map[string]any)["mountPath"] == tokenDir {
+			volume = m.(map[string]any)["name"].(string)
+		}
+	}
+	require.NotEmpty(t, volume, "the token directory is a mounted volume")
+	gid, mode := secretFileAccess(pod, volume)
+	assert.True(t, processCanRead(pod, c, gid, mode), "the token file (gid %d, mode %o) is readable by the pod's user", gid, mode)
+	assert.Zero(t, mode&0o007, "the token file is not readable by every user of the node (mode %o)", mode)
+}

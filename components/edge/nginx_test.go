@@ -306,6 +306,15 @@ func TestNginxServesHTTPSOnlyForRoutedHosts(t *testing.T) {
 	_, err = client("unknown.example.test").Do(req)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "unrecognized name", "ssl_reject_handshake refuses names without a server")
-	// Plain HTTP still routes.
-	assert.Equal(t, 200, get(t, httpPort, "shop.example.test", "/").status)
+	// Plain HTTP is only a redirect to HTTPS, path and query kept; unknown names still get 404.
+	req, _ = http.NewRequest(http.MethodGet, fmt.Sprintf("http://127.0.0.1:%d/cart?id=7", httpPort), nil)
+	req.Host = "shop.example.test"
+	noFollow := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err = noFollow.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusMovedPermanently, resp.StatusCode)
+	assert.Equal(t, "https://shop.example.test/cart?id=7", resp.Header.Get("Location"))
+	assert.Equal(t, 404, get(t, httpPort, "unknown.example.test", "/").status)
 }

@@ -232,10 +232,16 @@ func listen(addr string, port int) string {
 	return addr + ":" + strconv.Itoa(port)
 }
 
+// writeListen makes a routed server listen on HTTP and, with TLS, on HTTPS, where plain HTTP is
+// then only a redirect: no route is served in clear once a certificate is there. ("if" with
+// "return" is one of the uses nginx documents as safe.)
 func writeListen(w func(int, string, ...any), o ConfOptions) {
 	w(2, "listen %s;", listen(o.ListenAddress, o.HTTPPort))
 	if o.TLS {
 		w(2, "listen %s ssl;", listen(o.ListenAddress, o.HTTPSPort))
+		w(2, "if ($scheme = http) {")
+		w(3, "return 301 https://$host$request_uri;")
+		w(2, "}")
 	}
 }
 

@@ -47,6 +47,9 @@ type Args struct {
 	Registry *Registry
 	// Configs are the per-service (and per-backing-service) ConfigMaps and Secrets, in order.
 	Configs []Config
+	// ChecksumKey keys the checksums of the Secrets' values (service.KeyedChecksum); required
+	// when there are Secrets.
+	ChecksumKey SecretValue
 }
 
 // PodSecurity is the namespace's Pod Security Standard labels.
@@ -63,7 +66,8 @@ type Config struct {
 }
 
 // SecretValue is a value that must stay a Pulumi secret: Output marks it secret for resources;
-// Reveal is only hashed, so that a pod's checksum annotation changes when a value does.
+// Reveal is only hashed with the checksum key, so that a pod's checksum annotation changes when a
+// value does.
 type SecretValue interface {
 	Output() pulumi.StringOutput
 	Reveal() string
@@ -143,7 +147,7 @@ func EnvFrom(a *Args, owner string, withCommon bool) []service.ConfigRef {
 	if withCommon {
 		refs = append(refs, service.ConfigRef{Kind: "ConfigMap", Name: CommonConfigMap, Checksum: service.Checksum(a.CommonEnv)})
 		if len(a.CommonSecrets) > 0 {
-			refs = append(refs, service.ConfigRef{Kind: "Secret", Name: CommonSecret, Checksum: service.Checksum(reveal(a.CommonSecrets))})
+			refs = append(refs, service.ConfigRef{Kind: "Secret", Name: CommonSecret, Checksum: secretChecksum(a, a.CommonSecrets)})
 		}
 	}
 	for _, c := range a.Configs {
@@ -154,13 +158,23 @@ func EnvFrom(a *Args, owner string, withCommon bool) []service.ConfigRef {
 			refs = append(refs, service.ConfigRef{Kind: "ConfigMap", Name: ConfigMapName(owner), Checksum: service.Checksum(c.Env)})
 		}
 		if len(c.Secrets) > 0 {
-			refs = append(refs, service.ConfigRef{Kind: "Secret", Name: SecretName(owner), Checksum: service.Checksum(reveal(c.Secrets))})
+			refs = append(refs, service.ConfigRef{Kind: "Secret", Name: SecretName(owner), Checksum: secretChecksum(a, c.Secrets)})
 		}
 	}
 	return refs
 }
 
-// reveal is the secrets' plain values, only ever hashed: the annotation must change when a value does.
+// secretChecksum is the keyed checksum of a Secret's values. Without a key it panics: a plain hash
+// of secret values is what the key exists to avoid, and the program always passes one.
+func secretChecksum(a *Args, secrets map[string]SecretValue) string {
+	if a.ChecksumKey == nil {
+		panic("environment: Secrets without a ChecksumKey")
+	}
+	return service.KeyedChecksum(a.ChecksumKey.Reveal(), reveal(secrets))
+}
+
+// reveal is the secrets' plain values, only ever hashed with the key: the annotation must change
+// when a value does.
 func reveal(secrets map[string]SecretValue) map[string]string {
 	revealed := make(map[string]string, len(secrets))
 	for k, v := range secrets {

@@ -1,6 +1,7 @@
 package service
 
 import (
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -130,10 +131,21 @@ type Spread struct {
 	WhenUnsatisfiable string
 }
 
-// Checksum is the checksum of a ConfigMap's or Secret's data. Secret values are hashed together
-// with their names, never shown; the checksum changes when any key or value changes.
+// Checksum is the checksum of a ConfigMap's data (public values; Secrets use KeyedChecksum): it
+// changes when any key or value changes.
 func Checksum(data map[string]string) string {
 	h := sha256.New()
+	for _, k := range slices.Sorted(maps.Keys(data)) {
+		fmt.Fprintf(h, "%d:%s=%d:%s\n", len(k), k, len(data[k]), data[k])
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// KeyedChecksum is the checksum of a Secret's data: an HMAC under the stack's key, so that it
+// changes when a value does while nobody without the key can test a guessed value against it
+// (pod annotations and release Job names are readable by many more than the Secret).
+func KeyedChecksum(key string, data map[string]string) string {
+	h := hmac.New(sha256.New, []byte(key))
 	for _, k := range slices.Sorted(maps.Keys(data)) {
 		fmt.Fprintf(h, "%d:%s=%d:%s\n", len(k), k, len(data[k]), data[k])
 	}

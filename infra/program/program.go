@@ -85,6 +85,12 @@ func DNSSyncArgs(cfg *stacks.Config) *dnssync.Args {
 	if zone == "" {
 		zone = d.Zone
 	}
+	// The playgrounds' wildcard is one more CNAME to the synced name: <feature>.<domain> reaches
+	// the nodes without a record per playground (and without a Cloudflare token in playgrounds).
+	aliases := d.FullAliases()
+	if w := cfg.PlaygroundWildcard(); w != "" {
+		aliases = append(aliases, w)
+	}
 	return &dnssync.Args{
 		Namespace: s.Namespace, Image: s.Image, Replicas: s.Replicas,
 		Name: d.Name, Zone: zone, ZoneID: d.ZoneID, TTL: d.TTL, Proxied: d.Proxied, OwnerID: cfg.DNSOwnerID(),
@@ -93,7 +99,7 @@ func DNSSyncArgs(cfg *stacks.Config) *dnssync.Args {
 		Token:      cfg.Secrets[stacks.DNSSyncSecretGroup][stacks.DNSSyncTokenName].Output(),
 		CPURequest: s.Resources.CPU, MemoryRequest: s.Resources.Memory, MemoryLimit: s.Resources.MemoryLimit,
 		GoMemLimit: s.GoMemLimit,
-		Aliases:    d.FullAliases(),
+		Aliases:    aliases,
 	}
 }
 
@@ -149,7 +155,7 @@ func clusterArgs(c *stacks.Cluster) *cluster.Args {
 	}
 	g := c.GKE
 	return &cluster.Args{GKE: &cluster.GKEArgs{
-		Name: g.Name, Project: g.Project, Zone: g.Zone, Network: g.Network,
+		Name: g.Name, Project: g.Project, Zone: g.Zone, Network: g.Network, Subnetwork: g.Subnetwork,
 		NodeCount: g.NodeCount, MachineType: g.MachineType, Preemptible: g.Preemptible(), Spot: g.Spot(),
 		DiskSizeGB: g.DiskSizeGB, DiskType: g.DiskType, NodeTag: g.NodeTag, OAuthScopes: g.OAuthScopes,
 		ReleaseChannel: g.ReleaseChannel, DeletionProtection: g.DeletionProtection,

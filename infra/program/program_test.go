@@ -83,7 +83,14 @@ func TestGKEStacksBuildTheLowCostCluster(t *testing.T) {
 			assert.Equal(t, "default", fw["network"])
 			assert.Equal(t, "INGRESS", fw["direction"])
 			assert.Equal(t, []any{map[string]any{"protocol": "tcp", "ports": []any{"80", "443"}}}, fw["allows"])
-			assert.Equal(t, []any{"0.0.0.0/0"}, fw["sourceRanges"])
+			// Both stacks proxy their names: only Cloudflare's proxy may reach the origin.
+			cloudflare, _, err := stacks.CloudflareIPv4Ranges()
+			require.NoError(t, err)
+			var want []any
+			for _, r := range cloudflare {
+				want = append(want, r)
+			}
+			assert.Equal(t, want, fw["sourceRanges"])
 			assert.Equal(t, []any{"shoestring-node"}, fw["targetTags"], "only the pool's nodes are opened")
 			assert.Len(t, rec.ByType(gcpFirewall), 1)
 

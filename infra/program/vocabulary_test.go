@@ -56,6 +56,7 @@ const vocabularyStack = `config:
     common: {SHARED_TOKEN: t0k3n-shared}
     registry: {password: r3g-pass}
     mysql: {MYSQL_ROOT_PASSWORD: r00t-pass}
+    checksum: {HMAC_KEY: 8c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f}
 `
 
 func renderVocabulary(t *testing.T, mutate func(*stacks.Config)) *pulumimock.Record {

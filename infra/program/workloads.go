@@ -41,6 +41,9 @@ func PlanWorkloads(cfg *stacks.Config) *WorkloadsPlan {
 		CommonSecrets: secretsOf(w, stacks.CommonSecretGroup, w.CommonSecretEnv),
 	}}
 	env := p.Environment
+	if key, ok := cfg.ChecksumKey(); ok {
+		env.ChecksumKey = key
+	}
 	if r := w.Registry; r.IsSet() {
 		env.Registry = &environment.Registry{Server: r.Server, Username: r.Username, Password: w.Secrets[stacks.RegistrySecretGroup]["password"]}
 	}

@@ -64,9 +64,10 @@ const workloadsStack = `config:
   shoestring:secrets:
     api: {DB_PASSWORD: pw-api-1234567}
     mysql: {MYSQL_ROOT_PASSWORD: pw-root-7654321}
+    checksum: {HMAC_KEY: 3f9a1c2e7b6d4a5f8e0c1b2a3d4e5f60}
 `
 
-var testSecretValues = []string{"pw-api-1234567", "pw-root-7654321"}
+var testSecretValues = []string{"pw-api-1234567", "pw-root-7654321", "3f9a1c2e7b6d4a5f8e0c1b2a3d4e5f60"}
 
 func workloadsConfig(t *testing.T, yaml string) *stacks.Config {
 	t.Helper()

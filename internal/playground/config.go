@@ -41,6 +41,7 @@ const (
 	keyBacking    = "shoestring:backing"
 	keyDevMode    = "shoestring:devMode"
 	keyPodSec     = "shoestring:podSecurity"
+	keySecrets    = "shoestring:secrets"
 )
 
 // StackConfig derives a playground stack's config from its base stack's (both in the
@@ -128,7 +129,54 @@ func StackConfig(base map[string]ConfigEntry, spec Spec) (map[string]ConfigEntry
 	if err := setObject(out, keyCluster, cluster); err != nil {
 		return nil, nil, err
 	}
+	if err := keepUsedSecrets(out, cfg, keep); err != nil {
+		return nil, nil, err
+	}
 	return out, keep, nil
+}
+
+// keepUsedSecrets drops the base's secret groups the playground does not read: those of services
+// it does not deploy, of the backing services it shares with the base (the base runs them), and the
+// edge's and the DNS-sync controller's (a playground deploys neither), so that the Cloudflare
+// tokens and the edge's key stay in the base stack alone. base is the base's parsed config.
+func keepUsedSecrets(cfg map[string]ConfigEntry, base *stacks.Config, deployed []string) error {
+	e, ok := cfg[keySecrets]
+	if !ok {
+		return nil
+	}
+	groups, _ := e.ObjectValue.(map[string]any)
+	if groups == nil && e.Value != nil {
+		if err := json.Unmarshal([]byte(*e.Value), &groups); err != nil {
+			return fmt.Errorf("%s of the base stack is not a mapping: %w", keySecrets, err)
+		}
+	}
+	used := slices.Clone(deployed)
+	readsSecrets := len(base.CommonSecretEnv) > 0
+	for _, s := range base.Services {
+		if slices.Contains(deployed, s.Name) && len(s.SecretEnv) > 0 {
+			readsSecrets = true
+		}
+	}
+	if len(base.CommonSecretEnv) > 0 {
+		used = append(used, stacks.CommonSecretGroup)
+	}
+	if base.Registry.IsSet() {
+		used = append(used, stacks.RegistrySecretGroup)
+	}
+	if readsSecrets {
+		used = append(used, stacks.ChecksumSecretGroup)
+	}
+	kept := map[string]any{}
+	for g, v := range groups {
+		if slices.Contains(used, g) {
+			kept[g] = v
+		}
+	}
+	if len(kept) == 0 {
+		delete(cfg, keySecrets)
+		return nil
+	}
+	return setObject(cfg, keySecrets, kept)
 }
 
 // recordedBranch is the playground branch a stack's config records ("" in a base stack). It is

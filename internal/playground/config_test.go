@@ -153,3 +153,23 @@ func TestAPlaygroundStartsFromWhatItsBaseDeploys(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `shoestring:overrides.services.apii: names no item of shoestring:services; did you mean "api"?`)
 }
+
+// A playground holds the secrets of what it runs and no others: not the Cloudflare tokens or the
+// edge's key of its base, not the services it does not deploy, not the shared backing services'.
+func TestAPlaygroundGetsOnlyTheSecretsItsServicesUse(t *testing.T) {
+	base := baseConfig(t)
+	all := map[string]any{
+		"users":    map[string]any{"DB_PASSWORD": "s3cret"},
+		"orders":   map[string]any{"DB_PASSWORD": "o"},
+		"mysql":    map[string]any{"MYSQL_PASSWORD": "m"},
+		"edge":     map[string]any{"CLOUDFLARE_API_TOKEN": "cf-edge", "ORIGIN_CA_KEY": "k"},
+		"dns-sync": map[string]any{"CLOUDFLARE_API_TOKEN": "cf-dns"},
+	}
+	require.NoError(t, setObject(base, "shoestring:secrets", all))
+	n, _ := stacks.PlaygroundForBranch("play/faster-users")
+	out, _, err := StackConfig(base, Spec{Name: n, Changed: []string{"users"}, Kubeconfig: "/tmp/kc", Created: time.Now()})
+	require.NoError(t, err)
+	assert.True(t, out["shoestring:secrets"].Secret, "secrets stay secrets")
+	assert.Equal(t, map[string]any{"users": map[string]any{"DB_PASSWORD": "s3cret"}}, out["shoestring:secrets"].ObjectValue)
+	assert.NotContains(t, *out["shoestring:secrets"].Value, "cf-")
+}

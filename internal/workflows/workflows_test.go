@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"sigs.k8s.io/yaml"
 
+	"github.com/shoestring-dev/shoestring/components/cluster"
 	"github.com/shoestring-dev/shoestring/stacks"
 )
 
@@ -118,7 +119,7 @@ func TestPlaygroundWorkflowFollowsTheBranchConvention(t *testing.T) {
 // diff comment; prod is updated only after sandbox, behind the prod environment's approval.
 func TestPreviewCommentsBothStacksAndProdNeedsApproval(t *testing.T) {
 	all := files(t)
-	assert.Contains(t, all["preview.yml"], "stack: [sandbox, prod]")
+	assert.Contains(t, all["preview.yml"], "stack: [sandbox]", "a pull request's code never runs with the prod identity")
 	assert.Contains(t, all["preview.yml"], "comment-on-pr: true")
 	var deploy struct {
 		Jobs map[string]struct {
@@ -310,4 +311,62 @@ func TestImagesReachUp(t *testing.T) {
 	assert.Equal(t, "origin/main", pw.Jobs["images"].With["changed-from"])
 	assert.Equal(t, "images", pw.Jobs["up"].Needs)
 	assert.Contains(t, play, `--changed-from origin/main --image-registry "$REGISTRY" --image-tag "$TAG"`)
+}
+
+// clusterStep is a step of a job as far as reaching a cluster goes.
+type clusterStep struct {
+	Uses string         `json:"uses"`
+	Run  string         `json:"run"`
+	With map[string]any `json:"with"`
+}
+
+// TestEveryJobThatTalksToAClusterCanAuthenticate: a GKE stack's kubeconfig (the one
+// components/cluster writes) runs an exec plugin, which must be on the runner before Pulumi uses
+// it; the playground commands use the kubeconfig get-gke-credentials writes, which holds a
+// short-lived token unless use_auth_provider asks for the plugin.
+func TestEveryJobThatTalksToAClusterCanAuthenticate(t *testing.T) {
+	var kc struct {
+		Users []struct {
+			User struct {
+				Exec struct {
+					Command string `json:"command"`
+				} `json:"exec"`
+			} `json:"user"`
+		} `json:"users"`
+	}
+	require.NoError(t, yaml.Unmarshal([]byte(cluster.Kubeconfig("c", "10.0.0.1", "Y2E=")), &kc))
+	require.Len(t, kc.Users, 1)
+	plugin := kc.Users[0].User.Exec.Command
+	require.NotEmpty(t, plugin, "the GKE kubeconfig authenticates with an exec plugin")
+
+	checked := 0
+	for name, text := range files(t) {
+		var w struct {
+			Jobs map[string]struct {
+				Steps []clusterStep `json:"steps"`
+			} `json:"jobs"`
+		}
+		require.NoError(t, yaml.Unmarshal([]byte(text), &w))
+		for job, j := range w.Jobs {
+			pluginInstalled, tokenKubeconfig := false, false
+			for _, s := range j.Steps {
+				switch {
+				case strings.HasPrefix(s.Uses, "google-github-actions/setup-gcloud@"):
+					comps, _ := s.With["install_components"].(string)
+					pluginInstalled = pluginInstalled || slices.Contains(strings.Split(strings.ReplaceAll(comps, " ", ""), ","), plugin)
+				case strings.HasPrefix(s.Uses, "google-github-actions/get-gke-credentials@"):
+					tokenKubeconfig = s.With["use_auth_provider"] != true && s.With["use_auth_provider"] != "true"
+				case strings.HasPrefix(s.Uses, "pulumi/actions@") && s.With["stack-name"] != nil:
+					checked++
+					assert.True(t, pluginInstalled, "%s/%s runs pulumi %v on a GKE stack before installing %s (setup-gcloud install_components)",
+						name, job, s.With["command"], plugin)
+				case strings.Contains(s.Run, "shoestring playground "):
+					checked++
+					assert.True(t, tokenKubeconfig || pluginInstalled,
+						"%s/%s reaches the sandbox cluster without a token kubeconfig (get-gke-credentials) or %s", name, job, plugin)
+				}
+			}
+		}
+	}
+	assert.GreaterOrEqual(t, checked, 7, "preview, the two ups and the playground jobs are checked")
 }
