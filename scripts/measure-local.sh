@@ -70,7 +70,7 @@ make down >/dev/null 2>&1 || true
 make tools shoestring-cli >/dev/null
 start=$(ms)
 make up >/tmp/measure-up.log 2>&1 || { tail -30 /tmp/measure-up.log; exit 1; }
-echo "measure: warm make up (tools built, no cluster) to every workload ready: $(secs $(($(ms) - start))) s"
+echo "measure: warm make up (tools and images built, no cluster) to the URL answering through the edge: $(secs $(($(ms) - start))) s"
 grep -E "^up dev:" /tmp/measure-up.log | sed 's/^/measure:   /'
 start=$(ms)
 make up >/tmp/measure-up2.log 2>&1 || { tail -30 /tmp/measure-up2.log; exit 1; }
@@ -82,7 +82,7 @@ bin=.state/bin/shoestring
 start=$(ms); make down >/dev/null 2>&1
 echo "measure: make down (destroy, stop the control plane): $(secs $(($(ms) - start))) s"
 start=$(ms); $bin cluster up --dir .state/cluster 2>/dev/null
-echo "measure:   step cluster up (etcd, apiserver, controllers, kwok, 3 nodes Ready): $(secs $(($(ms) - start))) s"
+echo "measure:   step cluster up (etcd, apiserver, controllers, kwok, 3 simulated nodes and 1 real node Ready): $(secs $(($(ms) - start))) s"
 stop=$(mktemp -u)
 peak_rss "$stop" >/tmp/measure-rss &
 sampler=$!
@@ -101,6 +101,23 @@ while read -r name pid; do
   rss=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
   total=$((total + rss))
 done < <($bin cluster status --dir .state/cluster | awk '$2 == "pid" && $4 == "running" {print $1, $3}')
-echo "measure: control plane resident memory (sum of RSS, dev stack up): $((total / 1024)) MB"
+echo "measure: cluster processes' resident memory (sum of RSS, dev stack up): $((total / 1024)) MB"
+# The real node's own processes, and its containers (the kubelet's pods cgroup, page cache included).
+node=0
+while read -r name pid; do
+  rss=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
+  node=$((node + rss))
+  echo "measure:   $name $((rss / 1024)) MB"
+done < <($bin cluster status --dir .state/cluster | awk '$2 == "pid" && $4 == "running" && $1 ~ /-n0$/ {print $1, $3}')
+echo "measure: real node's own memory (containerd, kubelet, kube-proxy, CoreDNS): $((node / 1024)) MB"
+for cg in /sys/fs/cgroup/memory/shoestring-*-n0/kubepods; do
+  [ -d "$cg" ] || continue
+  rss=$(awk '$1 == "total_rss" {print $2}' "$cg/memory.stat")
+  echo "measure: the dev stack's containers on the real node: $((rss / 1048576)) MB RSS ($(($(cat "$cg/memory.usage_in_bytes") / 1048576)) MB with page cache)"
+  for pod in "$cg"/*/pod* "$cg"/pod*; do
+    [ -d "$pod" ] || continue
+    echo "measure:   pod ${pod##*/pod}: $(($(awk '$1 == "total_rss" {print $2}' "$pod/memory.stat") / 1048576)) MB RSS"
+  done
+done
 
 $keep || make down >/dev/null
