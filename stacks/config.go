@@ -92,12 +92,19 @@ func parse(raw map[string]string, secretKeys []string, f *stackFile) (*Config, E
 		errs = append(errs, f.problems...)
 	}
 	var accepted []string
-	for _, k := range append(schemaKeys(), OverridesKey) {
+	for _, k := range append(schemaKeys(), OverridesKey, ReplaceKey) {
 		accepted = append(accepted, Namespace+":"+k)
 	}
 	slices.Sort(accepted)
-	raw, overrideErrs := applyOverrides(raw, secretKeys)
+	replace, replaceErrs := replaceList(raw)
+	errs = append(errs, replaceErrs...)
+	raw, whole, overrideErrs := applyOverrides(raw, secretKeys, replace)
 	errs = append(errs, overrideErrs...)
+	if f != nil {
+		errs = append(errs, checkReplaced(f.own, f.shared, replace, whole)...)
+	}
+	raw = maps.Clone(raw)
+	delete(raw, Namespace+":"+ReplaceKey)
 	for _, full := range slices.Sorted(maps.Keys(raw)) {
 		ns, key, ok := strings.Cut(full, ":")
 		if !ok || ns != Namespace {
@@ -172,7 +179,7 @@ func under(key string, failed Errors) bool {
 // belongs is still refused, by its value; `shoestring` commands and tools check the file itself.
 func Load(ctx *pulumi.Context) (*Config, error) {
 	keys := map[string]bool{}
-	for _, name := range append(schemaKeys(), OverridesKey) {
+	for _, name := range append(schemaKeys(), OverridesKey, ReplaceKey) {
 		keys[Namespace+":"+name] = true
 	}
 	if env := os.Getenv("PULUMI_CONFIG"); env != "" {
