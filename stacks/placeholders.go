@@ -19,6 +19,29 @@ func LoadStackFileWithPlaceholders(path string) (*Config, []string, error) {
 	return parseWithPlaceholders(f.raw, f.secretKeys, f)
 }
 
+// CheckStackFile is the check every shoestring command makes of a stack file before it does
+// anything (render, cost, preview, up, images, the playground commands), so that one file gets one
+// verdict. It is LoadStackFile with one rule for secrets the configuration refers to but the file
+// does not set: a stack that deploys to a GKE cluster is refused with each of them (a value made up
+// here would reach a real cluster without anyone knowing it); a stack on an existing cluster (a
+// local one, such as dev) gets a stand-in for each, whose keys are returned so the command can name
+// them (internal/engine generates the values once and keeps them in the local state).
+func CheckStackFile(path string) (*Config, []string, error) {
+	f, err := readStackFile(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg, errs := parse(f.raw, f.secretKeys, f)
+	if len(errs) > 0 && cfg.Cluster.Mode == ClusterModeGKE {
+		return nil, nil, errs
+	}
+	return parseWithPlaceholders(f.raw, f.secretKeys, f)
+}
+
+// GeneratesSecrets says whether missing secrets of this stack are generated locally (a stack on an
+// existing cluster) rather than refused (a GKE stack); see CheckStackFile.
+func (c *Config) GeneratesSecrets() bool { return c.Cluster.Mode != ClusterModeGKE }
+
 // ParseWithPlaceholders is Parse with LoadStackFileWithPlaceholders' stand-ins for missing secrets.
 func ParseWithPlaceholders(raw map[string]string, secretKeys []string) (*Config, []string, error) {
 	return parseWithPlaceholders(raw, secretKeys, nil)

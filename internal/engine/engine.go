@@ -108,7 +108,14 @@ func Open(ctx context.Context, opts Options) (*Stack, error) {
 	// The user's file as written, first: what only the file shows (a key given twice, the text of
 	// a value YAML reads as a number, plain text next to encrypted secrets) is lost in the work
 	// copy, and every problem of the file is reported in one run.
-	userCfg, _, err := stacks.LoadStackFileWithPlaceholders(userFile)
+	// The same check as every command's: a stack on a GKE cluster must set every secret it refers
+	// to. A copy retargeted at another cluster (ExistingCluster) is a local stack, whose missing
+	// secrets are generated below.
+	check := stacks.CheckStackFile
+	if opts.ExistingCluster != "" {
+		check = stacks.LoadStackFileWithPlaceholders
+	}
+	userCfg, _, err := check(userFile)
 	if err != nil {
 		return nil, fmt.Errorf("stack %s: %w", opts.Stack, err)
 	}
@@ -127,6 +134,12 @@ func Open(ctx context.Context, opts Options) (*Stack, error) {
 	cfg, missing, err := stacks.LoadStackFileWithPlaceholders(workFile)
 	if err != nil {
 		return nil, fmt.Errorf("stack %s: %w", opts.Stack, err)
+	}
+	if len(missing) > 0 && !cfg.GeneratesSecrets() && opts.RenderTo == "" {
+		// Set in the user's file, but encrypted for a secrets provider this machine cannot read:
+		// a value generated here would replace the real one on the real cluster.
+		return nil, fmt.Errorf("stack %s: %s: set in %s but encrypted for a secrets provider this machine cannot read; run with that provider (PULUMI_CONFIG_PASSPHRASE, or the stack's secretsprovider), or retarget with --existing-cluster for a local copy",
+			opts.Stack, strings.Join(missing, ", "), filepath.Base(userFile))
 	}
 
 	if err := clusterReachable(cfg); err != nil {
@@ -303,7 +316,8 @@ func secretPath(key string) string {
 }
 
 // generateSecrets sets each missing secret to a random value, encrypted in the work folder's stack
-// file (never the user's), so later runs keep it.
+// file (never the user's), so later runs keep it; a render, whose state is thrown away, sets
+// SecretPlaceholder instead, so that two renders of the same files are the same bytes.
 func (s *Stack) generateSecrets(ctx context.Context, missing []string) error {
 	if len(missing) == 0 {
 		return nil
@@ -311,11 +325,15 @@ func (s *Stack) generateSecrets(ctx context.Context, missing []string) error {
 	sort.Strings(missing)
 	values := auto.ConfigMap{}
 	for _, key := range missing {
-		b := make([]byte, 18)
-		if _, err := rand.Read(b); err != nil {
-			return err
+		value := stacks.SecretPlaceholder // a render deploys nothing: the same files on every run
+		if s.opts.RenderTo == "" {
+			b := make([]byte, 18)
+			if _, err := rand.Read(b); err != nil {
+				return err
+			}
+			value = hex.EncodeToString(b)
 		}
-		values[secretPath(key)] = auto.ConfigValue{Value: hex.EncodeToString(b), Secret: true}
+		values[secretPath(key)] = auto.ConfigValue{Value: value, Secret: true}
 	}
 	if err := s.stack.SetAllConfigWithOptions(ctx, values, &auto.ConfigOptions{Path: true}); err != nil {
 		return fmt.Errorf("setting generated secrets of %s: %w", s.opts.Stack, err)
