@@ -98,10 +98,11 @@ func parse(raw map[string]string, secretKeys []string, f *stackFile) (*Config, E
 	slices.Sort(accepted)
 	replace, replaceErrs := replaceList(raw)
 	errs = append(errs, replaceErrs...)
-	raw, whole, overrideErrs := applyOverrides(raw, secretKeys, replace)
+	raw, whole, moved, overrideErrs := applyOverrides(raw, secretKeys, replace)
 	errs = append(errs, overrideErrs...)
 	if f != nil {
 		errs = append(errs, checkReplaced(f.own, f.shared, replace, whole)...)
+		d.written = movedWritten(f.written, moved)
 	}
 	raw = maps.Clone(raw)
 	delete(raw, Namespace+":"+ReplaceKey)
@@ -119,6 +120,9 @@ func parse(raw map[string]string, secretKeys []string, f *stackFile) (*Config, E
 			continue
 		}
 		dst := root.FieldByIndex(idx)
+		if containsSecret(dst.Type()) && f != nil && f.own[full] == nil && f.shared[full] != nil {
+			continue // Pulumi.yaml's: refused there (perStackKeysShared), not to be moved to a stack file
+		}
 		if containsSecret(dst.Type()) && !slices.Contains(secretKeys, full) {
 			errs = append(errs, FieldError{Key: full, Problem: "holds secrets but is stored in plain text",
 				Fix: fmt.Sprintf("remove it from the stack file and set each value with `pulumi config set --secret --path '%s.<name>' <value>`", key)})

@@ -35,17 +35,17 @@ const OverridesKey = "overrides"
 // applyOverrides returns raw with shoestring:overrides merged into the keys it names. raw is not
 // modified. replace is shoestring:replace (see ReplaceKey); whole are the paths of lists of named
 // items the overrides give whole (services.api.cronJobs), which shoestring:replace may name.
-func applyOverrides(raw map[string]string, secretKeys, replace []string) (out map[string]string, whole []string, _ []FieldError) {
+func applyOverrides(raw map[string]string, secretKeys, replace []string) (out map[string]string, whole []string, moved map[string]string, _ []FieldError) {
 	full := Namespace + ":" + OverridesKey
 	text, ok := raw[full]
 	if !ok {
-		return raw, nil, nil
+		return raw, nil, nil, nil
 	}
 	out = maps.Clone(raw)
 	delete(out, full)
 	var patch map[string]any
 	if err := json.Unmarshal([]byte(text), &patch); err != nil || patch == nil {
-		return out, nil, []FieldError{fieldErr(full, text, "is not a mapping",
+		return out, nil, nil, []FieldError{fieldErr(full, text, "is not a mapping",
 			"write a YAML mapping from a key of this namespace (services, commonEnv, ...) to what this stack changes in it")}
 	}
 	accepted := slices.DeleteFunc(schemaKeys(), func(k string) bool { return k == "secrets" })
@@ -87,7 +87,24 @@ func applyOverrides(raw map[string]string, secretKeys, replace []string) (out ma
 			out[target] = string(b)
 		}
 	}
-	return out, m.whole, m.errs
+	return out, m.whole, m.moved, m.errs
+}
+
+// movedWritten is written (the text of scalars as the file has it, by path) with each entry
+// under shoestring:overrides also at the path where the override puts it.
+func movedWritten(written map[string]writtenScalar, moved map[string]string) map[string]writtenScalar {
+	if len(moved) == 0 {
+		return written
+	}
+	out := maps.Clone(written)
+	for path, w := range written {
+		for from, to := range moved {
+			if rest, ok := strings.CutPrefix(path, from); ok && (rest == "" || rest[0] == '.' || rest[0] == '[') {
+				out[to+rest] = w
+			}
+		}
+	}
+	return out
 }
 
 // merger merges one stack's overrides, collecting its errors and the named lists given whole.
@@ -95,6 +112,10 @@ type merger struct {
 	replace []string
 	whole   []string
 	errs    []FieldError
+	// moved maps the path of each value an override sets (shoestring:overrides.services.api.env.X)
+	// to where it lands (shoestring:services[0].env.X), so that what the file shows of it (its text
+	// as written) follows it into the merged value.
+	moved map[string]string
 }
 
 // merge merges patch into base (see OverridesKey): path names the patch in errors, where
@@ -102,6 +123,10 @@ type merger struct {
 func (mg *merger) merge(path, where string, base, patch any) any {
 	p, isObject := patch.(map[string]any)
 	if !isObject {
+		if mg.moved == nil {
+			mg.moved = map[string]string{}
+		}
+		mg.moved[path] = where
 		// A scalar or a list replaces the value; a list that replaces named items must keep
 		// each of them, or be marked as meaning the whole list (see ReplaceKey).
 		if list, ok := base.([]any); ok && len(list) > 0 && allNamed(list) {
@@ -227,7 +252,7 @@ func allNamed(list []any) bool {
 // values the base stack actually deploys.
 func ResolveOverrides(raw map[string]string, secretKeys []string) (map[string]string, error) {
 	replace, errs := replaceList(raw)
-	out, _, e := applyOverrides(maps.Clone(raw), secretKeys, replace)
+	out, _, _, e := applyOverrides(maps.Clone(raw), secretKeys, replace)
 	errs = append(errs, e...)
 	delete(out, Namespace+":"+ReplaceKey)
 	if len(errs) > 0 {

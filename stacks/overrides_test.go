@@ -291,3 +291,15 @@ func stackFileKeys(t *testing.T, stack string) []string {
 	}
 	return keys
 }
+
+func TestWhatTheFileShowsOfAnOverriddenValueIsChecked(t *testing.T) {
+	_, err := loadProject(t, sharedProject, `config:
+  shoestring:overrides:
+    commonEnv: {FEATURE_X: NO}
+    services: {api: {env: {PORT: 0755}}}
+`)
+	require.Error(t, err)
+	assert.Equal(t, `invalid stack configuration (2 problems):
+  - shoestring:commonEnv.FEATURE_X: "NO" is read as a boolean by YAML 1.1 (kubectl and other YAML 1.1 readers); quote it: "NO"
+  - shoestring:services[0].env.PORT: "0755" is read as the number 493 by YAML; quote it: "0755"`, err.Error())
+}

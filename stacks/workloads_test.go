@@ -291,10 +291,11 @@ func TestCheckStackFileRefusesMissingSecretsOfAGKEStack(t *testing.T) {
     api:
       API_TOKEN: {secure: v1:abcdef}
 `
+	require.NoError(t, os.WriteFile(filepath.Join(dir, ProjectFile), []byte("name: shoestring\nruntime: go\n"), 0o644))
 	require.NoError(t, os.WriteFile(path, []byte("config:\n  shoestring:cluster: {gke: {zone: us-central1-a}}\n"+services), 0o644))
 	_, _, err := CheckStackFile(path)
 	require.Error(t, err)
-	assert.Equal(t, "invalid stack configuration: shoestring:secrets.api.DB_PASSWORD: is referenced but not set; set it with `pulumi config set --secret --path 'secrets.api.DB_PASSWORD' <value>`", err.Error())
+	assert.Equal(t, "Pulumi.x.yaml: invalid stack configuration: shoestring:secrets.api.DB_PASSWORD: is referenced but not set; set it with `pulumi config set --secret --path 'secrets.api.DB_PASSWORD' <value>`", err.Error())
 
 	require.NoError(t, os.WriteFile(path, []byte("config:\n  shoestring:cluster: {mode: existing, existing: {kubeconfig: /tmp/kc}}\n"+services), 0o644))
 	cfg, generated, err := CheckStackFile(path)

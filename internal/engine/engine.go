@@ -92,13 +92,13 @@ func Open(ctx context.Context, opts Options) (*Stack, error) {
 	if opts.StateDir, err = filepath.Abs(opts.StateDir); err != nil {
 		return nil, err
 	}
-	proj, err := workspace.LoadProject(filepath.Join(projectDir, "Pulumi.yaml"))
-	if err != nil {
-		return nil, fmt.Errorf("reading the project: %w (run from the folder with Pulumi.yaml, or pass --project)", err)
+	projectFile := filepath.Join(projectDir, stacks.ProjectFile)
+	if _, err := os.Stat(projectFile); err != nil {
+		return nil, fmt.Errorf("%s: not found in %s: run from the folder with %s, or pass --project", stacks.ProjectFile, projectDir, stacks.ProjectFile)
 	}
 	userFile := filepath.Join(projectDir, "Pulumi."+opts.Stack+".yaml")
 	if _, err := os.Stat(userFile); err != nil {
-		return nil, fmt.Errorf("stack %q has no stack file: %w (create Pulumi.%s.yaml, or pick one of the project's stacks)", opts.Stack, err, opts.Stack)
+		return nil, fmt.Errorf("Pulumi.%s.yaml: not found in %s: stack %q has no stack file; create it, or pick one of the project's stacks", opts.Stack, projectDir, opts.Stack)
 	}
 
 	workDir := WorkDir(opts.StateDir, opts.Stack)
@@ -117,7 +117,15 @@ func Open(ctx context.Context, opts Options) (*Stack, error) {
 	}
 	userCfg, _, err := check(userFile)
 	if err != nil {
-		return nil, fmt.Errorf("stack %s: %w", opts.Stack, err)
+		var invalid stacks.Errors
+		if opts.ExistingCluster != "" && errors.As(err, &invalid) {
+			err = fmt.Errorf("%s: %w", filepath.Base(userFile), err)
+		}
+		return nil, err // the same message as every command's: it names the file
+	}
+	proj, err := workspace.LoadProject(projectFile)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", stacks.ProjectFile, err)
 	}
 	workFile := filepath.Join(workDir, "Pulumi."+opts.Stack+".yaml")
 	if err := writeWorkFile(userFile, workFile, projectDir, retarget{kubeconfig: opts.ExistingCluster, renderTo: opts.RenderTo}, userCfg.SecretGroups()); err != nil {
