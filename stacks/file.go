@@ -47,7 +47,7 @@ func readStackFile(path string) (*stackFile, error) {
 	}
 	fc, err := readConfigNodes(b)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, yamlSyntaxError(filepath.Base(path), b, err)
 	}
 	shared, err := projectDefaults(filepath.Dir(path))
 	if err != nil {

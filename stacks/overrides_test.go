@@ -3,6 +3,7 @@ package stacks
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -302,4 +303,40 @@ func TestWhatTheFileShowsOfAnOverriddenValueIsChecked(t *testing.T) {
 	assert.Equal(t, `invalid stack configuration (2 problems):
   - shoestring:commonEnv.FEATURE_X: "NO" is read as a boolean by YAML 1.1 (kubectl and other YAML 1.1 readers); quote it: "NO"
   - shoestring:services[0].env.PORT: "0755" is read as the number 493 by YAML; quote it: "0755"`, err.Error())
+}
+
+func TestYAMLSyntaxErrorsNameTheFileTheLineAndTheFix(t *testing.T) {
+	for name, tc := range map[string]struct{ project, stack, want string }{
+		"an unquoted schedule in the stack file": {sharedProject,
+			"config:\n  shoestring:overrides:\n    services:\n      api:\n        cronJobs: {report: {schedule: */5 * * * *}}\n",
+			`Pulumi.test.yaml line 5: */5 * * * *: YAML reads a value starting with * as an alias (a reference to an &anchor); quote it: "*/5 * * * *"`},
+		"an unquoted schedule in a block": {sharedProject,
+			"config:\n  shoestring:commonEnv:\n    CRON: */5 * * * *\n",
+			`Pulumi.test.yaml line 3: */5 * * * *: YAML reads a value starting with * as an alias (a reference to an &anchor); quote it: "*/5 * * * *"`},
+		"a key twice in the project file": {"name: shoestring\nruntime: go\nconfig:\n  shoestring:namespace: a\n  shoestring:namespace: b\n", "config: {}\n",
+			`Pulumi.yaml line 5: "shoestring:namespace" is given twice (first at line 4): YAML keeps one value per key; remove the second one`},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := loadProject(t, tc.project, tc.stack)
+			require.Error(t, err)
+			assert.Equal(t, tc.want, err.Error())
+		})
+	}
+}
+
+func TestADidYouMeanComesBeforeWhatFollowsFromIt(t *testing.T) {
+	_, err := loadProject(t, "name: shoestring\nruntime: go\n", `config:
+  shoestring:cluster: {mode: existing, existing: {kubeconfig: /k}}
+  shoestring:backing:
+    - {name: db, engine: mysql}
+  shoestring:servics:
+    - {name: api, image: "ghcr.io/acme/api:1.0.0"}
+  shoestring:edge:
+    routes: [{service: api, host: api.example.com}]
+`)
+	require.Error(t, err)
+	assert.Equal(t, `invalid stack configuration (3 problems):
+  - shoestring:servics: is not a known key; did you mean "shoestring:services"? accepted keys here: `+strings.Join(acceptedTopLevel(), ", ")+`
+  - (may follow from the unknown key above) shoestring:edge.routes[0].service: "api" is not a service of this stack; name one of the services in shoestring:services: (none declared)
+  - (may follow from the unknown key above) shoestring:services: is missing, but the stack deploys workloads: shoestring:backing, shoestring:edge.routes set up what services use; declare the services, e.g. `+"`- {name: api, image: ghcr.io/acme/api:1.4.2}`"+`, or remove shoestring:backing, shoestring:edge.routes for a stack without services`, err.Error())
 }

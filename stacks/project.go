@@ -29,6 +29,9 @@ func projectDefaults(dir string) (map[string]any, error) {
 	// declares the key with default:/value:) and the same validation of the file.
 	proj, err := workspace.LoadProject(path)
 	if err != nil {
+		if b, readErr := os.ReadFile(path); readErr == nil && strings.Contains(err.Error(), "yaml: ") {
+			return nil, yamlSyntaxError(ProjectFile, b, err)
+		}
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	out := map[string]any{}
