@@ -11,6 +11,8 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/shoestring-dev/shoestring/internal/cost"
+	"k8s.io/apimachinery/pkg/util/validation"
+
 	"github.com/shoestring-dev/shoestring/stacks"
 )
 
@@ -116,9 +118,6 @@ var (
 	ghOwnerRe     = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,37}[A-Za-z0-9])?$`)
 	ghRepoRe      = regexp.MustCompile(`^[A-Za-z0-9._-]{1,100}$`)
 	ghURLRe       = regexp.MustCompile(`^(?:https?://|git@|ssh://git@)?(?:www\.)?github\.com[/:]([^/]+)/([^/]+?)(?:\.git)?/?$`)
-	dnsLabelRe    = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
-	gcpZoneRe     = regexp.MustCompile(`^[a-z]+-[a-z]+[0-9]+-[a-z]$`)
-	gcpRegionRe   = regexp.MustCompile(`^[a-z]+-[a-z]+[0-9]+$`)
 	prefixRe      = regexp.MustCompile(`^[a-z]([a-z0-9-]{0,18}[a-z0-9])?$`)
 	clusterNameRe = regexp.MustCompile(`^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$`)
 	// Cloudflare's zone ids are 32 hex digits, as stacks checks shoestring:dns.zoneId.
@@ -136,7 +135,7 @@ func required(key, example string) stacks.FieldError {
 // Warnings are what is worth a word but blocks nothing: a zone whose region the price table does
 // not cover deploys the same, only `make cost` and the stacks' monthlyCost cannot price it.
 func (c *Config) Warnings() []stacks.FieldError {
-	if c.Zone == "" || !gcpZoneRe.MatchString(c.Zone) {
+	if c.Zone == "" || !stacks.IsGCPZone(c.Zone) {
 		return nil
 	}
 	if _, err := cost.ForZone(c.Zone); err == nil {
@@ -207,10 +206,10 @@ func (c *Config) check() []stacks.FieldError {
 	switch z := c.Zone; {
 	case z == "":
 		errs = append(errs, required("zone", "us-central1-a"))
-	case gcpRegionRe.MatchString(z):
+	case stacks.IsGCPRegion(z):
 		errs = append(errs, field("zone", z, "is a region: the stacks' clusters are zonal (one zonal cluster's fee is covered by the free tier)",
 			fmt.Sprintf("name one zone of it, e.g. %q", z+"-a")))
-	case !gcpZoneRe.MatchString(z):
+	case !stacks.IsGCPZone(z):
 		errs = append(errs, field("zone", z, "is not a GCP zone", gcpZoneFix))
 	}
 
@@ -231,7 +230,7 @@ func validDomain(s string) bool {
 		return false
 	}
 	for _, l := range labels {
-		if !dnsLabelRe.MatchString(l) {
+		if len(validation.IsDNS1123Label(l)) > 0 {
 			return false
 		}
 	}

@@ -37,7 +37,7 @@ var brokenFiles = []struct {
 	{"namespace in capitals and a key typo", clusterYAML + "  SHOESTRING:servics: []\n",
 		"invalid stack configuration: SHOESTRING:servics: is not in the shoestring namespace, so the program would never read it; did you mean \"shoestring:services\"? rename the key", ""},
 	{"namespace typo hides the services", clusterYAML + "  shoestrng:services:\n    - {name: api, image: \"ghcr.io/acme/api:1.0.0\"}\n  shoestring:backing:\n    - {name: db, engine: mysql}\n",
-		"invalid stack configuration (2 problems):\n  - shoestring:services: is missing, but the stack deploys workloads: shoestring:backing set up what services use; declare the services, e.g. `- {name: api, image: ghcr.io/acme/api:1.4.2}`, or remove shoestring:backing for a stack without services\n  - shoestrng:services: is not in the shoestring namespace, so the program would never read it; did you mean \"shoestring:services\"? rename the key", ""},
+		"invalid stack configuration (2 problems):\n  - shoestrng:services: is not in the shoestring namespace, so the program would never read it; did you mean \"shoestring:services\"? rename the key\n  - (may follow from the unknown key above) shoestring:services: is missing, but the stack deploys workloads: shoestring:backing set up what services use; declare the services, e.g. `- {name: api, image: ghcr.io/acme/api:1.4.2}`, or remove shoestring:backing for a stack without services", ""},
 
 	// Services missing where the stack deploys workloads.
 	{"backing without services", clusterYAML + "  shoestring:backing:\n    - {name: db, engine: mysql}\n",
@@ -178,7 +178,7 @@ var brokenFiles = []struct {
 	{"nested key typo", apiYAML + "      replica: 2\n",
 		"invalid stack configuration: shoestring:services[0].replica: is not a known key; did you mean \"replicas\"? accepted keys here: args, autoscaling, command, cronJobs, disruptionBudget, env, image, liveness, name, ports, readiness, releaseJobs, replicas, resources, routes, secretEnv, security, spread, waitFor, workers, writablePaths", ""},
 	{"top-level key typo", clusterYAML + "  shoestring:service: []\n",
-		"invalid stack configuration: shoestring:service: is not a known key; did you mean \"shoestring:services\"? accepted keys here: shoestring:backing, shoestring:batchApiVersion, shoestring:billing, shoestring:cluster, shoestring:commonEnv, shoestring:commonSecretEnv, shoestring:devMode, shoestring:dns, shoestring:dnssync, shoestring:edge, shoestring:imagePullSecrets, shoestring:localDev, shoestring:namespace, shoestring:overrides, shoestring:playground, shoestring:podSecurity, shoestring:registry, shoestring:secrets, shoestring:services, shoestring:storageClass, shoestring:waitForImage", ""},
+		"invalid stack configuration: shoestring:service: is not a known key; did you mean \"shoestring:services\"? accepted keys here: shoestring:backing, shoestring:batchApiVersion, shoestring:billing, shoestring:cluster, shoestring:commonEnv, shoestring:commonSecretEnv, shoestring:devMode, shoestring:dns, shoestring:dnssync, shoestring:edge, shoestring:imagePullSecrets, shoestring:localDev, shoestring:namespace, shoestring:overrides, shoestring:playground, shoestring:podSecurity, shoestring:registry, shoestring:replace, shoestring:secrets, shoestring:services, shoestring:storageClass, shoestring:waitForImage", ""},
 	{"route host in capitals", apiYAML + "      ports: [{name: http, port: 8080}]\n      routes: [{host: API.example.com}]\n",
 		"invalid stack configuration: shoestring:services[0].routes[0].host: \"API.example.com\" has upper-case letters; use a lowercase RFC 1123 host name such as \"shop.example.com\", or \"*.example.com\" for every subdomain", ""},
 	{"DNS ttl", clusterYAML + "  shoestring:dns: {ttl: 30}\n",
@@ -305,15 +305,15 @@ func TestOneFileWithSeveralProblemsReportsThemAll(t *testing.T) {
 `)
 	require.Error(t, err)
 	assert.Equal(t, `invalid stack configuration (9 problems):
+  - shoestring:services[0].imagee: is not a known key; did you mean "image"? accepted keys here: args, autoscaling, command, cronJobs, disruptionBudget, env, image, liveness, name, ports, readiness, releaseJobs, replicas, resources, routes, secretEnv, security, spread, waitFor, workers, writablePaths
+  - shoestrng:namespace: is not in the shoestring namespace, so the program would never read it; did you mean "shoestring:namespace"? rename the key
   - shoestring:cluster.gke.nodeCount: "40" is out of range; use 1 to 10 nodes (3 is the default; more is not the cheap cluster this program makes)
   - shoestring:cluster.gke.zone: "us-central1" is a region: a regional cluster's management fee is not covered by the free tier; name one zone of it, such as "us-central1-a"
   - shoestring:commonEnv.FLAG: is given twice in the same mapping (lines 8 and 9): YAML keeps only the last one; remove one of them
   - shoestring:secrets.ap: matches no service, backing service or other section's group, so no pod would receive its values; did you mean "api"? the groups that exist: "api", "dns-sync", "edge"
   - shoestring:services[0].env.UMASK: "0755" is read as the number 493 by YAML; quote it: "0755"
   - shoestring:services[0].image: "ghcr.io/acme/api:latest" uses the moving tag latest: environments could run different code; pin a release tag or a digest
-  - shoestring:services[0].imagee: is not a known key; did you mean "image"? accepted keys here: args, autoscaling, command, cronJobs, disruptionBudget, env, image, liveness, name, ports, readiness, releaseJobs, replicas, resources, routes, secretEnv, security, spread, waitFor, workers, writablePaths
-  - shoestring:services[0].replicas: "100000" is above 50 replicas, more than this product's cluster of at most 10 small nodes runs; use 0 to 50 (default 1)
-  - shoestrng:namespace: is not in the shoestring namespace, so the program would never read it; did you mean "shoestring:namespace"? rename the key`, err.Error())
+  - shoestring:services[0].replicas: "100000" is above 50 replicas, more than this product's cluster of at most 10 small nodes runs; use 0 to 50 (default 1)`, err.Error())
 }
 
 func TestWhatStaysValid(t *testing.T) {

@@ -18,13 +18,15 @@ func looksLikeNamespace(ns string) bool {
 	return ns != Namespace && (strings.EqualFold(ns, Namespace) || editDistance(strings.ToLower(ns), Namespace) <= 2)
 }
 
+const namespaceTypoProblem = "is not in the " + Namespace + " namespace, so the program would never read it"
+
 func namespaceTypo(full, key string, accepted []string) FieldError {
 	meant := Namespace + ":" + key
 	if best := closest(meant, accepted); best != "" {
 		meant = best
 	}
-	return FieldError{Key: full, Problem: "is not in the " + Namespace + " namespace, so the program would never read it",
-		Fix: fmt.Sprintf("did you mean %q? rename the key", meant)}
+	return FieldError{Key: full, Problem: namespaceTypoProblem,
+		Fix: fmt.Sprintf("did you mean %q? rename the key", meant), meant: meant}
 }
 
 func (c *Config) checkAcrossSections(raw map[string]string) []FieldError {

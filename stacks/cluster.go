@@ -134,8 +134,6 @@ func (c *ClusterConfig) defaults() {
 // defines (the API only answers whether one exists, which needs credentials): these shapes catch
 // typos and a region given as a zone at preview.
 var (
-	zoneRe        = regexp.MustCompile(`^[a-z]+-[a-z]+[0-9]+-[a-z]$`)
-	regionRe      = regexp.MustCompile(`^[a-z]+-[a-z]+[0-9]+$`)
 	machineTypeRe = regexp.MustCompile(`^[a-z][a-z0-9]*-[a-z0-9-]+$`)
 	releaseChans  = []string{"RAPID", "REGULAR", "STABLE", "UNSPECIFIED"}
 	diskTypes     = []string{"pd-standard", "pd-balanced", "pd-ssd"}
@@ -177,10 +175,10 @@ func (g *GKECluster) check(k string) []FieldError {
 	switch {
 	case g.Zone == "":
 		errs = append(errs, fieldErr(k+".zone", nil, "is required", "name a zone such as \"us-central1-a\""))
-	case regionRe.MatchString(g.Zone):
+	case IsGCPRegion(g.Zone):
 		errs = append(errs, fieldErr(k+".zone", g.Zone, "is a region: a regional cluster's management fee is not covered by the free tier",
 			fmt.Sprintf("name one zone of it, such as %q", g.Zone+"-a")))
-	case !zoneRe.MatchString(g.Zone):
+	case !IsGCPZone(g.Zone):
 		errs = append(errs, fieldErr(k+".zone", g.Zone, "is not a GCP zone", "name a zone such as \"us-central1-a\""))
 	}
 	if g.NodeCount < 1 || g.NodeCount > MaxNodeCount {

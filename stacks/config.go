@@ -92,12 +92,20 @@ func parse(raw map[string]string, secretKeys []string, f *stackFile) (*Config, E
 		errs = append(errs, f.problems...)
 	}
 	var accepted []string
-	for _, k := range append(schemaKeys(), OverridesKey) {
+	for _, k := range append(schemaKeys(), OverridesKey, ReplaceKey) {
 		accepted = append(accepted, Namespace+":"+k)
 	}
 	slices.Sort(accepted)
-	raw, overrideErrs := applyOverrides(raw, secretKeys)
+	replace, replaceErrs := replaceList(raw)
+	errs = append(errs, replaceErrs...)
+	raw, whole, moved, overrideErrs := applyOverrides(raw, secretKeys, replace)
 	errs = append(errs, overrideErrs...)
+	if f != nil {
+		errs = append(errs, checkReplaced(f.own, f.shared, replace, whole)...)
+		d.written = movedWritten(f.written, moved)
+	}
+	raw = maps.Clone(raw)
+	delete(raw, Namespace+":"+ReplaceKey)
 	for _, full := range slices.Sorted(maps.Keys(raw)) {
 		ns, key, ok := strings.Cut(full, ":")
 		if !ok || ns != Namespace {
@@ -112,6 +120,9 @@ func parse(raw map[string]string, secretKeys []string, f *stackFile) (*Config, E
 			continue
 		}
 		dst := root.FieldByIndex(idx)
+		if containsSecret(dst.Type()) && f != nil && f.own[full] == nil && f.shared[full] != nil {
+			continue // Pulumi.yaml's: refused there (perStackKeysShared), not to be moved to a stack file
+		}
 		if containsSecret(dst.Type()) && !slices.Contains(secretKeys, full) {
 			errs = append(errs, FieldError{Key: full, Problem: "holds secrets but is stored in plain text",
 				Fix: fmt.Sprintf("remove it from the stack file and set each value with `pulumi config set --secret --path '%s.<name>' <value>`", key)})
@@ -172,7 +183,7 @@ func under(key string, failed Errors) bool {
 // belongs is still refused, by its value; `shoestring` commands and tools check the file itself.
 func Load(ctx *pulumi.Context) (*Config, error) {
 	keys := map[string]bool{}
-	for _, name := range append(schemaKeys(), OverridesKey) {
+	for _, name := range append(schemaKeys(), OverridesKey, ReplaceKey) {
 		keys[Namespace+":"+name] = true
 	}
 	if env := os.Getenv("PULUMI_CONFIG"); env != "" {

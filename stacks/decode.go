@@ -215,11 +215,19 @@ func notText(path string, w writtenScalar, read string) FieldError {
 // unknownKey names the closest accepted key, since most unknown keys are typos.
 func unknownKey(full, key string, accepted []string) FieldError {
 	fix := "accepted keys here: " + strings.Join(accepted, ", ")
+	meant := ""
 	if best := closest(key, accepted); best != "" {
 		fix = fmt.Sprintf("did you mean %q? %s", best, fix)
+		// The full key meant: the typo's with its last part corrected.
+		meant = strings.TrimSuffix(full, key) + best
+		if strings.Contains(best, ":") {
+			meant = best
+		}
 	}
-	return FieldError{Key: full, Problem: "is not a known key", Fix: fix}
+	return FieldError{Key: full, Problem: unknownKeyProblem, Fix: fix, meant: meant}
 }
+
+const unknownKeyProblem = "is not a known key"
 
 // fieldsByKey maps the json (nested values) or config (top-level keys) tag of each field, looking
 // through embedded structs, to the field's index path.

@@ -13,6 +13,8 @@ type FieldError struct {
 	Value   string // the offending value as the user wrote it; empty when the key is missing
 	Problem string // what is wrong
 	Fix     string // what is accepted instead, or the command that fixes it
+
+	meant string // for a key typo with a did-you-mean: the full key it likely meant
 }
 
 func (e FieldError) Error() string {
@@ -39,13 +41,59 @@ func (es Errors) Error() string {
 	}
 	lines := make([]string, len(es))
 	for i, e := range es {
-		lines[i] = "  - " + e.Error()
+		mark := ""
+		if es.followsFromTypo(e) {
+			mark = "(may follow from the unknown key above) "
+		}
+		lines[i] = "  - " + mark + e.Error()
 	}
 	return fmt.Sprintf("invalid stack configuration (%d problems):\n%s", len(es), strings.Join(lines, "\n"))
 }
 
+// isKeyTypo says whether the error is a key the program does not read (an unknown key, a
+// namespace that looks like a typo of shoestring) with a did-you-mean: the likely cause of other
+// problems, so listed first.
+func (e FieldError) isKeyTypo() bool {
+	return (e.Problem == unknownKeyProblem || e.Problem == namespaceTypoProblem) && e.meant != ""
+}
+
+// followsFromTypo says whether e is about the key a typo in es meant (shoestring:services is
+// missing when shoestrng:services was written), or names it: a consequence, not a second mistake.
+func (es Errors) followsFromTypo(e FieldError) bool {
+	if e.isKeyTypo() {
+		return false
+	}
+	for _, t := range es {
+		if !t.isKeyTypo() {
+			continue
+		}
+		// A value given under the meant key is a mistake of its own; its absence, or a
+		// reference to what it would have declared, follows from the typo.
+		missing := e.Value == "" && (e.Key == t.meant || strings.HasPrefix(e.Key, t.meant+".") || strings.HasPrefix(e.Key, t.meant+"["))
+		if missing || strings.Contains(e.Problem, t.meant) || strings.Contains(e.Fix, t.meant) {
+			return true
+		}
+	}
+	return false
+}
+
+// sorted orders errors by key, except that key typos come first and what follows from them next.
 func (es Errors) sorted() Errors {
-	sort.SliceStable(es, func(i, j int) bool { return es[i].Key < es[j].Key })
+	rank := func(e FieldError) int {
+		switch {
+		case e.isKeyTypo():
+			return 0
+		case es.followsFromTypo(e):
+			return 1
+		}
+		return 2
+	}
+	sort.SliceStable(es, func(i, j int) bool {
+		if a, b := rank(es[i]), rank(es[j]); a != b {
+			return a < b
+		}
+		return es[i].Key < es[j].Key
+	})
 	return es
 }
 

@@ -3,6 +3,7 @@ package stacks
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 )
@@ -35,6 +36,8 @@ type stackFile struct {
 	secretKeys []string
 	written    map[string]writtenScalar
 	problems   Errors
+	own        map[string]any // the keys the stack file itself sets, with their values
+	shared     map[string]any // the project file's shared values (see projectDefaults)
 }
 
 func readStackFile(path string) (*stackFile, error) {
@@ -44,18 +47,21 @@ func readStackFile(path string) (*stackFile, error) {
 	}
 	fc, err := readConfigNodes(b)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, yamlSyntaxError(filepath.Base(path), b, err)
 	}
 	shared, err := projectDefaults(filepath.Dir(path))
 	if err != nil {
 		return nil, err
 	}
+	own := maps.Clone(fc.values)
 	for k, v := range shared {
 		if _, set := fc.values[k]; !set {
 			fc.values[k] = v // the engine's rule: a key the stack sets replaces the shared one
 		}
 	}
-	f := &stackFile{raw: map[string]string{}, secretKeys: fc.secretKeys, written: fc.written, problems: fc.problems}
+	f := &stackFile{raw: map[string]string{}, secretKeys: fc.secretKeys, written: fc.written, problems: fc.problems,
+		own: own, shared: shared}
+	f.problems = append(f.problems, perStackKeysShared(shared)...)
 	for k, v := range fc.values {
 		switch s := v.(type) {
 		case string, float64, bool:

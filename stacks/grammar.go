@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -179,3 +180,17 @@ func sshPublicKeyProblem(line string) string {
 	}
 	return ""
 }
+
+// GCP location names have no library grammar (the APIs only list the ones that exist): a region is
+// <area>-<direction><n> (us-central1, europe-west4), a zone its region and one letter
+// (us-central1-a). One pattern each, used by stacks and bootstrap.
+var (
+	gcpZoneRe   = regexp.MustCompile(`^[a-z]+-[a-z]+[0-9]+-[a-z]$`)
+	gcpRegionRe = regexp.MustCompile(`^[a-z]+-[a-z]+[0-9]+$`)
+)
+
+// IsGCPZone says whether s is written as a GCP zone ("us-central1-a").
+func IsGCPZone(s string) bool { return gcpZoneRe.MatchString(s) }
+
+// IsGCPRegion says whether s is written as a GCP region ("us-central1").
+func IsGCPRegion(s string) bool { return gcpRegionRe.MatchString(s) }

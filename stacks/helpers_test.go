@@ -9,7 +9,7 @@ import (
 func writeFile(path, content string) error { return os.WriteFile(path, []byte(content), 0o644) }
 
 func acceptedTopLevel() []string {
-	keys := []string{Namespace + ":" + OverridesKey}
+	keys := []string{Namespace + ":" + OverridesKey, Namespace + ":" + ReplaceKey}
 	for k := range fieldsByKey(reflect.TypeOf(Config{})) {
 		keys = append(keys, Namespace+":"+k)
 	}

@@ -3,6 +3,7 @@ package stacks
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -64,16 +65,104 @@ func TestAStackWithoutOwnValuesGetsTheSharedDefinition(t *testing.T) {
 	assert.Len(t, c.Services[0].CronJobs, 2)
 }
 
-func TestAStackKeyReplacesTheSharedValueWhole(t *testing.T) {
-	c, err := loadProject(t, sharedProject, `config:
+func TestAStackKeyThatLeavesOutSharedItemsIsRefusedWithWhatItDrops(t *testing.T) {
+	stack := `config:
   shoestring:commonEnv: {APP_ENV: prod}
   shoestring:services:
     - {name: solo, image: example/solo:2.0.0}
-`)
+`
+	_, err := loadProject(t, sharedProject, stack)
+	require.Error(t, err)
+	assert.Equal(t, `invalid stack configuration (2 problems):
+  - shoestring:commonEnv: replaces the value Pulumi.yaml shares as a whole, and leaves out DB_HOST; to change parts of it, remove shoestring:commonEnv from the stack file and write only what differs under shoestring:overrides.commonEnv (named items by name); to mean the whole value, add commonEnv to shoestring:replace
+  - shoestring:services: replaces the value Pulumi.yaml shares as a whole, and leaves out api, admin; to change parts of it, remove shoestring:services from the stack file and write only what differs under shoestring:overrides.services (named items by name); to mean the whole value, add services to shoestring:replace`, err.Error())
+
+	c, err := loadProject(t, sharedProject, stack+"  shoestring:replace: [commonEnv, services]\n")
 	require.NoError(t, err)
-	assert.Equal(t, map[string]string{"APP_ENV": "prod"}, c.CommonEnv, "Pulumi's rule: the stack's key wins as a whole")
+	assert.Equal(t, map[string]string{"APP_ENV": "prod"}, c.CommonEnv, "marked: the stack's key wins as a whole")
 	require.Len(t, c.Services, 1)
 	assert.Equal(t, "solo", c.Services[0].Name)
+}
+
+func TestAStackKeyThatKeepsEverythingSharedNeedsNoMarker(t *testing.T) {
+	c, err := loadProject(t, sharedProject, `config:
+  shoestring:commonEnv: {APP_ENV: prod, DB_HOST: db.internal, EXTRA: "1"}
+`)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]string{"APP_ENV": "prod", "DB_HOST": "db.internal", "EXTRA": "1"}, c.CommonEnv)
+}
+
+func TestAnOldCopyOfTheServicesNamesTheSharedFieldsItMisses(t *testing.T) {
+	// The stack kept a copy of the list from before DEBUG, the mailer worker and the cleanup
+	// CronJob were added to Pulumi.yaml.
+	_, err := loadProject(t, sharedProject, `config:
+  shoestring:services:
+    - name: api
+      image: example/api:1.0.0
+      ports: [{name: http, port: 8080}]
+      replicas: 1
+      resources: {requests: {cpu: 50m, memory: 128Mi}, limits: {memory: 256Mi}}
+      env: {MODE: api}
+      workers: [{name: queue, command: [work], replicas: 1}]
+      cronJobs: [{name: report, schedule: "0 * * * *", command: [report]}]
+      releaseJobs:
+        - {name: migrate, command: [migrate], when: before}
+        - {name: demo-data, command: [demo], when: after}
+    - {name: admin, image: example/admin:1.0.0, ports: [{name: http, port: 8080}]}
+`)
+	require.Error(t, err)
+	assert.Equal(t, "invalid stack configuration: shoestring:services: replaces the value Pulumi.yaml shares as a whole, and leaves out api.cronJobs.cleanup, api.env.DEBUG, api.workers.mailer; to change parts of it, remove shoestring:services from the stack file and write only what differs under shoestring:overrides.services (named items by name); to mean the whole value, add services to shoestring:replace", err.Error())
+}
+
+func TestANamedListGivenWholeInAnOverrideIsRefusedWithWhatItDrops(t *testing.T) {
+	stack := `config:
+  shoestring:overrides:
+    services:
+      api:
+        cronJobs: [{name: report, schedule: "0 2 * * *", command: [report]}]
+        workers: [{name: queue, command: [work], replicas: 3}]
+`
+	_, err := loadProject(t, sharedProject, stack)
+	require.Error(t, err)
+	assert.Equal(t, `invalid stack configuration (2 problems):
+  - shoestring:overrides.services.api.cronJobs: is a list, which replaces shoestring:services[0].cronJobs as a whole and leaves out cleanup; to change items, write a mapping from name to what changes, e.g. {report: {<field>: <value>}}; to mean the whole list, add services.api.cronJobs to shoestring:replace
+  - shoestring:overrides.services.api.workers: is a list, which replaces shoestring:services[0].workers as a whole and leaves out mailer; to change items, write a mapping from name to what changes, e.g. {queue: {<field>: <value>}}; to mean the whole list, add services.api.workers to shoestring:replace`, err.Error())
+
+	c, err := loadProject(t, sharedProject, stack+"  shoestring:replace: [services.api.cronJobs, services.api.workers]\n")
+	require.NoError(t, err)
+	require.Len(t, c.Services[0].CronJobs, 1)
+	assert.Equal(t, "0 2 * * *", c.Services[0].CronJobs[0].Schedule)
+	require.Len(t, c.Services[0].Workers, 1)
+	assert.Equal(t, 3, *c.Services[0].Workers[0].Replicas)
+}
+
+func TestAReplaceEntryThatNamesNothingIsRefused(t *testing.T) {
+	_, err := loadProject(t, sharedProject, `config:
+  shoestring:replace: [servics, services.api.cronJobs]
+`)
+	require.Error(t, err)
+	assert.Equal(t, `invalid stack configuration (2 problems):
+  - shoestring:replace[0]: "servics" names nothing this stack replaces; name a key the stack file sets and Pulumi.yaml shares (e.g. backing), or the path of a list given whole in shoestring:overrides (e.g. services.api.cronJobs); remove it otherwise
+  - shoestring:replace[1]: "services.api.cronJobs" names nothing this stack replaces; name a key the stack file sets and Pulumi.yaml shares (e.g. backing), or the path of a list given whole in shoestring:overrides (e.g. services.api.cronJobs); remove it otherwise`, err.Error())
+}
+
+func TestAnOverrideCannotRenameAnItem(t *testing.T) {
+	_, err := loadProject(t, sharedProject, `config:
+  shoestring:overrides:
+    services: {api: {name: api-v2, workers: {queue: {name: jobs}}}}
+`)
+	require.Error(t, err)
+	assert.Equal(t, "invalid stack configuration: shoestring:overrides.services.api.name: \"api-v2\" renames api, which an override cannot do; remove name: here (the key api is the item's name); to deploy it under another name, rename it in Pulumi.yaml, or give the whole list in this stack with its path in shoestring:replace", err.Error())
+}
+
+func TestPerStackKeysInTheProjectFileAreRefused(t *testing.T) {
+	project := sharedProject + "  shoestring:overrides:\n    default: {commonEnv: {APP_ENV: x}}\n  shoestring:secrets:\n    default: {api: {DB_PASSWORD: hunter2}}\n"
+	_, err := loadProject(t, project, "config:\n  shoestring:overrides: {commonEnv: {APP_ENV: prod}}\n")
+	require.Error(t, err)
+	msg := err.Error()
+	assert.Contains(t, msg, "shoestring:overrides: is set in Pulumi.yaml, where it would be shadowed by each stack file that sets its own; write the shared value itself in Pulumi.yaml, and shoestring:overrides in each stack file that differs")
+	assert.Contains(t, msg, "shoestring:secrets: is set in Pulumi.yaml (value withheld)")
+	assert.NotContains(t, msg, "hunter2")
 }
 
 func TestOverridesChangeOnlyWhatTheyName(t *testing.T) {
@@ -130,11 +219,11 @@ func TestBadOverridesAreRefusedWithTheirKey(t *testing.T) {
 		"unknown service": {`config:
   shoestring:overrides:
     services: {apii: {replicas: 2}}
-`, `invalid stack configuration: shoestring:overrides.services.apii: names no item of shoestring:services; did you mean "api"? name one of: api, admin (an override changes a shared item; a stack that needs a whole list of its own sets the key itself)`},
+`, `invalid stack configuration: shoestring:overrides.services.apii: names no item of shoestring:services; did you mean "api"? name one of: api, admin (an override changes a shared item; a stack that needs a list of its own gives it whole and names it in shoestring:replace)`},
 		"unknown worker": {`config:
   shoestring:overrides:
     services: {api: {workers: {mailr: {replicas: 2}}}}
-`, `invalid stack configuration: shoestring:overrides.services.api.workers.mailr: names no item of shoestring:services[0].workers; did you mean "mailer"? name one of: queue, mailer (an override changes a shared item; a stack that needs a whole list of its own sets the key itself)`},
+`, `invalid stack configuration: shoestring:overrides.services.api.workers.mailr: names no item of shoestring:services[0].workers; did you mean "mailer"? name one of: queue, mailer (an override changes a shared item; a stack that needs a list of its own gives it whole and names it in shoestring:replace)`},
 		"unknown key": {`config:
   shoestring:overrides:
     servces: {api: {replicas: 2}}
@@ -202,4 +291,52 @@ func stackFileKeys(t *testing.T, stack string) []string {
 		keys = append(keys, k)
 	}
 	return keys
+}
+
+func TestWhatTheFileShowsOfAnOverriddenValueIsChecked(t *testing.T) {
+	_, err := loadProject(t, sharedProject, `config:
+  shoestring:overrides:
+    commonEnv: {FEATURE_X: NO}
+    services: {api: {env: {PORT: 0755}}}
+`)
+	require.Error(t, err)
+	assert.Equal(t, `invalid stack configuration (2 problems):
+  - shoestring:commonEnv.FEATURE_X: "NO" is read as a boolean by YAML 1.1 (kubectl and other YAML 1.1 readers); quote it: "NO"
+  - shoestring:services[0].env.PORT: "0755" is read as the number 493 by YAML; quote it: "0755"`, err.Error())
+}
+
+func TestYAMLSyntaxErrorsNameTheFileTheLineAndTheFix(t *testing.T) {
+	for name, tc := range map[string]struct{ project, stack, want string }{
+		"an unquoted schedule in the stack file": {sharedProject,
+			"config:\n  shoestring:overrides:\n    services:\n      api:\n        cronJobs: {report: {schedule: */5 * * * *}}\n",
+			`Pulumi.test.yaml line 5: */5 * * * *: YAML reads a value starting with * as an alias (a reference to an &anchor); quote it: "*/5 * * * *"`},
+		"an unquoted schedule in a block": {sharedProject,
+			"config:\n  shoestring:commonEnv:\n    CRON: */5 * * * *\n",
+			`Pulumi.test.yaml line 3: */5 * * * *: YAML reads a value starting with * as an alias (a reference to an &anchor); quote it: "*/5 * * * *"`},
+		"a key twice in the project file": {"name: shoestring\nruntime: go\nconfig:\n  shoestring:namespace: a\n  shoestring:namespace: b\n", "config: {}\n",
+			`Pulumi.yaml line 5: "shoestring:namespace" is given twice (first at line 4): YAML keeps one value per key; remove the second one`},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := loadProject(t, tc.project, tc.stack)
+			require.Error(t, err)
+			assert.Equal(t, tc.want, err.Error())
+		})
+	}
+}
+
+func TestADidYouMeanComesBeforeWhatFollowsFromIt(t *testing.T) {
+	_, err := loadProject(t, "name: shoestring\nruntime: go\n", `config:
+  shoestring:cluster: {mode: existing, existing: {kubeconfig: /k}}
+  shoestring:backing:
+    - {name: db, engine: mysql}
+  shoestring:servics:
+    - {name: api, image: "ghcr.io/acme/api:1.0.0"}
+  shoestring:edge:
+    routes: [{service: api, host: api.example.com}]
+`)
+	require.Error(t, err)
+	assert.Equal(t, `invalid stack configuration (3 problems):
+  - shoestring:servics: is not a known key; did you mean "shoestring:services"? accepted keys here: `+strings.Join(acceptedTopLevel(), ", ")+`
+  - (may follow from the unknown key above) shoestring:edge.routes[0].service: "api" is not a service of this stack; name one of the services in shoestring:services: (none declared)
+  - (may follow from the unknown key above) shoestring:services: is missing, but the stack deploys workloads: shoestring:backing, shoestring:edge.routes set up what services use; declare the services, e.g. `+"`- {name: api, image: ghcr.io/acme/api:1.4.2}`"+`, or remove shoestring:backing, shoestring:edge.routes for a stack without services`, err.Error())
 }

@@ -2,6 +2,11 @@ package stacks
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 )
@@ -18,6 +23,57 @@ func LoadStackFileWithPlaceholders(path string) (*Config, []string, error) {
 	}
 	return parseWithPlaceholders(f.raw, f.secretKeys, f)
 }
+
+// CheckStackFile is the check every shoestring command makes of a stack file before it does
+// anything (render, cost, preview, up, images, the playground commands), so that one file gets one
+// verdict. It is LoadStackFile with one rule for secrets the configuration refers to but the file
+// does not set: a stack that deploys to a GKE cluster is refused with each of them (a value made up
+// here would reach a real cluster without anyone knowing it); a stack on an existing cluster (a
+// local one, such as dev) gets a stand-in for each, whose keys are returned so the command can name
+// them (internal/engine generates the values once and keeps them in the local state).
+//
+// Its error names the file first. A file that cannot be read is the only thing said: every
+// problem found without it would be a consequence. So is a missing project file when the stack
+// file alone is not a valid stack (its problems would be the shared definition's absence).
+func CheckStackFile(path string) (*Config, []string, error) {
+	name := filepath.Base(path)
+	f, err := readStackFile(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, nil, fmt.Errorf("%s: not found (in %s): each stack's settings are in Pulumi.<stack>.yaml beside %s; pick one of the project's stacks, or create it", name, filepath.Dir(path), ProjectFile)
+		}
+		return nil, nil, fileError(name, err)
+	}
+	cfg, errs := parse(f.raw, f.secretKeys, f)
+	if len(errs) > 0 {
+		project := filepath.Join(filepath.Dir(path), ProjectFile)
+		if _, err := os.Stat(project); errors.Is(err, fs.ErrNotExist) {
+			return nil, nil, fmt.Errorf("%s: not found (in %s): it holds what every stack shares (services, backing services, commonEnv), so %s cannot be checked without it; run from the project folder, or pass the folder that has it",
+				ProjectFile, filepath.Dir(path), name)
+		}
+		if cfg.Cluster.Mode == ClusterModeGKE {
+			return nil, nil, fmt.Errorf("%s: %w", name, errs)
+		}
+	}
+	cfg, generated, err := parseWithPlaceholders(f.raw, f.secretKeys, f)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return cfg, generated, nil
+}
+
+// fileError is an error reading a file, named by it once (errors of the project file already
+// name it).
+func fileError(name string, err error) error {
+	if strings.HasPrefix(err.Error(), name+":") || strings.Contains(err.Error(), ProjectFile) {
+		return err
+	}
+	return fmt.Errorf("%s: %w", name, err)
+}
+
+// GeneratesSecrets says whether missing secrets of this stack are generated locally (a stack on an
+// existing cluster) rather than refused (a GKE stack); see CheckStackFile.
+func (c *Config) GeneratesSecrets() bool { return c.Cluster.Mode != ClusterModeGKE }
 
 // ParseWithPlaceholders is Parse with LoadStackFileWithPlaceholders' stand-ins for missing secrets.
 func ParseWithPlaceholders(raw map[string]string, secretKeys []string) (*Config, []string, error) {

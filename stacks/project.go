@@ -29,6 +29,9 @@ func projectDefaults(dir string) (map[string]any, error) {
 	// declares the key with default:/value:) and the same validation of the file.
 	proj, err := workspace.LoadProject(path)
 	if err != nil {
+		if b, readErr := os.ReadFile(path); readErr == nil && strings.Contains(err.Error(), "yaml: ") {
+			return nil, yamlSyntaxError(ProjectFile, b, err)
+		}
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	out := map[string]any{}
@@ -60,4 +63,25 @@ func projectDefaults(dir string) (map[string]any, error) {
 		out[key] = generic
 	}
 	return out, nil
+}
+
+// perStackKeysShared refuses, in the project file, the keys that only mean something in one
+// stack's file: shoestring:overrides and shoestring:replace say how a stack differs from the shared
+// values (a project-level copy would be shadowed by the first stack that sets its own), and
+// secret values are never committed in plain text.
+func perStackKeysShared(shared map[string]any) []FieldError {
+	var errs []FieldError
+	for _, key := range []string{OverridesKey, ReplaceKey} {
+		if _, ok := shared[Namespace+":"+key]; ok {
+			errs = append(errs, FieldError{Key: Namespace + ":" + key,
+				Problem: fmt.Sprintf("is set in %s, where it would be shadowed by each stack file that sets its own", ProjectFile),
+				Fix:     fmt.Sprintf("write the shared value itself in %s, and %s:%s in each stack file that differs", ProjectFile, Namespace, key)})
+		}
+	}
+	if _, ok := shared[Namespace+":secrets"]; ok {
+		errs = append(errs, FieldError{Key: Namespace + ":secrets",
+			Problem: fmt.Sprintf("is set in %s (value withheld), which holds no secret values: they would be committed in plain text and shared by every stack", ProjectFile),
+			Fix:     "remove it from " + ProjectFile + " and set each value in each stack with `pulumi config set --secret --path 'secrets.<group>.<NAME>' <value>`"})
+	}
+	return errs
 }

@@ -454,6 +454,9 @@ func (c *WorkloadsConfig) checkAndFillDefaults(*Config) []FieldError {
 			}
 		}
 	}
+	if len(errs) == 0 {
+		errs = c.checkReleaseOrder() // on valid waitFor entries and release Jobs only
+	}
 	return errs
 }
 

@@ -279,3 +279,29 @@ func TestLoadStackFileWithPlaceholders(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "has no tag or digest")
 }
+
+// Every command's check: a GKE stack must set each secret it refers to; a stack on an existing
+// (local) cluster is told which ones will be generated.
+func TestCheckStackFileRefusesMissingSecretsOfAGKEStack(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "Pulumi.x.yaml")
+	services := `  shoestring:services:
+    - name: api
+      image: acme/api:1.0.0
+      secretEnv: [DB_PASSWORD, API_TOKEN]
+  shoestring:secrets:
+    api:
+      API_TOKEN: {secure: v1:abcdef}
+`
+	require.NoError(t, os.WriteFile(filepath.Join(dir, ProjectFile), []byte("name: shoestring\nruntime: go\n"), 0o644))
+	require.NoError(t, os.WriteFile(path, []byte("config:\n  shoestring:cluster: {gke: {zone: us-central1-a}}\n"+services), 0o644))
+	_, _, err := CheckStackFile(path)
+	require.Error(t, err)
+	assert.Equal(t, "Pulumi.x.yaml: invalid stack configuration (2 problems):\n  - shoestring:secrets.api.DB_PASSWORD: is referenced but not set; set it with `pulumi config set --secret --path 'secrets.api.DB_PASSWORD' <value>`\n  - shoestring:secrets.checksum.HMAC_KEY: is referenced but not set; set a random key once, e.g. `pulumi config set --secret --path 'secrets.checksum.HMAC_KEY' \"$(openssl rand -hex 32)\"`: it keys the hashes of secret values in pod annotations and release Job names", err.Error())
+
+	require.NoError(t, os.WriteFile(path, []byte("config:\n  shoestring:cluster: {mode: existing, existing: {kubeconfig: /tmp/kc}}\n"+services), 0o644))
+	cfg, generated, err := CheckStackFile(path)
+	require.NoError(t, err)
+	assert.True(t, cfg.GeneratesSecrets())
+	assert.Equal(t, []string{"shoestring:secrets.api.DB_PASSWORD", "shoestring:secrets.checksum.HMAC_KEY"}, generated)
+}

@@ -41,7 +41,7 @@ func runCost(args []string) error {
 // costOne prints one stack's estimate, after checking that the stacks it says share its billing
 // account say so too (otherwise the free-tier credit would be counted twice or not at all).
 func costOne(w io.Writer, path string, asJSON bool) error {
-	cfg, err := stacks.LoadStackFile(path)
+	cfg, _, err := stacks.CheckStackFile(path)
 	if err != nil {
 		return err
 	}
@@ -136,7 +136,7 @@ func costAll(w io.Writer, dir string, asJSON bool) error {
 	var names []string
 	for _, f := range files {
 		name := stackName(f)
-		cfg, err := stacks.LoadStackFile(f)
+		cfg, _, err := stacks.CheckStackFile(f)
 		if err != nil {
 			return err
 		}

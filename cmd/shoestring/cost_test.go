@@ -1,7 +1,10 @@
 package main
 
 import (
+	"strings"
+
 	"bytes"
+	"github.com/shoestring-dev/shoestring/stacks"
 	"os"
 	"path/filepath"
 	"testing"
@@ -67,6 +70,38 @@ func TestCostNamesARegionThePriceTableDoesNotCover(t *testing.T) {
 
 func TestCostOfTheShippedStacks(t *testing.T) {
 	var out bytes.Buffer
-	require.NoError(t, costAll(&out, filepath.Join("..", ".."), false))
+	// As committed, sandbox and prod set none of their secrets: every command refuses them, so
+	// that cost agrees with preview.
+	err := costAll(&out, filepath.Join("..", ".."), false)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "shoestring:secrets.api.DB_PASSWORD: is referenced but not set")
+
+	// As a deployer's copy is once `pulumi config set --secret` has set them.
+	dir := t.TempDir()
+	for _, f := range []string{"Pulumi.yaml", "Pulumi.dev.yaml", "Pulumi.sandbox.yaml", "Pulumi.prod.yaml"} {
+		b, err := os.ReadFile(filepath.Join("..", "..", f))
+		require.NoError(t, err)
+		// A deployer's copy names the team's zone, not Cloudflare's documentation example.
+		b = []byte(strings.ReplaceAll(string(b), stacks.ExampleZoneID, "0123456789abcdef0123456789abcdef"))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, f), b, 0o644))
+	}
+	edge := "    edge: {CLOUDFLARE_API_TOKEN: " + encrypted + ", ORIGIN_CA_CSR: " + encrypted + ", ORIGIN_CA_KEY: " + encrypted + "}\n"
+	common := "  shoestring:secrets:\n    api: {DB_PASSWORD: " + encrypted + "}\n    checksum: {HMAC_KEY: " + encrypted + "}\n    dns-sync: {CLOUDFLARE_API_TOKEN: " + encrypted + "}\n" + edge
+	appendTo(t, filepath.Join(dir, "Pulumi.prod.yaml"), common)
+	appendTo(t, filepath.Join(dir, "Pulumi.sandbox.yaml"), common+"    mysql: {MYSQL_PASSWORD: "+encrypted+", MYSQL_ROOT_PASSWORD: "+encrypted+"}\n")
+	out.Reset()
+	require.NoError(t, costAll(&out, dir, false))
 	assert.Contains(t, out.String(), "prod + sandbox: 107.46 USD/month as configured (170.08 if all on-demand, 107.46 if all spot/preemptible)")
+}
+
+// encrypted is a value as `pulumi config set --secret` writes it (the ciphertext is not read here).
+const encrypted = "{secure: v1:c2hvZXN0cmluZw==:Y2lwaGVydGV4dA==}"
+
+func appendTo(t *testing.T, path, text string) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	require.NoError(t, err)
+	_, err = f.WriteString(text)
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
 }

@@ -92,11 +92,12 @@ func (c *commonFlags) baseDir() string {
 	return c.project
 }
 
-// baseConfig reads the base stack's file (secrets as placeholders: only settings are read here).
+// baseConfig reads the base stack's file with the check every command makes (a playground deploys
+// to the base's cluster, with its secrets).
 func (c *commonFlags) baseConfig() (*stacks.Config, error) {
-	cfg, err := stacks.LoadStackFile(filepath.Join(c.baseDir(), "Pulumi."+c.base+".yaml"))
+	cfg, _, err := stacks.CheckStackFile(filepath.Join(c.baseDir(), "Pulumi."+c.base+".yaml"))
 	if err != nil {
-		return nil, fmt.Errorf("base stack %q: %w", c.base, err)
+		return nil, err // it names the base's file, the same message as every command's
 	}
 	return cfg, nil
 }

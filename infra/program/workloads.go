@@ -24,9 +24,10 @@ type WorkloadsPlan struct {
 	Services    []*service.Args
 	// Before and After are the release Jobs of each phase in the order they run.
 	Before, After []release.Job
-	// BeforeDeps are the services a before-Job waits for (by name, host:port or URL host): they are
-	// deployed before the before-Jobs, not after them like the others.
-	BeforeDeps map[string]bool
+	// RolloutAfter are the services a before-Job waits for (by name, host:port or URL host), each
+	// with how many of Before run before its rollout: its own before-Jobs and what they wait for
+	// (stacks.BeforeOrder). The other services roll out after all of Before.
+	RolloutAfter map[string]int
 }
 
 // PlanWorkloads maps the stack's services, backing services and shared configuration to arguments.
@@ -86,12 +87,8 @@ func PlanWorkloads(cfg *stacks.Config) *WorkloadsPlan {
 		order, svc int
 		idx        int
 	}
-	var before, after []ordered
-	p.BeforeDeps = map[string]bool{}
-	isService := map[string]bool{}
-	for _, s := range w.Services {
-		isService[s.Name] = true
-	}
+	var after []ordered
+	beforeJobs := map[[2]int]release.Job{}
 	for si, s := range w.Services {
 		a := &service.Args{
 			Namespace: w.Namespace, Name: s.Name, Replicas: *s.Replicas, BatchAPIVersion: w.BatchAPIVersion,
@@ -145,35 +142,33 @@ func PlanWorkloads(cfg *stacks.Config) *WorkloadsPlan {
 			}
 			switch rj.When {
 			case stacks.ReleaseBefore:
-				before = append(before, ordered{j, rj.Order, si, ji})
-				for _, t := range rj.WaitFor {
-					wf, _ := stacks.ParseWaitFor(t, endpoints) // validated by stacks
-					if isService[wf.Host] {
-						p.BeforeDeps[wf.Host] = true
-					}
-				}
+				beforeJobs[[2]int{si, ji}] = j
 			case stacks.ReleaseAfter:
 				after = append(after, ordered{j, rj.Order, si, ji})
 			}
 		}
 	}
-	for _, phase := range []struct {
-		in  []ordered
-		out *[]release.Job
-	}{{before, &p.Before}, {after, &p.After}} {
-		sort.SliceStable(phase.in, func(i, j int) bool {
-			a, b := phase.in[i], phase.in[j]
-			if a.order != b.order {
-				return a.order < b.order
-			}
-			if a.svc != b.svc {
-				return a.svc < b.svc
-			}
-			return a.idx < b.idx
-		})
-		for _, o := range phase.in {
-			*phase.out = append(*phase.out, o.job)
+	steps, _ := w.BeforeOrder() // an order no release can follow is refused by stacks
+	p.RolloutAfter = map[string]int{}
+	for _, st := range steps {
+		if st.IsRollout() {
+			p.RolloutAfter[w.Services[st.Service].Name] = len(p.Before)
+			continue
 		}
+		p.Before = append(p.Before, beforeJobs[[2]int{st.Service, st.Job}])
+	}
+	sort.SliceStable(after, func(i, j int) bool {
+		a, b := after[i], after[j]
+		if a.order != b.order {
+			return a.order < b.order
+		}
+		if a.svc != b.svc {
+			return a.svc < b.svc
+		}
+		return a.idx < b.idx
+	})
+	for _, o := range after {
+		p.After = append(p.After, o.job)
 	}
 	return p
 }
@@ -273,6 +268,30 @@ func probe(p *stacks.Probe) *service.Probe {
 	}
 }
 
+// rolloutCut is where services roll out among the before-Jobs: after the first `after` of them.
+type rolloutCut struct {
+	after    int
+	services []*service.Args
+}
+
+// rolloutCuts are the early rollouts of p in the order they happen.
+func rolloutCuts(p *WorkloadsPlan) []rolloutCut {
+	var cuts []rolloutCut
+	for _, a := range p.Services {
+		n, early := p.RolloutAfter[a.Name]
+		if !early {
+			continue
+		}
+		i := sort.Search(len(cuts), func(i int) bool { return cuts[i].after >= n })
+		if i < len(cuts) && cuts[i].after == n {
+			cuts[i].services = append(cuts[i].services, a)
+			continue
+		}
+		cuts = slices.Insert(cuts, i, rolloutCut{after: n, services: []*service.Args{a}})
+	}
+	return cuts
+}
+
 // Workloads is what deployWorkloads created, for the components that come after it.
 type Workloads struct {
 	Environment *environment.Environment
@@ -282,8 +301,9 @@ type Workloads struct {
 }
 
 // deployWorkloads creates, in this order: the namespace and every ConfigMap and Secret; the backing
-// services and the services a before-Job waits for; the before-Jobs one after another; the Deployments, Services and CronJobs; the
-// after-Jobs one after another. Each step depends on the one before it.
+// services; the before-Jobs one after another, with the rollout of each service a before-Job waits
+// for among them (after its own before-Jobs, stacks.BeforeOrder); the other Deployments, Services and
+// CronJobs; the after-Jobs one after another. Each step depends on the one before it.
 func deployWorkloads(ctx *pulumi.Context, p *WorkloadsPlan, provider *kubernetes.Provider) (*Workloads, error) {
 	opts := []pulumi.ResourceOption{pulumi.Provider(provider)}
 	w := &Workloads{}
@@ -301,30 +321,57 @@ func deployWorkloads(ctx *pulumi.Context, p *WorkloadsPlan, provider *kubernetes
 		}
 		ready = append(ready, bk.Ready)
 	}
-	// The services a before-Job waits for come first: the Job would otherwise wait for something
-	// that is only created once the Jobs are done. Their rollout does not wait for the before-Jobs.
+	// The before-Jobs run one after another; a service a before-Job waits for rolls out between
+	// them, after its own before-Jobs (stacks.BeforeOrder), not after all of them like the others.
 	services := map[string]*service.Service{}
-	var rolledOut []pulumi.Resource
-	for _, a := range p.Services {
-		if !p.BeforeDeps[a.Name] {
-			continue
+	var rolledOut, beforeDone []pulumi.Resource
+	segment := 0
+	runBefore := func(jobs []release.Job, last bool) error {
+		if len(jobs) == 0 && !(last && segment == 0) {
+			return nil // one release-before at least, even without Jobs, as other stacks have
 		}
-		a.After = env.Resources
-		s, err := service.New(ctx, a.Name, a, opts...)
+		name := "release-before"
+		if segment > 0 {
+			name = fmt.Sprintf("release-before-%d", segment+1)
+		}
+		segment++
+		r, err := release.New(ctx, name, &release.Args{Namespace: p.Environment.Namespace, Jobs: jobs, After: ready}, opts...)
 		if err != nil {
+			return err
+		}
+		if w.Before == nil {
+			w.Before = r
+		}
+		for _, j := range r.Jobs {
+			beforeDone = append(beforeDone, j)
+			ready = append(ready, j)
+		}
+		return nil
+	}
+	started := 0
+	for _, cut := range rolloutCuts(p) {
+		if err := runBefore(p.Before[started:cut.after], false); err != nil {
 			return nil, err
 		}
-		services[a.Name] = s
-		for _, d := range s.Deployments {
-			ready = append(ready, d)
-			rolledOut = append(rolledOut, d)
-		}
-		if s.Service != nil {
-			ready = append(ready, s.Service)
+		started = cut.after
+		for _, a := range cut.services {
+			a.After = env.Resources
+			a.RolloutAfter = append(a.RolloutAfter, beforeDone...)
+			s, err := service.New(ctx, a.Name, a, opts...)
+			if err != nil {
+				return nil, err
+			}
+			services[a.Name] = s
+			for _, d := range s.Deployments {
+				ready = append(ready, d)
+				rolledOut = append(rolledOut, d)
+			}
+			if s.Service != nil {
+				ready = append(ready, s.Service)
+			}
 		}
 	}
-	w.Before, err = release.New(ctx, "release-before", &release.Args{Namespace: p.Environment.Namespace, Jobs: p.Before, After: ready}, opts...)
-	if err != nil {
+	if err := runBefore(p.Before[started:], true); err != nil {
 		return nil, err
 	}
 	for _, a := range p.Services {
@@ -333,9 +380,7 @@ func deployWorkloads(ctx *pulumi.Context, p *WorkloadsPlan, provider *kubernetes
 			continue
 		}
 		a.After = env.Resources
-		for _, j := range w.Before.Jobs {
-			a.RolloutAfter = append(a.RolloutAfter, j)
-		}
+		a.RolloutAfter = append(a.RolloutAfter, beforeDone...)
 		s, err := service.New(ctx, a.Name, a, opts...)
 		if err != nil {
 			return nil, err

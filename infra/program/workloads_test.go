@@ -574,3 +574,18 @@ func TestShippedSandboxAndProdWorkloads(t *testing.T) {
 }
 
 func intp(v int) *int { return &v }
+
+// A before-Job that waits for another service (here inherited from api's waitFor) gets that
+// service rolled out first, and that service's own before-Job still runs before its rollout,
+// although its order would put it last.
+func TestAServicesOwnBeforeJobRunsBeforeItsRolloutWhenAnotherJobWaitsForIt(t *testing.T) {
+	stack := strings.Replace(workloadsStack, "      waitFor: [mysql]\n", "      waitFor: [mysql, web]\n", 1)
+	stack = strings.Replace(stack, "{name: schema, command: [bin/schema], when: before, order: 1}", "{name: schema, command: [bin/schema], when: before, order: 3}", 1)
+	require.NotEqual(t, workloadsStack, stack)
+	rec := renderStack(t, stack, nil)
+	web, migrate := resOf(t, rec, tDeployment, "web"), resOf(t, rec, tJob, "api-migrate")
+	assert.True(t, dependsOn(web, rec, tJob, "web-schema"), "web rolls out after its own schema Job")
+	assert.False(t, dependsOn(web, rec, tJob, "api-migrate"), "web does not wait for api's migration")
+	assert.True(t, dependsOn(migrate, rec, tDeployment, "web"), "api-migrate waits for web")
+	assert.True(t, dependsOn(resOf(t, rec, tDeployment, "api"), rec, tJob, "api-migrate"))
+}

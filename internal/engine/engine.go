@@ -92,13 +92,13 @@ func Open(ctx context.Context, opts Options) (*Stack, error) {
 	if opts.StateDir, err = filepath.Abs(opts.StateDir); err != nil {
 		return nil, err
 	}
-	proj, err := workspace.LoadProject(filepath.Join(projectDir, "Pulumi.yaml"))
-	if err != nil {
-		return nil, fmt.Errorf("reading the project: %w (run from the folder with Pulumi.yaml, or pass --project)", err)
+	projectFile := filepath.Join(projectDir, stacks.ProjectFile)
+	if _, err := os.Stat(projectFile); err != nil {
+		return nil, fmt.Errorf("%s: not found in %s: run from the folder with %s, or pass --project", stacks.ProjectFile, projectDir, stacks.ProjectFile)
 	}
 	userFile := filepath.Join(projectDir, "Pulumi."+opts.Stack+".yaml")
 	if _, err := os.Stat(userFile); err != nil {
-		return nil, fmt.Errorf("stack %q has no stack file: %w (create Pulumi.%s.yaml, or pick one of the project's stacks)", opts.Stack, err, opts.Stack)
+		return nil, fmt.Errorf("Pulumi.%s.yaml: not found in %s: stack %q has no stack file; create it, or pick one of the project's stacks", opts.Stack, projectDir, opts.Stack)
 	}
 
 	workDir := WorkDir(opts.StateDir, opts.Stack)
@@ -108,9 +108,24 @@ func Open(ctx context.Context, opts Options) (*Stack, error) {
 	// The user's file as written, first: what only the file shows (a key given twice, the text of
 	// a value YAML reads as a number, plain text next to encrypted secrets) is lost in the work
 	// copy, and every problem of the file is reported in one run.
-	userCfg, _, err := stacks.LoadStackFileWithPlaceholders(userFile)
+	// The same check as every command's: a stack on a GKE cluster must set every secret it refers
+	// to. A copy retargeted at another cluster (ExistingCluster) is a local stack, whose missing
+	// secrets are generated below.
+	check := stacks.CheckStackFile
+	if opts.ExistingCluster != "" {
+		check = stacks.LoadStackFileWithPlaceholders
+	}
+	userCfg, _, err := check(userFile)
 	if err != nil {
-		return nil, fmt.Errorf("stack %s: %w", opts.Stack, err)
+		var invalid stacks.Errors
+		if opts.ExistingCluster != "" && errors.As(err, &invalid) {
+			err = fmt.Errorf("%s: %w", filepath.Base(userFile), err)
+		}
+		return nil, err // the same message as every command's: it names the file
+	}
+	proj, err := workspace.LoadProject(projectFile)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", stacks.ProjectFile, err)
 	}
 	workFile := filepath.Join(workDir, "Pulumi."+opts.Stack+".yaml")
 	if err := writeWorkFile(userFile, workFile, projectDir, retarget{kubeconfig: opts.ExistingCluster, renderTo: opts.RenderTo}, userCfg.SecretGroups()); err != nil {
@@ -127,6 +142,12 @@ func Open(ctx context.Context, opts Options) (*Stack, error) {
 	cfg, missing, err := stacks.LoadStackFileWithPlaceholders(workFile)
 	if err != nil {
 		return nil, fmt.Errorf("stack %s: %w", opts.Stack, err)
+	}
+	if len(missing) > 0 && !cfg.GeneratesSecrets() && opts.RenderTo == "" {
+		// Set in the user's file, but encrypted for a secrets provider this machine cannot read:
+		// a value generated here would replace the real one on the real cluster.
+		return nil, fmt.Errorf("stack %s: %s: set in %s but encrypted for a secrets provider this machine cannot read; run with that provider (PULUMI_CONFIG_PASSPHRASE, or the stack's secretsprovider), or retarget with --existing-cluster for a local copy",
+			opts.Stack, strings.Join(missing, ", "), filepath.Base(userFile))
 	}
 
 	if err := clusterReachable(cfg); err != nil {
@@ -303,7 +324,8 @@ func secretPath(key string) string {
 }
 
 // generateSecrets sets each missing secret to a random value, encrypted in the work folder's stack
-// file (never the user's), so later runs keep it.
+// file (never the user's), so later runs keep it; a render, whose state is thrown away, sets
+// SecretPlaceholder instead, so that two renders of the same files are the same bytes.
 func (s *Stack) generateSecrets(ctx context.Context, missing []string) error {
 	if len(missing) == 0 {
 		return nil
@@ -319,11 +341,14 @@ func (s *Stack) generateSecrets(ctx context.Context, missing []string) error {
 	shared := map[int]string{}
 	values := auto.ConfigMap{}
 	for _, key := range missing {
-		b := make([]byte, 18)
-		if _, err := rand.Read(b); err != nil {
-			return err
+		value := stacks.SecretPlaceholder // a render deploys nothing: the same files on every run
+		if s.opts.RenderTo == "" {
+			b := make([]byte, 18)
+			if _, err := rand.Read(b); err != nil {
+				return err
+			}
+			value = hex.EncodeToString(b)
 		}
-		value := hex.EncodeToString(b)
 		if i, ok := setOf[key]; ok {
 			if v, seen := shared[i]; seen {
 				value = v

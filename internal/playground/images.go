@@ -7,9 +7,10 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
+
+	"github.com/distribution/reference"
 )
 
 // ImageBuild is a container image the repository builds: the images workflow builds each one,
@@ -62,26 +63,30 @@ func (s Sources) Builds(root string) []ImageBuild {
 	return out
 }
 
-var (
-	// A registry path such as us-central1-docker.pkg.dev/acme/shoestring or ghcr.io/acme.
-	registryRe = regexp.MustCompile(`^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*$`)
-	// A Docker tag: up to 128 word characters, dots and dashes, not starting with either.
-	tagRe = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
-)
-
 // Tag sets each build's image to registry/<name>:tag. A moving tag ("latest") is refused: the
-// point of tagging with the commit is that every environment names exactly what it runs.
+// point of tagging with the commit is that every environment names exactly what it runs. The
+// registry path and the tag are checked with github.com/distribution/reference, the grammar
+// container runtimes parse; the registry is written in full (its host first, no docker.io shorthand).
 func Tag(builds []ImageBuild, registry, tag string) ([]ImageBuild, error) {
 	registry = strings.TrimSuffix(registry, "/")
-	if !registryRe.MatchString(registry) {
+	probe, err := reference.ParseNamed(registry + "/image")
+	if err != nil || registry == "" {
 		return nil, fmt.Errorf("image registry %q is not a registry path: use e.g. \"us-central1-docker.pkg.dev/<project>/<repository>\" (the IMAGE_REGISTRY repository variable)", registry)
 	}
-	if !tagRe.MatchString(tag) || tag == "latest" {
+	if _, err := reference.WithTag(probe, tag); err != nil || tag == "latest" {
 		return nil, fmt.Errorf("image tag %q is not a fixed tag: use the commit (e.g. $GITHUB_SHA)", tag)
 	}
 	out := make([]ImageBuild, len(builds))
 	for i, b := range builds {
-		b.Image = registry + "/" + b.Name + ":" + tag
+		named, err := reference.ParseNamed(registry + "/" + b.Name)
+		if err != nil {
+			return nil, fmt.Errorf("image %s/%s: %w", registry, b.Name, err)
+		}
+		tagged, err := reference.WithTag(named, tag)
+		if err != nil {
+			return nil, err // the tag was accepted above
+		}
+		b.Image = tagged.String()
 		out[i] = b
 	}
 	return out, nil

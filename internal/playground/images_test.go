@@ -154,6 +154,8 @@ func TestTagRefusesMovingTagsAndBadRegistries(t *testing.T) {
 		{"GHCR.io/Acme", "abc", `image registry "GHCR.io/Acme" is not a registry path`},
 		{"", "abc", `image registry "" is not a registry path`},
 		{"https://ghcr.io/acme", "abc", `is not a registry path`},
+		{"acme", "abc", `image registry "acme" is not a registry path`}, // Docker Hub is written docker.io/acme
+		{"ghcr.io/acme", strings.Repeat("a", 129), `is not a fixed tag`},
 	} {
 		_, err := Tag(b, bad.registry, bad.tag)
 		require.Error(t, err, bad)
