@@ -198,7 +198,7 @@ func (c *NodeCache) watch(ctx context.Context, rv string, bo *backoff) {
 				}
 				// The connection ended (the server's timeout, an apiserver restart): watch again
 				// from rv. A watch that ran its course is no failure: no growing pause after it.
-				if errors.Is(err, io.EOF) && time.Since(opened) >= time.Second {
+				if errors.Is(err, io.EOF) && time.Since(opened) >= 500*time.Millisecond {
 					bo.reset()
 				}
 				break
