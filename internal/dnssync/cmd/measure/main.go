@@ -265,8 +265,40 @@ func run(o options) error {
 	single := cf.Counts(since)
 	singleWrites := cf.Writes(since)
 
+
+	// a burst: o.burst changes spread over the nodes within o.burstOver
+	time.Sleep(o.gap)
+	since = time.Now()
+	step := o.burstOver / time.Duration(max(o.burst-1, 1))
+	var lastChange time.Time
+	for i := range o.burst {
+		node := i % o.nodes
+		want[node] = nextIP()
+		if err := setIP(fmt.Sprintf("n%d", node), want[node]); err != nil {
+			return err
+		}
+		lastChange = time.Now()
+		if i < o.burst-1 {
+			time.Sleep(time.Until(since.Add(time.Duration(i+1) * step)))
+		}
+	}
+	burstSpan := lastChange.Sub(since)
+	if err := waitFor(want, 30*time.Second); err != nil {
+		return err
+	}
+	burstFinal := time.Since(lastChange)
+	time.Sleep(3 * time.Second) // anything still coming would count
+	burst := cf.Counts(since)
+	burstWrites := cf.Writes(since)
+
+	// rest
+	restStart := time.Now()
+	time.Sleep(o.rest)
+	atRest := cf.Counts(restStart)
+
 	// changes one after the other: each made as soon as the previous one is in DNS (what a
-	// settle window after every write would delay)
+	// settle window after every write would delay; after ten of them, two requests each, the
+	// controller's request budget of 2/s with a burst of 20 spaces them too)
 	var chained []time.Duration
 	for i := range o.changes {
 		node := i % o.nodes
@@ -308,36 +340,6 @@ func run(o options) error {
 		return err
 	}
 	backReady := time.Since(t0)
-
-	// a burst: o.burst changes spread over the nodes within o.burstOver
-	time.Sleep(o.gap)
-	since = time.Now()
-	step := o.burstOver / time.Duration(max(o.burst-1, 1))
-	var lastChange time.Time
-	for i := range o.burst {
-		node := i % o.nodes
-		want[node] = nextIP()
-		if err := setIP(fmt.Sprintf("n%d", node), want[node]); err != nil {
-			return err
-		}
-		lastChange = time.Now()
-		if i < o.burst-1 {
-			time.Sleep(time.Until(since.Add(time.Duration(i+1) * step)))
-		}
-	}
-	burstSpan := lastChange.Sub(since)
-	if err := waitFor(want, 30*time.Second); err != nil {
-		return err
-	}
-	burstFinal := time.Since(lastChange)
-	time.Sleep(3 * time.Second) // anything still coming would count
-	burst := cf.Counts(since)
-	burstWrites := cf.Writes(since)
-
-	// rest
-	restStart := time.Now()
-	time.Sleep(o.rest)
-	atRest := cf.Counts(restStart)
 	rss1, _ := procStatus(p1.cmd.Process.Pid)
 	split1 := procFields(p1.cmd.Process.Pid)
 	stop(p1)
@@ -372,7 +374,7 @@ func run(o options) error {
 	fmt.Printf("single changes (%d, %s apart): convergence median %s, max %s, min %s; %d requests, %d writes %v\n", o.changes, o.gap,
 		median(took).Round(time.Millisecond), slices.Max(took).Round(time.Millisecond), slices.Min(took).Round(time.Millisecond),
 		total(single), singleWrites, single)
-	fmt.Printf("changes one after the other (%d, each as soon as the previous one is in DNS): median %s, max %s\n", o.changes,
+	fmt.Printf("changes one after the other (%d, each as soon as the previous one is in DNS; 2 requests each against the 2/s, burst 20 budget): median %s, max %s\n", o.changes,
 		median(chained).Round(time.Millisecond), slices.Max(chained).Round(time.Millisecond))
 	fmt.Printf("a node NotReady: out of DNS after %s (--delete-delay 1s); Ready again: back in DNS after %s\n",
 		notReadyGone.Round(time.Millisecond), backReady.Round(time.Millisecond))
