@@ -265,7 +265,6 @@ func run(o options) error {
 	single := cf.Counts(since)
 	singleWrites := cf.Writes(since)
 
-
 	// a burst: o.burst changes spread over the nodes within o.burstOver
 	time.Sleep(o.gap)
 	since = time.Now()
