@@ -59,10 +59,10 @@ func (s *watchedSource) WatchNodes(ctx context.Context, sel, rv string) (NodeWat
 	}
 	w, err := s.NodeSource.WatchNodes(ctx, sel, rv)
 	if err == nil {
-		s.watches.Add(1)
 		s.mu.Lock()
 		s.current = w
 		s.mu.Unlock()
+		s.watches.Add(1)
 	}
 	return w, err
 }
@@ -166,6 +166,8 @@ func TestKubeClientResumesRealAPIServer(t *testing.T) {
 		h.waitRecords(10*time.Second, a("192.0.2.1"), a("192.0.2.2"), a("192.0.2.3"))
 		h.waitIdle()
 		neverEmpty(t, h)
+		// The cache lists, then watches: the records may be there before its watch is.
+		require.Eventually(t, func() bool { return src.watches.Load() > 0 }, 10*time.Second, 5*time.Millisecond, "the cache watches")
 		src.cut()
 		require.Eventually(t, src.waiting.Load, 10*time.Second, 5*time.Millisecond, "the cache tries to watch again")
 		// While the controller is cut off: one node's IP changes, one node leaves, one joins.
