@@ -281,6 +281,12 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if next == nil {
 		next = http.DefaultTransport
 	}
+	// A write is bounded by the leader lease (its context's deadline). A process paused past it
+	// (SIGSTOP, a frozen VM) resumes with that deadline gone, maybe before the context's timer has
+	// fired: nothing is sent then.
+	if deadline, ok := ctx.Deadline(); ok && !time.Now().Before(deadline) {
+		return nil, context.DeadlineExceeded
+	}
 	res, err := next.RoundTrip(req)
 	status := 0
 	if res != nil {

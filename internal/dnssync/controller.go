@@ -8,8 +8,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"k8s.io/client-go/util/workqueue"
 )
 
 // Config is what the controller keeps in sync and how.
@@ -26,11 +24,14 @@ type Config struct {
 	// when none is left, the plan is held instead of shrinking the name record by record. Creates
 	// and updates are never delayed. Default 1s; negative disables.
 	DeleteDelay time.Duration
-	// Coalesce bounds how often one name is synced while node events keep coming: the first
-	// event after a quiet period is synced at once, the next sync waits until Coalesce/3 after
-	// it, every later one until Coalesce after the previous one. A burst of changes then costs a
-	// few syncs with the latest addresses instead of one per change. Default 1s; negative: off.
-	Coalesce time.Duration
+	// Settle and Coalesce pace one name's syncs (see scheduler): a change when nothing is
+	// pending is synced at once; a change while a sync is in flight or within the settle window
+	// after a write waits for the window's end, coalesced with every other change until then
+	// into one trailing sync. The window after a write is Settle (default 150ms, at most
+	// Coalesce), or Coalesce (default 1s) when that write had coalesced several changes (a
+	// burst): a burst costs a few syncs with the latest addresses instead of one per change.
+	// Coalesce negative: no pacing at all.
+	Settle, Coalesce time.Duration
 	// ForeignRecheck is how soon a name is listed again while one of its desired addresses is
 	// served only by a foreign record (records cannot be watched): when its owner removes it,
 	// the controller creates its own within this period. Default 1m; negative: only at Resync.
@@ -51,15 +52,13 @@ type Controller struct {
 	metrics  *Metrics
 
 	nodes *NodeCache
-	queue workqueue.TypedRateLimitingInterface[string]
+	sched *scheduler
 
 	mu sync.Mutex
 	// known is each name's records after its last successful sync. Node events plan against it
 	// (no read request); a plan that creates or updates lists again first; a resync or any error
 	// drops it.
 	known map[string]knownRecords
-	// pace is each name's sync pacing (see Config.Coalesce).
-	pace map[string]*pacer
 	// succeeded names have had a successful sync (readiness).
 	succeeded map[string]bool
 
@@ -73,12 +72,6 @@ type knownRecords struct {
 	listed  time.Time
 	// foreignServed: a desired address is served only by a foreign record (see ForeignRecheck).
 	foreignServed bool
-}
-
-// pacer spaces one name's syncs while events keep coming (see Config.Coalesce).
-type pacer struct {
-	last time.Time
-	gap  time.Duration
 }
 
 // waitError asks the queue to come back after a delay without counting a failure.
@@ -105,6 +98,10 @@ func NewController(nodes *NodeCache, p Provider, cfg Config, log *slog.Logger, m
 	if cfg.Coalesce == 0 {
 		cfg.Coalesce = time.Second
 	}
+	if cfg.Settle <= 0 {
+		cfg.Settle = 150 * time.Millisecond
+	}
+	cfg.Settle = min(cfg.Settle, max(cfg.Coalesce, 0))
 	if cfg.ForeignRecheck == 0 {
 		cfg.ForeignRecheck = time.Minute
 	}
@@ -115,10 +112,9 @@ func NewController(nodes *NodeCache, p Provider, cfg Config, log *slog.Logger, m
 		cfg.Names[i] = CanonicalName(n)
 	}
 	c := &Controller{cfg: cfg, provider: p, log: log, metrics: m, nodes: nodes,
-		known: map[string]knownRecords{}, pace: map[string]*pacer{}, succeeded: map[string]bool{},
-		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
-			workqueue.NewTypedItemExponentialFailureRateLimiter[string](cfg.RetryBase, cfg.RetryMax),
-			workqueue.TypedRateLimitingQueueConfig[string]{Name: "dnssync"})}
+		known: map[string]knownRecords{}, succeeded: map[string]bool{},
+		sched: newScheduler(cfg.Names, cfg.Settle, cfg.Coalesce, cfg.RetryBase, cfg.RetryMax)}
+	c.sched.onPending = func(n int) { m.Pending.Set(float64(n)) }
 	nodes.OnChange = func(old, new *Node) {
 		if cfg.Selection.Fingerprint(old) != cfg.Selection.Fingerprint(new) {
 			c.nodeEvent()
@@ -127,20 +123,30 @@ func NewController(nodes *NodeCache, p Provider, cfg Config, log *slog.Logger, m
 	return c, nil
 }
 
-// nodeEvent records a relevant node change and enqueues every name.
+// nodeEvent records a relevant node change and schedules every name.
 func (c *Controller) nodeEvent() {
-	c.lastNodeEvent.Store(time.Now().UnixNano())
-	c.enqueueAll()
+	now := time.Now()
+	c.lastNodeEvent.Store(now.UnixNano())
+	for _, n := range c.cfg.Names {
+		c.sched.change(n, now)
+	}
 }
 
-func (c *Controller) enqueueAll() {
+// syncAll schedules every name at once (start, resync); not a node change.
+func (c *Controller) syncAll() {
+	now := time.Now()
 	for _, n := range c.cfg.Names {
-		c.queue.Add(n)
+		c.sched.now(n, now)
 	}
 }
 
 // Ready reports whether the node cache has synced and every name has been synced once.
 func (c *Controller) Ready() bool { return c.ready.Load() }
+
+// Idle reports whether no sync is pending: none queued, running, or waiting for a settle window,
+// a retry or deferred deletions (a scheduled recheck of a foreign-served name does not count).
+// Also the metric dnssync_pending_names.
+func (c *Controller) Idle() bool { return c.sched.pending() == 0 }
 
 // Run syncs until ctx ends, then finishes the syncs in flight (bounded by grace) and returns.
 // It starts the node cache with ctx unless it was started already.
@@ -148,11 +154,12 @@ func (c *Controller) Run(ctx context.Context, workers int, grace time.Duration) 
 	c.nodes.Start(ctx)
 	c.log.Info("waiting for the node cache")
 	if !c.nodes.WaitSynced(ctx) {
-		c.queue.ShutDown()
 		return ctx.Err()
 	}
 	c.log.Info("node cache synced; syncing", "names", c.cfg.Names, "owner", c.cfg.Settings.Owner, "dryRun", c.cfg.DryRun)
-	c.enqueueAll()
+	// The nodes listed before (at start, or while a standby) are the starting state, not a burst.
+	c.sched.resetChanges()
+	c.syncAll()
 
 	// API calls outlive ctx by at most grace, so a shutdown does not cut a write in half.
 	work, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
@@ -160,7 +167,7 @@ func (c *Controller) Run(ctx context.Context, workers int, grace time.Duration) 
 	var wg sync.WaitGroup
 	for range max(workers, 1) {
 		wg.Go(func() {
-			for c.processNext(work) {
+			for c.processNext(ctx, work) {
 			}
 		})
 	}
@@ -176,7 +183,7 @@ func (c *Controller) Run(ctx context.Context, workers int, grace time.Duration) 
 					c.mu.Lock()
 					clear(c.known)
 					c.mu.Unlock()
-					c.enqueueAll()
+					c.syncAll()
 				}
 			}
 		})
@@ -185,7 +192,7 @@ func (c *Controller) Run(ctx context.Context, workers int, grace time.Duration) 
 	c.log.Info("shutting down: finishing syncs in flight", "grace", grace)
 	timer := time.AfterFunc(grace, cancelWork)
 	defer timer.Stop()
-	c.queue.ShutDownWithDrain()
+	c.sched.close()
 	wg.Wait()
 	return nil
 }
@@ -209,61 +216,32 @@ func (c *Controller) SyncOnce(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// paced returns how long name must wait before its next sync; 0 means sync now (and counts
-// the sync as started).
-func (c *Controller) paced(name string, now time.Time) time.Duration {
-	if c.cfg.Coalesce < 0 {
-		return 0
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	p := c.pace[name]
-	if p == nil {
-		p = &pacer{}
-		c.pace[name] = p
-	}
-	if !p.last.IsZero() {
-		if wait := p.last.Add(p.gap).Sub(now); wait > 0 {
-			return wait
-		}
-	}
-	if p.last.IsZero() || now.Sub(p.last) > c.cfg.Coalesce {
-		p.gap = c.cfg.Coalesce / 3 // quiet before: this sync ran at once
-	} else {
-		p.gap = c.cfg.Coalesce
-	}
-	p.last = now
-	return 0
-}
-
-func (c *Controller) processNext(ctx context.Context) bool {
-	name, quit := c.queue.Get()
-	if quit {
+// processNext waits for the next name due (until ctx ends), syncs it with work (which outlives
+// ctx by the shutdown grace) and schedules what follows; false when the controller stops.
+func (c *Controller) processNext(ctx, work context.Context) bool {
+	name, ok := c.sched.next(ctx)
+	if !ok {
 		return false
 	}
-	defer c.queue.Done(name)
-	if wait := c.paced(name, time.Now()); wait > 0 {
-		c.queue.AddAfter(name, wait)
-		return true
-	}
-	err := c.Sync(ctx, name)
+	writes, err := c.sync(work, name)
 	var ra *RetryAfterError
 	var we *waitError
+	o := outcome{writes: writes}
 	switch {
 	case err == nil:
-		c.queue.Forget(name)
 	case errors.As(err, &we):
-		c.queue.AddAfter(name, we.wait)
+		o.after = we.wait
 	case errors.As(err, &ra):
 		c.log.Warn("rate limited by Cloudflare; waiting as told", "name", name, "retryAfter", ra.Wait)
-		c.queue.AddAfter(name, ra.Wait)
+		o.after = ra.Wait
 	case errors.Is(err, errNotLeader):
 		c.log.Warn("not writing: the leader lease is not valid", "name", name)
-		c.queue.AddRateLimited(name)
+		o.retry = true
 	default:
-		c.log.Error("sync failed; retrying with backoff", "name", name, "attempt", c.queue.NumRequeues(name)+1, "err", err)
-		c.queue.AddRateLimited(name)
+		c.log.Error("sync failed; retrying with backoff", "name", name, "err", err)
+		o.retry = true
 	}
+	c.sched.done(name, o)
 	return true
 }
 
@@ -290,7 +268,13 @@ func (c *Controller) list(ctx context.Context, name string) (knownRecords, error
 }
 
 // Sync brings one name's records in line with the nodes.
-func (c *Controller) Sync(ctx context.Context, name string) (err error) {
+func (c *Controller) Sync(ctx context.Context, name string) error {
+	_, err := c.sync(ctx, name)
+	return err
+}
+
+// sync is Sync, also returning how many records it wrote (what opens a settle window).
+func (c *Controller) sync(ctx context.Context, name string) (writes int, err error) {
 	start := time.Now()
 	result := "success"
 	defer func() {
@@ -319,7 +303,7 @@ func (c *Controller) Sync(ctx context.Context, name string) (err error) {
 		result = "held"
 		c.metrics.Held.Inc("no_qualifying_nodes")
 		c.log.Warn("no node qualifies: keeping every record instead of deleting", "name", name, "nodes", len(nodes))
-		return nil
+		return 0, nil
 	}
 
 	c.mu.Lock()
@@ -330,7 +314,7 @@ func (c *Controller) Sync(ctx context.Context, name string) (err error) {
 	}
 	if !cached {
 		if kn, err = c.list(ctx, name); err != nil {
-			return err
+			return 0, err
 		}
 	}
 	plan := MakePlan(desired, kn.records, []string{name}, c.cfg.Settings)
@@ -338,7 +322,7 @@ func (c *Controller) Sync(ctx context.Context, name string) (err error) {
 		// Records made since the last list (by hand, by another owner) must be seen before
 		// writing: an address one of them serves would be refused as an identical record.
 		if kn, err = c.list(ctx, name); err != nil {
-			return err
+			return 0, err
 		}
 		cached = false
 		plan = MakePlan(desired, kn.records, []string{name}, c.cfg.Settings)
@@ -359,7 +343,7 @@ func (c *Controller) Sync(ctx context.Context, name string) (err error) {
 		for _, d := range plan.Deletes {
 			c.log.Info("dry run: would delete", "name", name, "type", d.Type, "content", d.Content)
 		}
-		return nil
+		return 0, nil
 	}
 
 	// Updates and creates before deletes: the name never has fewer addresses than it needs.
@@ -390,8 +374,9 @@ func (c *Controller) Sync(ctx context.Context, name string) (err error) {
 			e, err = c.provider.Update(ctx, u.ID, u.To, c.cfg.Settings)
 			return err
 		}); err != nil {
-			return fmt.Errorf("updating %s %s %s -> %s: %w", u.Name, u.Type, u.Content, u.To.Content, err)
+			return writes, fmt.Errorf("updating %s %s %s -> %s: %w", u.Name, u.Type, u.Content, u.To.Content, err)
 		}
+		writes++
 		c.metrics.Writes.Inc("update")
 		c.log.Info("updated", "name", name, "type", u.Type, "from", u.Content, "to", u.To.Content)
 		replace(u.ID, &e)
@@ -402,8 +387,9 @@ func (c *Controller) Sync(ctx context.Context, name string) (err error) {
 			e, err = c.provider.Create(ctx, r, c.cfg.Settings)
 			return err
 		}); err != nil {
-			return fmt.Errorf("creating %s %s %s: %w", r.Name, r.Type, r.Content, err)
+			return writes, fmt.Errorf("creating %s %s %s: %w", r.Name, r.Type, r.Content, err)
 		}
+		writes++
 		c.metrics.Writes.Inc("create")
 		c.log.Info("created", "name", name, "type", r.Type, "content", r.Content)
 		state = append(state, e)
@@ -419,9 +405,10 @@ func (c *Controller) Sync(ctx context.Context, name string) (err error) {
 		if err := write(func(ctx context.Context) error { return c.provider.Delete(ctx, d.ID) }); err != nil {
 			var nf *NotFoundError
 			if !errors.As(err, &nf) { // already gone is what we wanted
-				return fmt.Errorf("deleting %s %s %s: %w", d.Name, d.Type, d.Content, err)
+				return writes, fmt.Errorf("deleting %s %s %s: %w", d.Name, d.Type, d.Content, err)
 			}
 		}
+		writes++
 		c.metrics.Writes.Inc("delete")
 		c.log.Info("deleted", "name", name, "type", d.Type, "content", d.Content)
 		replace(d.ID, nil)
@@ -436,10 +423,10 @@ func (c *Controller) Sync(ctx context.Context, name string) (err error) {
 					"name", name, "type", r.Type, "content", r.Content, "in", c.cfg.ForeignRecheck)
 			}
 		}
-		c.queue.AddAfter(name, max(0, c.cfg.ForeignRecheck-time.Since(kn.listed)))
+		c.sched.recheck(name, kn.listed.Add(c.cfg.ForeignRecheck))
 	}
 	if deferred != nil {
-		return deferred
+		return writes, deferred
 	}
 	managed := 0
 	for _, e := range state {
@@ -453,5 +440,5 @@ func (c *Controller) Sync(ctx context.Context, name string) (err error) {
 	if !plan.Empty() {
 		c.log.Info("synced", "name", name, "writes", plan.Writes(), "took", time.Since(start))
 	}
-	return nil
+	return writes, nil
 }

@@ -194,12 +194,35 @@ func (h *harness) waitRecords(timeout time.Duration, want ...string) time.Durati
 	}
 }
 
-// quiet waits for d and fails if any request reached the double meanwhile.
+// waitIdle waits until the controller reports that no sync is pending (none queued, running,
+// or waiting for a settle window, a retry or deferred deletions).
+func (h *harness) waitIdle() {
+	h.t.Helper()
+	require.Eventually(h.t, h.ctrl.Idle, 30*time.Second, 5*time.Millisecond, "the controller never became idle")
+}
+
+// quiet waits until the controller (when in this process) is idle, then for d, and fails if any request reached the
+// double meanwhile: at rest the controller makes none.
 func (h *harness) quiet(d time.Duration) {
 	h.t.Helper()
+	if h.ctrl != nil { // else the controllers are processes, and their records are final
+		h.waitIdle()
+	}
 	since := time.Now()
 	time.Sleep(d)
 	require.Empty(h.t, h.cf.Counts(since), "requests at rest")
+}
+
+// firstRequest is the first successful request of method the double answered at or after since.
+func (h *harness) firstRequest(method string, since time.Time) cloudflarefake.Request {
+	h.t.Helper()
+	for _, r := range h.cf.Requests() {
+		if r.Method == method && r.Status < 300 && !r.At.Before(since) {
+			return r
+		}
+	}
+	h.t.Fatalf("no %s since %s (requests %v)", method, since.Format(time.StampMilli), h.cf.Counts(since))
+	return cloudflarefake.Request{}
 }
 
 func a(ip string) string    { return "A " + ip }

@@ -10,6 +10,7 @@ package dnssync
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -95,11 +96,18 @@ type NodeSource interface {
 
 // KubeClient talks to the Kubernetes API with a bearer token or a client certificate.
 type KubeClient struct {
-	server    *url.URL
-	client    *http.Client // requests with a timeout
-	watch     *http.Client // long-running watches (no overall timeout)
-	token     func() (string, error)
-	UserAgent string
+	server *url.URL
+	client *http.Client // requests with a timeout
+	watch  *http.Client // long-running watches (no overall timeout)
+	token  func() (string, error)
+	// tokenRejected, when set, is told that the API server answered 401 (the token is read
+	// again before the next request).
+	tokenRejected func()
+	UserAgent     string
+	// WatchTimeout bounds one watch request (default 5 minutes): the API server ends it then and
+	// the node cache watches again from the last resourceVersion, so a connection that died
+	// silently is noticed.
+	WatchTimeout time.Duration
 }
 
 // request builds a request to path (with query) on the API server.
@@ -135,7 +143,10 @@ func (k *KubeClient) request(ctx context.Context, method, path string, q url.Val
 }
 
 // apiError reads a non-2xx answer as a *StatusError.
-func apiError(res *http.Response) error {
+func (k *KubeClient) apiError(res *http.Response) error {
+	if res.StatusCode == http.StatusUnauthorized && k.tokenRejected != nil {
+		k.tokenRejected()
+	}
 	b, _ := io.ReadAll(io.LimitReader(res.Body, 64<<10))
 	se := &StatusError{}
 	if json.Unmarshal(b, se) != nil || se.Code == 0 {
@@ -156,7 +167,7 @@ func (k *KubeClient) do(ctx context.Context, method, path string, q url.Values, 
 	}
 	defer res.Body.Close()
 	if res.StatusCode/100 != 2 {
-		return apiError(res)
+		return k.apiError(res)
 	}
 	if out == nil {
 		_, _ = io.Copy(io.Discard, res.Body)
@@ -183,14 +194,14 @@ func (k *KubeClient) ListNodes(ctx context.Context, labelSelector string) ([]Nod
 	return list.Items, list.Metadata.ResourceVersion, nil
 }
 
-// watchTimeout bounds one watch request (the apiserver closes it then; the cache watches again
-// from the last resourceVersion), so a connection that died silently is noticed.
-const watchTimeout = 5 * time.Minute
+// defaultWatchTimeout is KubeClient.WatchTimeout's default.
+const defaultWatchTimeout = 5 * time.Minute
 
 // WatchNodes watches Nodes from resourceVersion, with bookmarks.
 func (k *KubeClient) WatchNodes(ctx context.Context, labelSelector, resourceVersion string) (NodeWatch, error) {
+	watchTimeout := cmp.Or(k.WatchTimeout, defaultWatchTimeout)
 	q := url.Values{"watch": {"true"}, "allowWatchBookmarks": {"true"},
-		"resourceVersion": {resourceVersion}, "timeoutSeconds": {strconv.Itoa(int(watchTimeout / time.Second))}}
+		"resourceVersion": {resourceVersion}, "timeoutSeconds": {strconv.Itoa(max(int(watchTimeout/time.Second), 1))}}
 	if labelSelector != "" {
 		q.Set("labelSelector", labelSelector)
 	}
@@ -208,7 +219,7 @@ func (k *KubeClient) WatchNodes(ctx context.Context, labelSelector, resourceVers
 	if res.StatusCode != http.StatusOK {
 		defer cancel()
 		defer res.Body.Close()
-		return nil, apiError(res)
+		return nil, k.apiError(res)
 	}
 	return &httpNodeWatch{body: res.Body, dec: json.NewDecoder(bufio.NewReader(res.Body)), cancel: cancel}, nil
 }

@@ -139,3 +139,40 @@ func TestKubeconfigErrors(t *testing.T) {
 	_, err = NewKubeClient(filepath.Join(t.TempDir(), "missing"))
 	require.ErrorContains(t, err, "--kubeconfig")
 }
+
+// A token file is read again as soon as the API server refuses the token it held (rotated early,
+// revoked), not only after the minute it is otherwise kept.
+func TestRefusedTokenFileIsReadAgain(t *testing.T) {
+	var accepted atomicString
+	accepted.set("Bearer old")
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != accepted.get() {
+			http.Error(w, `{"kind":"Status","code":401,"reason":"Unauthorized","message":"Unauthorized"}`, http.StatusUnauthorized)
+			return
+		}
+		fmt.Fprint(w, `{"kind":"NodeList","metadata":{"resourceVersion":"1"},"items":[]}`)
+	}))
+	t.Cleanup(srv.Close)
+	dir := t.TempDir()
+	tokenPath := filepath.Join(dir, "token")
+	require.NoError(t, os.WriteFile(tokenPath, []byte("old\n"), 0o600))
+	kc, err := NewKubeClient(writeKubeconfig(t, srv.URL, nil, "    tokenFile: "+tokenPath+"\n"))
+	require.NoError(t, err)
+	_, _, err = kc.ListNodes(context.Background(), "")
+	require.NoError(t, err)
+
+	require.NoError(t, os.WriteFile(tokenPath, []byte("new\n"), 0o600))
+	accepted.set("Bearer new")
+	_, _, err = kc.ListNodes(context.Background(), "")
+	require.Equal(t, http.StatusUnauthorized, statusCode(err), "the cached token is refused: %v", err)
+	_, _, err = kc.ListNodes(context.Background(), "")
+	require.NoError(t, err, "after a 401 the next request reads the file again")
+}
+
+type atomicString struct {
+	mu sync.Mutex
+	s  string
+}
+
+func (a *atomicString) set(s string) { a.mu.Lock(); a.s = s; a.mu.Unlock() }
+func (a *atomicString) get() string  { a.mu.Lock(); defer a.mu.Unlock(); return a.s }

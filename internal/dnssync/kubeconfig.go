@@ -49,30 +49,50 @@ func inCluster() (*KubeClient, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newKubeClient("https://"+net.JoinHostPort(host, port), tlsCfg, tokenFile(filepath.Join(inClusterDir, "token")))
+	tf := &tokenFile{path: filepath.Join(inClusterDir, "token")}
+	k, err := newKubeClient("https://"+net.JoinHostPort(host, port), tlsCfg, tf.token)
+	if err == nil {
+		k.tokenRejected = tf.rejected
+	}
+	return k, err
 }
 
-// tokenFile re-reads a projected service account token once a minute (the kubelet rotates it).
-func tokenFile(path string) func() (string, error) {
-	var mu sync.Mutex
-	var tok string
-	var read time.Time
-	return func() (string, error) {
-		mu.Lock()
-		defer mu.Unlock()
-		if tok != "" && time.Since(read) < time.Minute {
-			return tok, nil
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			if tok != "" {
-				return tok, nil // keep the last one until the file is back
-			}
-			return "", fmt.Errorf("reading token %s: %w", path, err)
-		}
-		tok, read = strings.TrimSpace(string(b)), time.Now()
-		return tok, nil
+// tokenFile is a bearer token read from a file, re-read once a minute (the kubelet rotates a
+// projected service account token about hourly, well before it expires) and at once after the
+// API server refused it (a token revoked or replaced early).
+type tokenFile struct {
+	path string
+
+	mu   sync.Mutex
+	tok  string
+	read time.Time
+}
+
+// tokenReread is how long a token read from a file is used before the file is read again.
+const tokenReread = time.Minute
+
+func (f *tokenFile) token() (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.tok != "" && time.Since(f.read) < tokenReread {
+		return f.tok, nil
 	}
+	b, err := os.ReadFile(f.path)
+	if err != nil {
+		if f.tok != "" {
+			return f.tok, nil // keep the last one until the file is back
+		}
+		return "", fmt.Errorf("reading token %s: %w", f.path, err)
+	}
+	f.tok, f.read = strings.TrimSpace(string(b)), time.Now()
+	return f.tok, nil
+}
+
+// rejected makes the next request read the file again.
+func (f *tokenFile) rejected() {
+	f.mu.Lock()
+	f.read = time.Time{}
+	f.mu.Unlock()
 }
 
 type kubeconfigFile struct {
@@ -167,6 +187,7 @@ func fromKubeconfig(path string) (*KubeClient, error) {
 		return nil, bad("context %q names cluster %q, which has no server", kc.CurrentContext, cx.Cluster)
 	}
 	token := func() (string, error) { return "", nil }
+	var tokenRejected func()
 	if cx.User != "" && !slices.ContainsFunc(kc.Users, func(u kubeconfigUser) bool { return u.Name == cx.User }) {
 		return nil, bad("context %q names user %q, which is not among its users", kc.CurrentContext, cx.User)
 	}
@@ -187,7 +208,8 @@ func fromKubeconfig(path string) (*KubeClient, error) {
 			if !filepath.IsAbs(p) {
 				p = filepath.Join(dir, p)
 			}
-			token = tokenFile(p)
+			tf := &tokenFile{path: p}
+			token, tokenRejected = tf.token, tf.rejected
 		}
 		cert, err := data(usr.ClientCertificateData, usr.ClientCertificate)
 		if err != nil {
@@ -205,7 +227,11 @@ func fromKubeconfig(path string) (*KubeClient, error) {
 			tlsCfg.Certificates = []tls.Certificate{pair}
 		}
 	}
-	return newKubeClient(server, tlsCfg, token)
+	k, err := newKubeClient(server, tlsCfg, token)
+	if err == nil {
+		k.tokenRejected = tokenRejected
+	}
+	return k, err
 }
 
 func tlsConfig(caPEM []byte, certs []tls.Certificate, insecure bool) (*tls.Config, error) {

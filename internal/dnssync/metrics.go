@@ -123,6 +123,7 @@ type Metrics struct {
 	Requests    Counter   // method, status (0: no response)
 	Duration    Histogram // result
 	Leader      Gauge     // 1 while this process leads (or runs without leader election)
+	Pending     Gauge     // names with a sync queued, running or waiting (Controller.Idle)
 
 	all   []*vec
 	start time.Time
@@ -141,11 +142,12 @@ func NewMetrics() *Metrics {
 		Requests:    Counter{newVec(ns+"cloudflare_requests_total", "counter", "Cloudflare API requests by method and HTTP status (0: no response).", "method", "status")},
 		Duration:    Histogram{newVec(ns+"sync_duration_seconds", "histogram", "Duration of one name's sync.", "result")},
 		Leader:      Gauge{newVec(ns+"leader", "gauge", "1 while this process writes records (leader, or no leader election), else 0.")},
+		Pending:     Gauge{newVec(ns+"pending_names", "gauge", "Names with a sync queued, running, or waiting for a settle window, a retry or deferred deletions (0: idle).")},
 		start:       time.Now(),
 	}
 	m.Duration.bounds = []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}
 	m.all = []*vec{m.Syncs.vec, m.Held.vec, m.Writes.vec, m.LastSuccess.vec, m.Records.vec, m.Qualifying.vec,
-		m.Requests.vec, m.Duration.vec, m.Leader.vec}
+		m.Requests.vec, m.Duration.vec, m.Leader.vec, m.Pending.vec}
 	return m
 }
 

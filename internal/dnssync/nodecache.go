@@ -2,6 +2,8 @@ package dnssync
 
 import (
 	"context"
+	"errors"
+	"io"
 	"log/slog"
 	"maps"
 	"slices"
@@ -184,6 +186,7 @@ func (c *NodeCache) watch(ctx context.Context, rv string, bo *backoff) {
 		}
 		// Next blocks until an event comes; closing the watch ends it when ctx does.
 		stopClosing := context.AfterFunc(ctx, w.Close)
+		opened := time.Now()
 		for {
 			typ, n, err := w.Next()
 			if err != nil {
@@ -193,7 +196,12 @@ func (c *NodeCache) watch(ctx context.Context, rv string, bo *backoff) {
 					c.log.Info("node watch expired; listing again")
 					return
 				}
-				break // connection ended (timeout, apiserver restart): watch again from rv
+				// The connection ended (the server's timeout, an apiserver restart): watch again
+				// from rv. A watch that ran its course is no failure: no growing pause after it.
+				if errors.Is(err, io.EOF) && time.Since(opened) >= 500*time.Millisecond {
+					bo.reset()
+				}
+				break
 			}
 			bo.reset()
 			if n.Metadata.ResourceVersion != "" {

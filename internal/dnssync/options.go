@@ -124,7 +124,7 @@ func ParseOptions(args []string, getenv func(string) string, readFile func(strin
 	str(&o.LeaseNS, "lease-namespace", getenv("POD_NAMESPACE"), "namespace of the Lease (env also POD_NAMESPACE)")
 	str(&o.LogFormat, "log-format", "json", "json or text")
 	duration(&o.DeleteDelay, "delete-delay", time.Second, "hold deletions until node events have been quiet this long (nodes vanishing together never shrink the name to nothing)")
-	duration(&o.Coalesce, "coalesce", time.Second, "while node events keep coming, sync a name at most this often (the first change after a quiet period is synced at once; 0: every event)")
+	duration(&o.Coalesce, "coalesce", time.Second, "while node events keep coming, sync a name at most this often: a change when nothing is pending is synced at once, changes during a sync or within 150ms after a write are coalesced into one trailing sync, and after a write that coalesced several the window is this long (0: every event at once)")
 	duration(&o.ForeignCheck, "foreign-recheck", time.Minute, "while an address is served only by a record another owner made, list the name again this often, to create our own when it is removed (0: only at --resync)")
 	duration(&o.LeaseDuration, "lease-duration", 15*time.Second, "leader election: how long a standby waits for a silent leader before taking the Lease")
 	duration(&o.RenewDeadline, "renew-deadline", 10*time.Second, "leader election: a leader that could not renew for this long stops writing (below --lease-duration)")

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -98,4 +100,96 @@ func TestTwoReplicasLeaderKilledDuringChurn(t *testing.T) {
 	}
 	standbyWrites := slices.ContainsFunc(fr.writes(), func(w written) bool { return w.Replica == standby })
 	assert.True(t, standbyWrites, "the standby took over and wrote")
+}
+
+// TestLeaseHandoverPausedLeader runs two controller processes with leader election during IP
+// churn and pauses the leader (SIGSTOP, as a frozen VM or a long GC pause would) for twice the
+// lease duration, then resumes it: the standby takes over within the lease duration, and the two
+// never both write — the paused leader writes nothing after the standby's first write, not even
+// the changes it finds queued when it resumes. Needs SHOESTRING_E2E=1.
+func TestLeaseHandoverPausedLeader(t *testing.T) {
+	const leaseDuration = 3 * time.Second
+	cluster := localcluster.ForTest(t, localcluster.Options{})
+	kube, err := kubernetes.NewForConfig(cluster.RESTConfig())
+	require.NoError(t, err)
+	ctx := context.Background()
+	require.NoError(t, kube.CoreV1().Nodes().DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{}))
+	h := newHarness(t, kube, nil, nil)
+	bin := buildBinary(t)
+
+	addrs := []string{"192.0.2.1", "192.0.2.2", "192.0.2.3"}
+	for i, ip := range addrs {
+		h.createNode(nodeName(i), true, ip)
+	}
+	var fr front
+	args := []string{"--leader-elect", "--lease-namespace", "default", "--lease-name", "dnssync-paused",
+		"--lease-duration", leaseDuration.String(), "--renew-deadline", "2s", "--retry-period", "250ms"}
+	replicas := map[string]*process{}
+	for _, name := range []string{"r0", "r1"} {
+		replicas[name] = startProcess(t, bin, name, cluster.KubeconfigPath(), fr.serve(t, h.cf, name), args...)
+	}
+	h.waitRecords(30*time.Second, a(addrs[0]), a(addrs[1]), a(addrs[2]))
+	leader := fr.writes()[0].Replica
+	standby := map[string]string{"r0": "r1", "r1": "r0"}[leader]
+	t.Logf("leader %s, standby %s", leader, standby)
+
+	// Churn: one IP change every 200 ms, until stopped.
+	var mu sync.Mutex
+	stopChurn := make(chan struct{})
+	churned := make(chan struct{})
+	go func() {
+		defer close(churned)
+		for i := 0; ; i++ {
+			select {
+			case <-stopChurn:
+				return
+			case <-time.After(200 * time.Millisecond):
+			}
+			mu.Lock()
+			addrs[i%3] = fmt.Sprintf("198.51.100.%d", i%250+1)
+			ip := addrs[i%3]
+			mu.Unlock()
+			h.setStatus(nodeName(i%3), true, ip)
+		}
+	}()
+	time.Sleep(time.Second)
+	paused := replicas[leader]
+	require.NoError(t, paused.cmd.Process.Signal(syscall.SIGSTOP))
+	pausedAt := time.Now()
+	tookOver := func() (time.Time, bool) {
+		for _, w := range fr.writes() {
+			if w.Replica == standby {
+				return w.At, true
+			}
+		}
+		return time.Time{}, false
+	}
+	require.Eventually(t, func() bool { _, ok := tookOver(); return ok }, 30*time.Second, 20*time.Millisecond, "the standby never took over")
+	standbyFirst, _ := tookOver()
+	// Resume the paused leader past its lease while the churn goes on: it finds events queued
+	// and a lease it no longer holds.
+	time.Sleep(time.Until(pausedAt.Add(2 * leaseDuration)))
+	require.NoError(t, paused.cmd.Process.Signal(syscall.SIGCONT))
+	time.Sleep(2 * time.Second)
+	close(stopChurn)
+	<-churned
+	mu.Lock()
+	var want []string
+	for _, ip := range addrs {
+		want = append(want, a(ip))
+	}
+	mu.Unlock()
+	h.waitRecords(30*time.Second, want...)
+
+	t.Logf("paused the leader at 0; the standby's first write at %s", standbyFirst.Sub(pausedAt))
+	assert.Less(t, standbyFirst.Sub(pausedAt), leaseDuration+5*time.Second, "the standby took over within the lease duration (+ slack for a loaded machine)")
+	for _, w := range fr.writes() {
+		assert.Less(t, w.Status, 300, "%s's %s of %s refused (%d)", w.Replica, w.Method, w.Content, w.Status)
+		if w.Replica == leader {
+			assert.True(t, w.At.Before(standbyFirst), "the paused leader wrote %s at %s, after the standby's first write", w.Content, w.At.Sub(pausedAt))
+		}
+		if w.Replica == standby {
+			assert.True(t, w.At.After(pausedAt), "the standby wrote %s while the leader ran", w.Content)
+		}
+	}
 }

@@ -49,6 +49,50 @@ var scenarios = []struct {
 		}
 		h.quiet(time.Second)
 	}},
+	// With a long coalescing window, a change that is not part of a burst must not wait for it.
+	// The bounds are far above the few milliseconds a sync takes, and far below the window.
+	{"a node Ready after a held sync is written at once", func(t *testing.T, h *harness) {
+		h.cfg.Coalesce = 9 * time.Second
+		h.createNode("n0", false, "192.0.2.1")
+		h.start()
+		require.Eventually(t, func() bool { return h.metrics.Held.Value("no_qualifying_nodes") > 0 },
+			10*time.Second, 5*time.Millisecond, "the first sync finds no qualifying node and holds")
+		h.waitIdle()
+		changed := time.Now()
+		h.setStatus("n0", true, "192.0.2.1")
+		h.waitRecords(20*time.Second, a("192.0.2.1"))
+		took := h.firstRequest(http.MethodPost, changed).At.Sub(changed)
+		assert.Less(t, took, 1500*time.Millisecond, "a sync that wrote nothing opens no window: the node's record is created at once")
+	}},
+	{"changes one after the other wait at most the settle window", func(t *testing.T, h *harness) {
+		h.cfg.Coalesce = 9 * time.Second
+		h.createNode("n0", true, "192.0.2.1")
+		h.start()
+		h.waitRecords(10*time.Second, a("192.0.2.1"))
+		for i := range 4 {
+			// Each change comes right after the previous write, within its settle window; none is
+			// a burst, so none may wait for the coalescing window.
+			changed := time.Now()
+			ip := "198.51.100." + itoa(10+i)
+			h.setStatus("n0", true, ip)
+			h.waitRecords(20*time.Second, a(ip))
+			took := h.firstRequest(http.MethodPut, changed).At.Sub(changed)
+			assert.Less(t, took, 1500*time.Millisecond, "change %d written %s after it was made", i, took)
+		}
+	}},
+	{"a node NotReady: its record is deleted only after the delete delay", func(t *testing.T, h *harness) {
+		for i, ip := range ips("192.0.2.", 3) {
+			h.createNode(nodeName(i), true, ip)
+		}
+		h.start()
+		h.waitRecords(10*time.Second, a("192.0.2.1"), a("192.0.2.2"), a("192.0.2.3"))
+		h.waitIdle()
+		changed := time.Now()
+		h.setStatus("n1", false, "192.0.2.2")
+		h.waitRecords(10*time.Second, a("192.0.2.1"), a("192.0.2.3"))
+		held := h.firstRequest(http.MethodDelete, changed).At.Sub(changed)
+		assert.GreaterOrEqual(t, held, time.Second, "the deletion waited for node events to be quiet for --delete-delay")
+	}},
 	{"a node NotReady and back", func(t *testing.T, h *harness) {
 		for i, ip := range ips("192.0.2.", 3) {
 			h.createNode(nodeName(i), true, ip)
@@ -161,6 +205,8 @@ var scenarios = []struct {
 		h.waitRecords(10*time.Second, a("192.0.2.1"), a("192.0.2.2"), a("192.0.2.3"))
 		h.quiet(1500 * time.Millisecond) // the burst starts after a quiet period
 		since := time.Now()
+		// As fast as the API takes them: most arrive while a sync is in flight or within a
+		// settle window.
 		for i := 0; i < 50; i++ {
 			h.setStatus(nodeName(i%3), true, "198.51.100."+itoa(i+1))
 		}

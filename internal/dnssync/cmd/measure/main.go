@@ -1,16 +1,19 @@
 // Command measure runs the built dnssync binary against a real kube-apiserver (the local control
 // plane, apiserver only) and the Cloudflare double over the scenario mix docs/dns-sync.md quotes —
-// start, single changes, a burst, rest, restart — and prints convergence times, API requests and
-// writes, and the controller processes' peak resident memory and CPU time. Run it through
-// scripts/measure-dnssync.sh.
+// start, single changes (each after a quiet period, then each right after the previous one was
+// written), a node NotReady and back, a burst, rest, restart — and prints convergence times, API
+// requests and writes, and the controller processes' peak resident memory and CPU time. Run it
+// through scripts/measure-dnssync.sh.
 package main
 
 import (
 	"context"
 	"flag"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -58,9 +61,15 @@ func main() {
 	}
 }
 
-func status(ip string) corev1.NodeStatus {
+func status(ip string) corev1.NodeStatus { return readyStatus(ip, true) }
+
+func readyStatus(ip string, ready bool) corev1.NodeStatus {
+	cond := corev1.ConditionTrue
+	if !ready {
+		cond = corev1.ConditionFalse
+	}
 	return corev1.NodeStatus{
-		Conditions: []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue, Reason: "KubeletReady", LastHeartbeatTime: metav1.Now()}},
+		Conditions: []corev1.NodeCondition{{Type: corev1.NodeReady, Status: cond, Reason: "KubeletReady", LastHeartbeatTime: metav1.Now()}},
 		Addresses:  []corev1.NodeAddress{{Type: corev1.NodeExternalIP, Address: ip}, {Type: corev1.NodeInternalIP, Address: "10.0.0.1"}, {Type: corev1.NodeHostName, Address: "node"}},
 	}
 }
@@ -68,6 +77,24 @@ func status(ip string) corev1.NodeStatus {
 type proc struct {
 	cmd     *exec.Cmd
 	started time.Time
+	log     string
+}
+
+// cacheSyncedRe finds the controller's log line saying its node cache has synced (slog's text
+// format: time=RFC 3339 with milliseconds).
+var cacheSyncedRe = regexp.MustCompile(`(?m)^time=(\S+) .*msg="node cache synced`)
+
+// cacheSynced is when the controller's log says its node cache synced.
+func cacheSynced(logPath string) (time.Time, error) {
+	b, err := os.ReadFile(logPath)
+	if err != nil {
+		return time.Time{}, err
+	}
+	m := cacheSyncedRe.FindSubmatch(b)
+	if m == nil {
+		return time.Time{}, fmt.Errorf("%s has no line saying the node cache synced", logPath)
+	}
+	return time.Parse(time.RFC3339Nano, string(m[1]))
 }
 
 func median(ds []time.Duration) time.Duration {
@@ -106,15 +133,16 @@ func run(o options) error {
 	if err != nil {
 		return err
 	}
-	setIP := func(node, ip string) error {
+	setStatus := func(node, ip string, ready bool) error {
 		n, err := kube.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
 		if err != nil {
 			return err
 		}
-		n.Status = status(ip)
+		n.Status = readyStatus(ip, ready)
 		_, err = kube.CoreV1().Nodes().UpdateStatus(ctx, n, metav1.UpdateOptions{})
 		return err
 	}
+	setIP := func(node, ip string) error { return setStatus(node, ip, true) }
 	want := make([]string, o.nodes)
 	for i := range o.nodes {
 		n, err := kube.CoreV1().Nodes().Create(ctx, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("n%d", i)}}, metav1.CreateOptions{})
@@ -170,12 +198,13 @@ func run(o options) error {
 		if o.gogc != "" {
 			cmd.Env = append(cmd.Env, "GOGC="+o.gogc)
 		}
-		logf, err := os.Create(fmt.Sprintf("%s/dnssync-%d.log", dir, n))
+		logPath := fmt.Sprintf("%s/dnssync-%d.log", dir, n)
+		logf, err := os.Create(logPath)
 		if err != nil {
 			return nil, err
 		}
 		cmd.Stdout, cmd.Stderr = logf, logf
-		p := &proc{cmd: cmd, started: time.Now()}
+		p := &proc{cmd: cmd, started: time.Now(), log: logPath}
 		return p, cmd.Start()
 	}
 	var peak float64
@@ -200,6 +229,16 @@ func run(o options) error {
 		return err
 	}
 	initial := time.Since(p1.started)
+	synced, err := cacheSynced(p1.log)
+	if err != nil {
+		return err
+	}
+	var firstWrite time.Time
+	for _, r := range cf.Requests() {
+		if r.Method != http.MethodGet && firstWrite.IsZero() {
+			firstWrite = r.At
+		}
+	}
 	time.Sleep(2 * time.Second)
 
 	// single changes, each after a quiet period
@@ -255,6 +294,51 @@ func run(o options) error {
 	restStart := time.Now()
 	time.Sleep(o.rest)
 	atRest := cf.Counts(restStart)
+
+	// changes one after the other: each made as soon as the previous one is in DNS (what a
+	// settle window after every write would delay; after ten of them, two requests each, the
+	// controller's request budget of 2/s with a burst of 20 spaces them too)
+	var chained []time.Duration
+	for i := range o.changes {
+		node := i % o.nodes
+		want[node] = nextIP()
+		t0 := time.Now()
+		if err := setIP(fmt.Sprintf("n%d", node), want[node]); err != nil {
+			return err
+		}
+		if err := waitFor(want, 30*time.Second); err != nil {
+			return err
+		}
+		chained = append(chained, time.Since(t0))
+	}
+	time.Sleep(o.gap)
+
+	// a node NotReady (its record leaves DNS after --delete-delay), then Ready again
+	others := func(skip int) []string {
+		var out []string
+		for i, ip := range want {
+			if i != skip {
+				out = append(out, ip)
+			}
+		}
+		return out
+	}
+	t0 := time.Now()
+	if err := setStatus("n0", want[0], false); err != nil {
+		return err
+	}
+	if err := waitFor(others(0), 30*time.Second); err != nil {
+		return err
+	}
+	notReadyGone := time.Since(t0)
+	t0 = time.Now()
+	if err := setStatus("n0", want[0], true); err != nil {
+		return err
+	}
+	if err := waitFor(want, 30*time.Second); err != nil {
+		return err
+	}
+	backReady := time.Since(t0)
 	rss1, _ := procStatus(p1.cmd.Process.Pid)
 	split1 := procFields(p1.cmd.Process.Pid)
 	stop(p1)
@@ -271,7 +355,7 @@ func run(o options) error {
 	restartReqs := cf.Counts(since)
 	node := 0
 	want[node] = nextIP()
-	t0 := time.Now()
+	t0 = time.Now()
 	if err := setIP("n0", want[node]); err != nil {
 		return err
 	}
@@ -284,10 +368,15 @@ func run(o options) error {
 	stop(p2)
 
 	fmt.Printf("dnssync measurement, %s, %d nodes, GOMEMLIMIT=%q GOGC=%q\n", time.Now().UTC().Format("2006-01-02"), o.nodes, o.gomemlimit, o.gogc)
-	fmt.Printf("start: process start to %d records: %s\n", o.nodes, initial.Round(time.Millisecond))
+	fmt.Printf("start: process start to %d records: %s; first write %s after the node cache synced\n", o.nodes,
+		initial.Round(time.Millisecond), firstWrite.Sub(synced).Round(time.Millisecond))
 	fmt.Printf("single changes (%d, %s apart): convergence median %s, max %s, min %s; %d requests, %d writes %v\n", o.changes, o.gap,
 		median(took).Round(time.Millisecond), slices.Max(took).Round(time.Millisecond), slices.Min(took).Round(time.Millisecond),
 		total(single), singleWrites, single)
+	fmt.Printf("changes one after the other (%d, each as soon as the previous one is in DNS; 2 requests each against the 2/s, burst 20 budget): median %s, max %s\n", o.changes,
+		median(chained).Round(time.Millisecond), slices.Max(chained).Round(time.Millisecond))
+	fmt.Printf("a node NotReady: out of DNS after %s (--delete-delay 1s); Ready again: back in DNS after %s\n",
+		notReadyGone.Round(time.Millisecond), backReady.Round(time.Millisecond))
 	fmt.Printf("burst: %d changes over %d nodes in %s: %d writes, %d requests %v; final state %s after the last change\n",
 		o.burst, o.nodes, burstSpan.Round(time.Millisecond), burstWrites, total(burst), burst, burstFinal.Round(time.Millisecond))
 	fmt.Printf("rest: %d API requests in %s %v\n", total(atRest), o.rest, atRest)
