@@ -129,6 +129,10 @@ func (n nodeNet) addNode(ctx context.Context, i, nodes int) error {
 		// The host has no route to the pods: their packets to the host subnet (the apiserver)
 		// leave with the node's address.
 		{"iptables", "-t", "nat", "-A", "POSTROUTING", "-s", podCIDR, "-d", n.Subnet(), "-j", "MASQUERADE"},
+		// The node's own processes (hostNetwork pods such as the edge) connect to Service
+		// addresses: the kernel needs a route before kube-proxy's DNAT rewrites the address.
+		// Nothing answers there on the wire, so no packet leaves through it unrewritten.
+		{"ip", "route", "add", serviceCIDR, "dev", "eth0"},
 	}
 	for j := 0; j < nodes; j++ {
 		if j != i {
