@@ -8,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/shoestring-dev/shoestring/stacks"
 )
 
 // TestRenderWithTheEngine renders prod through the real engine and Kubernetes provider (render
@@ -29,7 +31,13 @@ func TestRenderWithTheEngine(t *testing.T) {
 	assert.Contains(t, err.Error(), "shoestring:secrets.api.DB_PASSWORD: is referenced but not set")
 	assert.FileExists(t, earlier, "a refused render changes nothing")
 
-	appendTo(t, filepath.Join(project, "Pulumi.prod.yaml"), "  shoestring:secrets:\n    api: {DB_PASSWORD: "+encrypted+"}\n"+
+	// A deployer's file names the team's zone, not Cloudflare's documentation example.
+	prodFile := filepath.Join(project, "Pulumi.prod.yaml")
+	b, err := os.ReadFile(prodFile)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(prodFile, []byte(strings.ReplaceAll(string(b), stacks.ExampleZoneID, "0123456789abcdef0123456789abcdef")), 0o644))
+	appendTo(t, prodFile, "  shoestring:secrets:\n    api: {DB_PASSWORD: "+encrypted+"}\n"+
+		"    checksum: {HMAC_KEY: "+encrypted+"}\n"+
 		"    dns-sync: {CLOUDFLARE_API_TOKEN: "+encrypted+"}\n"+
 		"    edge: {CLOUDFLARE_API_TOKEN: "+encrypted+", ORIGIN_CA_CSR: "+encrypted+", ORIGIN_CA_KEY: "+encrypted+"}\n")
 	require.NoError(t, runRender([]string{"--project", project, "--stack", "prod", "--out", out}))
