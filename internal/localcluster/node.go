@@ -309,23 +309,6 @@ func (c *Cluster) ClusterDNS() string {
 	return net.JoinHostPort(c.state.Net.NodeIP(0), "53")
 }
 
-// RealNodeIP is real node i's address (reachable from the host), "" when there is none.
-func (c *Cluster) RealNodeIP(i int) string {
-	if c.state.Net == nil || i >= c.state.RealNodes {
-		return ""
-	}
-	return c.state.Net.NodeIP(i)
-}
-
-// NodeNetns is the network namespace path of real node i: tests run probes there as a pod's
-// neighbour would.
-func (c *Cluster) NodeNetns(i int) string {
-	if c.state.Net == nil || i >= c.state.RealNodes {
-		return ""
-	}
-	return c.state.Net.NetnsPath(i)
-}
-
 // taintSimulatedNodes keeps pods off kwok nodes when real nodes exist (a pod there would look
 // Running without a process) and labels them for what does want them.
 func (c *Cluster) taintSimulatedNodes(ctx context.Context) error {

@@ -2,7 +2,6 @@ package localimages
 
 import (
 	"archive/tar"
-	"bytes"
 	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
@@ -263,45 +262,3 @@ func blobDescriptor(mediaType string, data []byte) descriptor {
 }
 
 func blobPath(digest string) string { return "blobs/sha256/" + strings.TrimPrefix(digest, "sha256:") }
-
-// readOCIConfig returns the image name and config of an archive writeOCIArchive wrote (tests and
-// `shoestring images` listings read it back).
-func readOCIConfig(archive io.Reader) (string, ImageConfig, error) {
-	blobs := map[string][]byte{}
-	var index []byte
-	tr := tar.NewReader(archive)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return "", ImageConfig{}, err
-		}
-		if h.Size > 1<<20 { // layers: not needed here
-			continue
-		}
-		var b bytes.Buffer
-		if _, err := io.Copy(&b, tr); err != nil {
-			return "", ImageConfig{}, err
-		}
-		if h.Name == "index.json" {
-			index = b.Bytes()
-		} else {
-			blobs[h.Name] = b.Bytes()
-		}
-	}
-	var idx struct{ Manifests []descriptor }
-	if err := json.Unmarshal(index, &idx); err != nil || len(idx.Manifests) != 1 {
-		return "", ImageConfig{}, fmt.Errorf("index.json: want one manifest (%v)", err)
-	}
-	var m struct{ Config descriptor }
-	if err := json.Unmarshal(blobs[blobPath(idx.Manifests[0].Digest)], &m); err != nil {
-		return "", ImageConfig{}, err
-	}
-	var c struct{ Config ImageConfig }
-	if err := json.Unmarshal(blobs[blobPath(m.Config.Digest)], &c); err != nil {
-		return "", ImageConfig{}, err
-	}
-	return idx.Manifests[0].Annotations["io.containerd.image.name"], c.Config, nil
-}
