@@ -19,7 +19,12 @@ require (
 	sigs.k8s.io/yaml v1.6.0
 )
 
-require github.com/iwdgo/sigintwindows v0.2.2 // indirect
+require (
+	github.com/gorilla/websocket v1.5.4-0.20250319132907-e064f32e3674 // indirect
+	github.com/iwdgo/sigintwindows v0.2.2 // indirect
+	github.com/moby/spdystream v0.5.1 // indirect
+	k8s.io/streaming v0.37.2 // indirect
+)
 
 require (
 	github.com/BurntSushi/toml v1.6.0 // indirect

@@ -205,13 +205,7 @@ func (c *DevConfig) checkAndFillDefaults(cfg *Config) []FieldError {
 	errs = append(errs, c.Playground.check(cfg, services)...)
 	errs = append(errs, c.DevMode.checkAndFillDefaults(services)...)
 	errs = append(errs, c.LocalDev.check(services)...)
-	// The Pod Security level must admit what dev tooling adds: the SSH sidecar runs as root
-	// (refused by "restricted"), host-path volumes are refused by "restricted" and "baseline".
-	if len(c.DevMode.Services) > 0 && c.DevMode.Allowed && cfg.PodSecurity.Enforce == PodSecurityRestricted {
-		errs = append(errs, fieldErr(Namespace+":devMode.services", c.DevMode.Services[0].Name,
-			"needs an SSH sidecar running as root, which the namespace's restricted Pod Security level refuses",
-			"set shoestring:podSecurity.enforce to \"baseline\" in this stack (and warn/audit as you like), or remove devMode.services"))
-	}
+	// Host-path volumes are refused by the "restricted" and "baseline" Pod Security levels.
 	if len(c.LocalDev.CodeMounts) > 0 && cfg.PodSecurity.Enforce != PodSecurityPrivileged {
 		errs = append(errs, fieldErr(Namespace+":localDev.codeMounts", c.LocalDev.CodeMounts[0].Service,
 			"mounts a host folder, which the namespace's "+cfg.PodSecurity.Enforce+" Pod Security level refuses",

@@ -140,13 +140,11 @@ func TestDevModeAllowed(t *testing.T) {
 	assert.Equal(t, "/app", g.CodePath, "default code path")
 	assert.Len(t, c.DevMode.AuthorizedKeys, 2)
 
-	// The default (restricted) Pod Security level would reject the root sidecar: said at preview.
+	// The sidecar is non-root: the default (restricted) Pod Security level admits dev mode.
 	_, errs = parseDev(t, map[string]string{
 		"shoestring:devMode": `{"allowed":true,"services":[{"name":"users"}],"authorizedKeys":{"alice":"` + aliceKey + `"}}`,
 	})
-	require.Len(t, errs, 1)
-	assert.Equal(t, "shoestring:devMode.services", errs[0].Key)
-	assert.Contains(t, errs[0].Fix, `shoestring:podSecurity.enforce to "baseline"`)
+	assert.Empty(t, errs)
 }
 
 func TestDevModeConfigErrors(t *testing.T) {

@@ -22,9 +22,10 @@ const (
 	KeysSecret     = "dev-mode-authorized-keys"
 	CodeVolume     = "dev-code"
 	KeysVolume     = "dev-keys"
+	StateVolume    = "dev-sftp-state"
 	PrepareName    = "dev-prepare-code"
 	SidecarName    = "dev-sftp"
-	SidecarPort    = 2222 // linuxserver.io openssh-server listens here (no root port needed)
+	SidecarPort    = 2222 // the openssh-server contract's port: no root needed to bind it
 	stagingPath    = "/dev-code"
 	keysMountPath  = "/dev-keys"
 	prepareCommand = "cp -a %q/. %s/ && chmod -R a+rwX %s"
@@ -87,6 +88,8 @@ type Pod struct {
 	SidecarImage string
 	User         string
 	UID, GID     int
+	// ImagePullPolicy of both containers ("": Kubernetes' default).
+	ImagePullPolicy string
 }
 
 // Parts are what dev mode adds to a pod (service.PodOptions' fields of the same names).
@@ -102,6 +105,10 @@ type Parts struct {
 // developers' keys. The sidecar is a native sidecar (an init container with restartPolicy Always,
 // Kubernetes 1.29+): it runs beside the app, yet a CronJob's or Job's pod still completes when
 // the app exits, which an ordinary second container would prevent forever.
+//
+// The sidecar runs as the developer's uid, never root, with no capabilities and a read-only root:
+// an SSH server running as one user can only log that user in, so root login is impossible, not
+// merely configured off. Its host key and the copied keys live in its own emptyDir.
 func PodParts(p Pod) Parts {
 	codeMount := func(path string) corev1.VolumeMountArgs {
 		return corev1.VolumeMountArgs{Name: pulumi.String(CodeVolume), MountPath: pulumi.String(path)}
@@ -113,25 +120,43 @@ func PodParts(p Pod) Parts {
 		Volumes: []corev1.VolumeArgs{
 			{Name: pulumi.String(CodeVolume), EmptyDir: &corev1.EmptyDirVolumeSourceArgs{}},
 			{Name: pulumi.String(KeysVolume), Secret: &corev1.SecretVolumeSourceArgs{SecretName: pulumi.String(KeysSecret), DefaultMode: pulumi.Int(0o444)}},
+			{Name: pulumi.String(StateVolume), EmptyDir: &corev1.EmptyDirVolumeSourceArgs{Medium: pulumi.String("Memory"), SizeLimit: pulumi.String("1Mi")}},
 		},
 		AppVolumeMounts: []corev1.VolumeMountArgs{codeMount(p.CodePath)},
 		InitContainers: []corev1.ContainerArgs{{
-			Name:         pulumi.String(PrepareName),
-			Image:        pulumi.String(p.AppImage),
-			Command:      pulumi.ToStringArray([]string{"sh", "-c", fmt.Sprintf(prepareCommand, p.CodePath, stagingPath, stagingPath)}),
+			Name:            pulumi.String(PrepareName),
+			Image:           pulumi.String(p.AppImage),
+			Command:         pulumi.ToStringArray([]string{"sh", "-c", fmt.Sprintf(prepareCommand, p.CodePath, stagingPath, stagingPath)}),
+			ImagePullPolicy: pullPolicy(p.ImagePullPolicy),
+			SecurityContext: &corev1.SecurityContextArgs{
+				AllowPrivilegeEscalation: pulumi.Bool(false),
+				Capabilities:             &corev1.CapabilitiesArgs{Drop: pulumi.ToStringArray([]string{"ALL"})},
+			},
 			VolumeMounts: corev1.VolumeMountArray{codeMount(stagingPath)},
 		}, {
-			Name:          pulumi.String(SidecarName),
-			Image:         pulumi.String(p.SidecarImage),
-			RestartPolicy: pulumi.String("Always"),
+			Name:            pulumi.String(SidecarName),
+			Image:           pulumi.String(p.SidecarImage),
+			ImagePullPolicy: pullPolicy(p.ImagePullPolicy),
+			RestartPolicy:   pulumi.String("Always"),
+			SecurityContext: &corev1.SecurityContextArgs{
+				RunAsUser: pulumi.Int(p.UID), RunAsGroup: pulumi.Int(p.GID), RunAsNonRoot: pulumi.Bool(true),
+				AllowPrivilegeEscalation: pulumi.Bool(false), ReadOnlyRootFilesystem: pulumi.Bool(true),
+				Capabilities: &corev1.CapabilitiesArgs{Drop: pulumi.ToStringArray([]string{"ALL"})},
+			},
 			Env: corev1.EnvVarArray{
 				env("USER_NAME", p.User), env("PUID", strconv.Itoa(p.UID)), env("PGID", strconv.Itoa(p.GID)),
 				env("PUBLIC_KEY_DIR", keysMountPath), env("PASSWORD_ACCESS", "false"), env("SUDO_ACCESS", "false"),
 			},
 			Ports: corev1.ContainerPortArray{corev1.ContainerPortArgs{Name: pulumi.String("ssh"), ContainerPort: pulumi.Int(SidecarPort), Protocol: pulumi.String("TCP")}},
+			// Ready once the server listens, so a rollout ends with the sidecar reachable.
+			ReadinessProbe: &corev1.ProbeArgs{
+				TcpSocket:     &corev1.TCPSocketActionArgs{Port: pulumi.Int(SidecarPort)},
+				PeriodSeconds: pulumi.Int(2),
+			},
 			VolumeMounts: corev1.VolumeMountArray{
 				codeMount(p.CodePath),
 				corev1.VolumeMountArgs{Name: pulumi.String(KeysVolume), MountPath: pulumi.String(keysMountPath), ReadOnly: pulumi.Bool(true)},
+				corev1.VolumeMountArgs{Name: pulumi.String(StateVolume), MountPath: pulumi.String("/tmp")},
 			},
 			Resources: &corev1.ResourceRequirementsArgs{
 				Requests: pulumi.StringMap{"cpu": pulumi.String("10m"), "memory": pulumi.String("16Mi")},
@@ -139,6 +164,13 @@ func PodParts(p Pod) Parts {
 			},
 		}},
 	}
+}
+
+func pullPolicy(p string) pulumi.StringPtrInput {
+	if p == "" {
+		return nil
+	}
+	return pulumi.String(p)
 }
 
 // Commands are the exact commands to reach one dev-mode service from a developer's machine.

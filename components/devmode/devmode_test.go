@@ -12,9 +12,9 @@ import (
 )
 
 func TestPodParts(t *testing.T) {
-	p := PodParts(Pod{AppImage: "example/users:1.0", CodePath: "/srv/app", SidecarImage: "sshd:1", User: "dev", UID: 1000, GID: 1001})
+	p := PodParts(Pod{AppImage: "example/users:1.0", CodePath: "/srv/app", SidecarImage: "sshd:1", User: "dev", UID: 1000, GID: 1001, ImagePullPolicy: "Never"})
 
-	require.Len(t, p.Volumes, 2)
+	require.Len(t, p.Volumes, 3)
 	assert.Equal(t, CodeVolume, str(p.Volumes[0].Name))
 	assert.NotNil(t, p.Volumes[0].EmptyDir)
 	assert.Equal(t, KeysSecret, str(p.Volumes[1].Secret.(*corev1.SecretVolumeSourceArgs).SecretName))
@@ -24,6 +24,15 @@ func TestPodParts(t *testing.T) {
 	assert.Equal(t, []string{"sh", "-c", `cp -a "/srv/app"/. /dev-code/ && chmod -R a+rwX /dev-code`}, strs(prep.Command))
 	assert.Equal(t, "Always", str(sftp.RestartPolicy), "a native sidecar: Job pods still complete")
 	assert.Equal(t, "sshd:1", str(sftp.Image))
+	assert.Equal(t, "Never", str(sftp.ImagePullPolicy), "the stack's pull policy holds for dev mode's images too")
+	assert.Equal(t, "Never", str(prep.ImagePullPolicy))
+	sc := sftp.SecurityContext.(*corev1.SecurityContextArgs)
+	assert.Equal(t, pulumi.Int(1000), sc.RunAsUser, "the sidecar runs as the developer, never root")
+	assert.Equal(t, pulumi.Int(1001), sc.RunAsGroup)
+	assert.Equal(t, pulumi.Bool(true), sc.RunAsNonRoot)
+	assert.Equal(t, pulumi.Bool(true), sc.ReadOnlyRootFilesystem)
+	assert.Equal(t, pulumi.Bool(false), sc.AllowPrivilegeEscalation)
+	assert.Equal(t, StateVolume, str(p.Volumes[2].Name), "its writable state is its own emptyDir")
 	require.Len(t, p.AppVolumeMounts, 1)
 	assert.Equal(t, "/srv/app", str(p.AppVolumeMounts[0].MountPath), "the app reads the shared copy at its own code path")
 	env := map[string]string{}

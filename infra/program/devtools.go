@@ -30,7 +30,7 @@ func PlanDevTooling(cfg *stacks.Config, p *WorkloadsPlan) {
 		if s, ok := cfg.DevMode.Enabled(a.Name); ok && cfg.DevMode.Allowed {
 			d := cfg.DevMode
 			parts := devmode.PodParts(devmode.Pod{AppImage: a.Container.Image, CodePath: s.CodePath, SidecarImage: d.SidecarImage,
-				User: d.User, UID: d.UID, GID: d.GID})
+				User: d.User, UID: d.UID, GID: d.GID, ImagePullPolicy: cfg.LocalDev.ImagePullPolicy})
 			a.Pod.InitContainers = append(a.Pod.InitContainers, parts.InitContainers...)
 			a.Pod.Volumes = append(a.Pod.Volumes, parts.Volumes...)
 			a.Pod.AppVolumeMounts = append(a.Pod.AppVolumeMounts, parts.AppVolumeMounts...)

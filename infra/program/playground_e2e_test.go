@@ -3,6 +3,7 @@ package program_test
 import (
 	"context"
 	"encoding/json"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -17,7 +18,7 @@ import (
 
 	"github.com/shoestring-dev/shoestring/infra/program"
 	"github.com/shoestring-dev/shoestring/internal/localcluster"
-	"github.com/shoestring-dev/shoestring/internal/playground"
+	"github.com/shoestring-dev/shoestring/internal/localimages"
 	"github.com/shoestring-dev/shoestring/internal/testing/mockrender"
 	"github.com/shoestring-dev/shoestring/internal/testing/pulumimock"
 	"github.com/shoestring-dev/shoestring/stacks"
@@ -35,16 +36,15 @@ func renderStack(t *testing.T, stack string, raw map[string]string) []mockrender
 	return r.Order.Objects
 }
 
-// create sends the rendered Namespaces, Services and Deployments to the apiserver (what the DNS
-// search path test needs; the golden files in internal/testing/mockrender cover the rest of a render).
-func create(t *testing.T, ctx context.Context, c kubernetes.Interface, objs []mockrender.Object) {
+// create sends the rendered objects of these kinds (Namespace, Service) to the apiserver, in that order.
+func create(t *testing.T, ctx context.Context, c kubernetes.Interface, objs []mockrender.Object, kinds ...string) {
 	t.Helper()
 	decode := func(o mockrender.Object, into any) {
 		b, err := json.Marshal(o.Manifest)
 		require.NoError(t, err)
 		require.NoError(t, json.Unmarshal(b, into))
 	}
-	for _, kind := range []string{"Namespace", "Service", "Deployment"} {
+	for _, kind := range kinds {
 		for _, o := range objs {
 			if o.Kind != kind {
 				continue
@@ -59,10 +59,6 @@ func create(t *testing.T, ctx context.Context, c kubernetes.Interface, objs []mo
 				var s corev1.Service
 				decode(o, &s)
 				_, err = c.CoreV1().Services(s.Namespace).Create(ctx, &s, metav1.CreateOptions{})
-			case "Deployment":
-				var d appsv1.Deployment
-				decode(o, &d)
-				_, err = c.AppsV1().Deployments(d.Namespace).Create(ctx, &d, metav1.CreateOptions{})
 			}
 			require.NoError(t, err, "%s %s/%s", o.Kind, o.Namespace, o.Name)
 		}
@@ -73,21 +69,31 @@ var services = `[{"name":"gateway","image":"example/gateway:1.0","ports":[{"name
 	`{"name":"users","image":"example/users:1.0","ports":[{"name":"http","port":8080}]},` +
 	`{"name":"orders","image":"example/orders:1.0","ports":[{"name":"http","port":8080}]}]`
 
-// TestPlaygroundPodResolvesBaseServicesOnTheRealAPIServer deploys a base stack's services into
-// "shop" and a playground of play/login (gateway and users only) into "play-login" on the local
-// control plane, lets the controllers create the pods, and checks that the apiserver accepted the
-// playground pods' dnsConfig, and that with that search path "orders" (only in the base) and
-// "users" (in both) resolve to the right Services among those that really exist.
-func TestPlaygroundPodResolvesBaseServicesOnTheRealAPIServer(t *testing.T) {
-	cluster := localcluster.ForTest(t, localcluster.Options{Kwok: true})
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+// TestPlaygroundShortNamesResolveThroughCoreDNS renders a base stack and a playground of it, creates
+// their namespaces and Services, and runs a pod with the playground gateway's own DNS settings on
+// the real node: the kubelet writes its resolv.conf and CoreDNS answers. A short name the
+// playground deploys resolves to its own Service; one it lacks falls back to the base namespace's.
+// The workloads themselves are not created: their example images exist nowhere.
+func TestPlaygroundShortNamesResolveThroughCoreDNS(t *testing.T) {
+	localcluster.SkipUnlessE2E(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
+	repo, err := filepath.Abs(filepath.Join("..", ".."))
+	require.NoError(t, err)
+	specs, err := localimages.Named(localimages.Pause, localimages.WaitFor)
+	require.NoError(t, err)
+	built, err := (&localimages.Builder{RepoDir: repo, CacheDir: filepath.Dir(localcluster.DefaultBinDir()), Log: testLog{t}}).Build(ctx, specs)
+	require.NoError(t, err)
+	var archives []string
+	for _, b := range built {
+		archives = append(archives, b.Archive)
+	}
+	cluster := localcluster.ForTest(t, localcluster.Options{Kwok: true, RealNodes: 1, Images: archives, Progress: testLog{t}})
 	client, err := kubernetes.NewForConfig(cluster.RESTConfig())
 	require.NoError(t, err)
 
 	common := map[string]string{
-		"shoestring:cluster":     `{"mode":"existing","existing":{"kubeconfig":"` + cluster.KubeconfigPath() + `"}}`,
-		"shoestring:podSecurity": `{"enforce":"baseline"}`,
+		"shoestring:cluster": `{"mode":"existing","existing":{"kubeconfig":"` + cluster.KubeconfigPath() + `"}}`,
 	}
 	with := func(extra map[string]string) map[string]string {
 		m := map[string]string{}
@@ -99,47 +105,72 @@ func TestPlaygroundPodResolvesBaseServicesOnTheRealAPIServer(t *testing.T) {
 		}
 		return m
 	}
-	create(t, ctx, client, renderStack(t, "sandbox", with(map[string]string{
-		"shoestring:namespace": "shop", "shoestring:services": services,
-	})))
-	create(t, ctx, client, renderStack(t, "play-login", with(map[string]string{
+	base := renderStack(t, "sandbox", with(map[string]string{"shoestring:namespace": "shop", "shoestring:services": services}))
+	play := renderStack(t, "play-login", with(map[string]string{
 		"shoestring:namespace":  "play-login",
 		"shoestring:playground": `{"branch":"play/login","baseNamespace":"shop","created":"2026-11-20T10:00:00Z"}`,
 		"shoestring:services": `[{"name":"gateway","image":"example/gateway:2.0","ports":[{"name":"http","port":8080}]},` +
 			`{"name":"users","image":"example/users:2.0","ports":[{"name":"http","port":8080}]}]`,
-	})))
+	}))
+	create(t, ctx, client, base, "Namespace", "Service")
+	create(t, ctx, client, play, "Namespace", "Service")
 
-	var pod corev1.Pod
-	require.Eventually(t, func() bool {
-		pods, err := client.CoreV1().Pods("play-login").List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/name=gateway"})
-		if err != nil || len(pods.Items) == 0 {
-			return false
+	var gateway appsv1.Deployment
+	for _, o := range play {
+		if o.Kind == "Deployment" && o.Name == "gateway" {
+			b, err := json.Marshal(o.Manifest)
+			require.NoError(t, err)
+			require.NoError(t, json.Unmarshal(b, &gateway))
 		}
-		pod = pods.Items[0]
-		return true
-	}, 90*time.Second, 500*time.Millisecond, "the controllers never created the playground's gateway pod")
-
-	require.NotNil(t, pod.Spec.DNSConfig, "the apiserver kept the pod's dnsConfig")
-	assert.Equal(t, []string{"shop.svc.cluster.local"}, pod.Spec.DNSConfig.Searches)
-	assert.Equal(t, corev1.DNSClusterFirst, pod.Spec.DNSPolicy)
-
-	exists := func(fqdn string) bool {
-		parts := strings.SplitN(fqdn, ".", 3) // <service>.<namespace>.svc.cluster.local
-		if len(parts) != 3 || parts[2] != "svc.cluster.local" {
-			return false
-		}
-		_, err := client.CoreV1().Services(parts[1]).Get(ctx, parts[0], metav1.GetOptions{})
-		return err == nil
 	}
-	path := playground.PodSearchPath(pod.Namespace, "cluster.local", pod.Spec.DNSConfig.Searches)
-	got, ok := playground.Resolve("orders", path, exists)
-	assert.True(t, ok, "orders must resolve through the base namespace")
-	assert.Equal(t, "orders.shop.svc.cluster.local", got)
-	got, _ = playground.Resolve("users", path, exists)
-	assert.Equal(t, "users.play-login.svc.cluster.local", got, "the playground's own users wins")
+	spec := gateway.Spec.Template.Spec
+	require.NotNil(t, spec.DNSConfig, "the playground's pods carry a dnsConfig")
+	var baseGateway appsv1.Deployment
+	for _, o := range base {
+		if o.Kind == "Deployment" && o.Name == "gateway" {
+			b, err := json.Marshal(o.Manifest)
+			require.NoError(t, err)
+			require.NoError(t, json.Unmarshal(b, &baseGateway))
+		}
+	}
+	assert.Nil(t, baseGateway.Spec.Template.Spec.DNSConfig, "a base pod has no fallback search path")
 
-	// A base pod has no such search path.
-	base, err := client.AppsV1().Deployments("shop").Get(ctx, "gateway", metav1.GetOptions{})
-	require.NoError(t, err)
-	assert.Nil(t, base.Spec.Template.Spec.DNSConfig)
+	clusterIP := func(ns, name string) string {
+		s, err := client.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
+		require.NoError(t, err)
+		return s.Spec.ClusterIP
+	}
+	// What the pod's resolver answers, through glibc as an app's would.
+	resolve := func(name string, dns *corev1.PodDNSConfig) string {
+		pod := &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{GenerateName: "resolve-", Namespace: "play-login"},
+			Spec: corev1.PodSpec{
+				RestartPolicy: corev1.RestartPolicyNever, DNSPolicy: spec.DNSPolicy, DNSConfig: dns,
+				SecurityContext: &corev1.PodSecurityContext{RunAsNonRoot: ptr(true), RunAsUser: ptr(int64(65534))},
+				Containers: []corev1.Container{{
+					Name: "resolve", Image: localimages.WaitFor, ImagePullPolicy: corev1.PullNever,
+					Command: []string{"sh", "-c", `getent hosts "$0" || echo unresolved`, name},
+				}},
+			},
+		}
+		p, err := client.CoreV1().Pods("play-login").Create(ctx, pod, metav1.CreateOptions{})
+		require.NoError(t, err)
+		for ctx.Err() == nil {
+			p, err = client.CoreV1().Pods("play-login").Get(ctx, p.Name, metav1.GetOptions{})
+			require.NoError(t, err)
+			if p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
+				break
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		require.Equal(t, corev1.PodSucceeded, p.Status.Phase, "the resolver pod for %s finished", name)
+		logs, err := client.CoreV1().Pods("play-login").GetLogs(p.Name, &corev1.PodLogOptions{}).DoRaw(ctx)
+		require.NoError(t, err)
+		fields := strings.Fields(string(logs))
+		require.NotEmpty(t, fields, "the resolver pod for %s printed nothing", name)
+		return fields[0]
+	}
+	assert.Equal(t, clusterIP("shop", "orders"), resolve("orders", spec.DNSConfig), "what the playground lacks comes from the base")
+	assert.Equal(t, clusterIP("play-login", "users"), resolve("users", spec.DNSConfig), "the playground's own copy wins")
+	assert.Equal(t, "unresolved", resolve("orders", nil), "without the playground's search path nothing falls back")
 }

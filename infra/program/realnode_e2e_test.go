@@ -109,7 +109,7 @@ func podUIDs(ctx context.Context, t *testing.T, client *kubernetes.Clientset, ns
 // checks, on the running processes, what the stack wires: the edge's route to the api through its
 // Service, wait-for init containers, release Jobs around the rollout, a CronJob's command with
 // the service's env, the queue consumer, non-root containers, a ConfigMap change restarting only
-// its users, and a failing before-Job stopping the rollout.
+// its users, dev mode's SSH/SFTP sidecar, and a failing before-Job stopping the rollout.
 func TestDevStackOnARealNode(t *testing.T) {
 	ctx, l, client, cluster := devStackOnRealNode(t, 20*time.Minute)
 	ns := l.config()["shoestring:namespace"].(string)
@@ -221,6 +221,10 @@ func TestDevStackOnARealNode(t *testing.T) {
 		assert.Equal(t, mysql, podUIDs(ctx, t, client, ns, "app.kubernetes.io/name=mysql"), "MySQL does not read the api's ConfigMap")
 		assert.Equal(t, redis, podUIDs(ctx, t, client, ns, "app.kubernetes.io/name=redis"))
 		assert.NotEqual(t, api, podUIDs(ctx, t, client, ns, "app.kubernetes.io/name=api,app.kubernetes.io/component=server"))
+	})
+
+	t.Run("dev mode: ssh and sftp reach the non-root sidecar", func(t *testing.T) {
+		devModeOnRealNode(ctx, t, l, client, cluster, ns)
 	})
 
 	t.Run("a before-Job that fails stops the rollout and shows its log", func(t *testing.T) {

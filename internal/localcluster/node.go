@@ -180,27 +180,7 @@ func (c *Cluster) startRealNodes(ctx context.Context) error {
 			return err
 		}
 
-		kubelet, err := c.launchInNode(i, "kubelet", c.bins["kubelet"], []string{
-			"--config", p.kubeletConfig(),
-			"--kubeconfig", p.kubeconfig(),
-			"--root-dir", p.kubeletDir(),
-			"--cert-dir", filepath.Join(p.kubeletDir(), "pki"),
-			"--hostname-override", RealNodeName(i),
-			"--node-ip", n.NodeIP(i),
-			"--node-labels", RealNodeLabel + "=true",
-			"--v", "1",
-		})
-		if err != nil {
-			return err
-		}
-		cs, err := c.clientset()
-		if err != nil {
-			return err
-		}
-		if err := c.waitFor(ctx, kubelet, RealNodeName(i)+" to be Ready", 90*time.Second, func() bool {
-			node, err := cs.CoreV1().Nodes().Get(ctx, RealNodeName(i), getOpts)
-			return err == nil && nodeReady(node)
-		}); err != nil {
+		if err := c.startKubelet(ctx, i); err != nil {
 			return err
 		}
 		proxy, err := c.launchInNode(i, "kube-proxy", c.bins["kube-proxy"], []string{"--config", p.kubeProxyConfig(), "--v", "1"})
@@ -216,6 +196,32 @@ func (c *Cluster) startRealNodes(ctx context.Context) error {
 		c.progress("%s Ready at %s, pods in %s (%.1fs)", RealNodeName(i), n.NodeIP(i), n.PodSubnet(i), time.Since(start).Seconds())
 	}
 	return c.startCoreDNS(ctx)
+}
+
+// startKubelet starts node i's kubelet and waits until its Node is Ready.
+func (c *Cluster) startKubelet(ctx context.Context, i int) error {
+	n, p := *c.state.Net, c.nodePaths(i)
+	kubelet, err := c.launchInNode(i, "kubelet", c.bins["kubelet"], []string{
+		"--config", p.kubeletConfig(),
+		"--kubeconfig", p.kubeconfig(),
+		"--root-dir", p.kubeletDir(),
+		"--cert-dir", filepath.Join(p.kubeletDir(), "pki"),
+		"--hostname-override", RealNodeName(i),
+		"--node-ip", n.NodeIP(i),
+		"--node-labels", RealNodeLabel + "=true",
+		"--v", "1",
+	})
+	if err != nil {
+		return err
+	}
+	cs, err := c.clientset()
+	if err != nil {
+		return err
+	}
+	return c.waitFor(ctx, kubelet, RealNodeName(i)+" to be Ready", 90*time.Second, func() bool {
+		node, err := cs.CoreV1().Nodes().Get(ctx, RealNodeName(i), getOpts)
+		return err == nil && nodeReady(node)
+	})
 }
 
 // proxyHealthClient checks kube-proxy's healthz on the node's address.

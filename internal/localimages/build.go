@@ -31,7 +31,10 @@ type Spec struct {
 	// Packages make a Debian root filesystem (mmdebstrap's essential variant plus these);
 	// none: the image holds only Files.
 	Packages []string
-	Config   ImageConfig
+	// Remove are globs of files the packages install that the image must not hold (e.g. keys
+	// a package's install script generates).
+	Remove []string
+	Config ImageConfig
 	// Inputs are the files and folders whose content the image is made from, beyond the spec
 	// itself (sources, the host binaries it copies): the cache key hashes them.
 	Inputs []string
@@ -98,7 +101,7 @@ func (b *Builder) build(ctx context.Context, s Spec) (Built, error) {
 	var rootfs io.Reader
 	if len(s.Packages) > 0 {
 		path := filepath.Join(work, "rootfs.tar")
-		if err := b.debootstrap(ctx, s.Packages, path); err != nil {
+		if err := b.debootstrap(ctx, s.Packages, s.Remove, path); err != nil {
 			return Built{}, err
 		}
 		f, err := os.Open(path)
@@ -160,9 +163,10 @@ func (b *Builder) key(s Spec) (string, error) {
 		Name     string
 		Packages []string
 		Suite    string
+		Remove   []string `json:",omitempty"`
 		Config   ImageConfig
 		Format   int
-	}{s.Name, s.Packages, Suite, s.Config, 1})
+	}{s.Name, s.Packages, Suite, s.Remove, s.Config, 1})
 	if err != nil {
 		return "", err
 	}
@@ -207,7 +211,7 @@ func hashTree(h io.Writer, root string) error {
 
 // debootstrap writes a Debian root filesystem with the packages to out (a tar). Downloaded
 // packages are kept in the cache's apt folder, so a rebuild downloads nothing.
-func (b *Builder) debootstrap(ctx context.Context, packages []string, out string) error {
+func (b *Builder) debootstrap(ctx context.Context, packages, remove []string, out string) error {
 	if _, err := exec.LookPath("mmdebstrap"); err != nil {
 		return fmt.Errorf("mmdebstrap is not installed (apt-get install mmdebstrap; `make test-setup` does it)")
 	}
@@ -227,8 +231,11 @@ func (b *Builder) debootstrap(ctx context.Context, packages []string, out string
 		"--setup-hook=sync-in " + aptCache + " /var/cache/apt/archives/",
 		"--customize-hook=sync-out /var/cache/apt/archives " + aptCache,
 		"--customize-hook=rm -f \"$1\"/var/cache/apt/archives/*.deb",
-		Suite, out,
 	}
+	for _, glob := range remove {
+		args = append(args, "--customize-hook=rm -f \"$1\""+glob)
+	}
+	args = append(args, Suite, out)
 	cmd := exec.CommandContext(ctx, "mmdebstrap", args...)
 	cmd.Env = append(os.Environ(), "SOURCE_DATE_EPOCH="+fmt.Sprint(epoch.Unix()))
 	var log bytes.Buffer

@@ -19,10 +19,14 @@ const (
 	MariaDB    = "shoestring.local/mariadb:10.11"
 	Redis      = "shoestring.local/redis:7.0"
 	ExampleAPI = "shoestring.local/example-api:dev"
+	SSHServer  = "shoestring.local/openssh-server:9.2"
 )
 
 //go:embed files/mariadb-entrypoint.sh
 var mariadbEntrypoint []byte
+
+//go:embed files/sshd-entrypoint.sh
+var sshdEntrypoint []byte
 
 // busyboxBinary is Debian's busybox-static on the host (installed by the test set-up).
 const busyboxBinary = "/bin/busybox"
@@ -88,6 +92,23 @@ func Catalogue() []Spec {
 			Files: func(context.Context, *Builder) ([]File, error) {
 				return append([]File{{Path: "/data", Dir: true, Mode: 0o777}}, tmp...), nil
 			},
+		},
+		{
+			// Dev mode's SSH/SFTP sidecar. The package's host keys are removed: each container
+			// makes its own at start, so no two share one and the image stays reproducible.
+			Name:     SSHServer,
+			Packages: []string{"openssh-server", "libnss-wrapper"},
+			Remove:   []string{"/etc/ssh/ssh_host_*"},
+			Config: ImageConfig{
+				Entrypoint:   []string{"/usr/local/bin/sshd-entrypoint.sh"},
+				User:         "1000:1000",
+				Env:          []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
+				ExposedPorts: map[string]struct{}{"2222/tcp": {}},
+			},
+			Files: func(context.Context, *Builder) ([]File, error) {
+				return append([]File{{Path: "/usr/local/bin/sshd-entrypoint.sh", Mode: 0o755, Data: sshdEntrypoint}}, tmp...), nil
+			},
+			Inputs: []string{"internal/localimages/files/sshd-entrypoint.sh"},
 		},
 		{
 			// The example service, with busybox's shell for dev mode's code copy.

@@ -40,7 +40,6 @@ const (
 	keyCluster    = "shoestring:cluster"
 	keyBacking    = "shoestring:backing"
 	keyDevMode    = "shoestring:devMode"
-	keyPodSec     = "shoestring:podSecurity"
 	keySecrets    = "shoestring:secrets"
 )
 
@@ -253,8 +252,7 @@ func objectList(base map[string]ConfigEntry, key string) ([]map[string]any, erro
 
 // devMode turns dev mode on for the given services of a playground. The base stack decides whether
 // dev mode is allowed at all (devMode.allowed), and its developers' keys apply. The SSH sidecar runs
-// as root, so a playground with dev mode enforces the "baseline" Pod Security level where its base
-// enforces "restricted" (warn and audit stay as they are).
+// as the developer's uid with no capabilities, so the base's Pod Security level stays as it is.
 func devMode(out, base map[string]ConfigEntry, cfg *stacks.Config, services, deployed []string) error {
 	if len(services) == 0 {
 		return nil
@@ -279,18 +277,7 @@ func devMode(out, base map[string]ConfigEntry, cfg *stacks.Config, services, dep
 		list = append(list, entry)
 	}
 	dm["services"] = list
-	if err := setObject(out, keyDevMode, dm); err != nil {
-		return err
-	}
-	if cfg.PodSecurity.Enforce != stacks.PodSecurityRestricted {
-		return nil
-	}
-	ps, err := object(base, keyPodSec)
-	if err != nil {
-		return err
-	}
-	ps["enforce"] = stacks.PodSecurityBaseline
-	return setObject(out, keyPodSec, ps)
+	return setObject(out, keyDevMode, dm)
 }
 
 // shareBacking makes a playground use its base's databases and caches instead of deploying its own:

@@ -125,23 +125,3 @@ func TestEffectiveRequests(t *testing.T) {
 	assert.InDelta(t, 0.5, e.CPUCores, 1e-12)
 	assert.InDelta(t, 150, e.MemoryBytes, 1e-12)
 }
-
-func TestShortNamesFallBackToTheBaseNamespace(t *testing.T) {
-	path := PodSearchPath("play-login", "cluster.local", stacks.PlaygroundSearchDomains("shop", "cluster.local"))
-	assert.Equal(t, []string{"play-login.svc.cluster.local", "svc.cluster.local", "cluster.local", "shop.svc.cluster.local"}, path)
-	services := map[string]bool{
-		"gateway.play-login.svc.cluster.local": true, "users.play-login.svc.cluster.local": true,
-		"gateway.shop.svc.cluster.local": true, "users.shop.svc.cluster.local": true, "orders.shop.svc.cluster.local": true,
-	}
-	exists := func(n string) bool { return services[n] }
-	got, ok := Resolve("users", path, exists)
-	assert.True(t, ok)
-	assert.Equal(t, "users.play-login.svc.cluster.local", got, "the playground's own copy wins")
-	got, _ = Resolve("orders", path, exists)
-	assert.Equal(t, "orders.shop.svc.cluster.local", got, "what the playground lacks comes from the base")
-	_, ok = Resolve("billing", path, exists)
-	assert.False(t, ok)
-	// Without the extra search domain (a base stack's pod), nothing falls back.
-	_, ok = Resolve("orders", PodSearchPath("play-login", "cluster.local", nil), exists)
-	assert.False(t, ok)
-}

@@ -55,28 +55,3 @@ func ChangedServices(files []string, sources map[string]string) []string {
 	}
 	return slices.Sorted(maps.Keys(hit))
 }
-
-// PodSearchPath is the search list of a pod's resolv.conf under dnsPolicy ClusterFirst as the
-// kubelet writes it: the pod's namespace, svc and the cluster domain, then the pod's
-// dnsConfig.searches (duplicates dropped). The nodes' own search domains, which the kubelet also
-// appends, are left out: they never name cluster services.
-func PodSearchPath(namespace, clusterDomain string, extra []string) []string {
-	out := []string{namespace + ".svc." + clusterDomain, "svc." + clusterDomain, clusterDomain}
-	for _, s := range extra {
-		if !slices.Contains(out, s) {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
-// Resolve is how a resolver with ndots:5 looks up a short service name such as "users": each
-// search domain in turn, the first name that exists wins. exists answers for a full name.
-func Resolve(name string, searchPath []string, exists func(fqdn string) bool) (string, bool) {
-	for _, d := range searchPath {
-		if fqdn := name + "." + d; exists(fqdn) {
-			return fqdn, true
-		}
-	}
-	return "", false
-}
