@@ -146,9 +146,12 @@ func TestPlaygroundShortNamesResolveThroughCoreDNS(t *testing.T) {
 			ObjectMeta: metav1.ObjectMeta{GenerateName: "resolve-", Namespace: "play-login"},
 			Spec: corev1.PodSpec{
 				RestartPolicy: corev1.RestartPolicyNever, DNSPolicy: spec.DNSPolicy, DNSConfig: dns,
-				SecurityContext: &corev1.PodSecurityContext{RunAsNonRoot: ptr(true), RunAsUser: ptr(int64(65534))},
+				SecurityContext: &corev1.PodSecurityContext{RunAsNonRoot: ptr(true), RunAsUser: ptr(int64(65534)),
+					SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}},
 				Containers: []corev1.Container{{
 					Name: "resolve", Image: localimages.WaitFor, ImagePullPolicy: corev1.PullNever,
+					SecurityContext: &corev1.SecurityContext{AllowPrivilegeEscalation: ptr(false),
+						Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}}},
 					Command: []string{"sh", "-c", `getent hosts "$0" || echo unresolved`, name},
 				}},
 			},
