@@ -98,11 +98,12 @@ func parse(raw map[string]string, secretKeys []string, f *stackFile) (*Config, E
 	slices.Sort(accepted)
 	replace, replaceErrs := replaceList(raw)
 	errs = append(errs, replaceErrs...)
-	raw, whole, moved, overrideErrs := applyOverrides(raw, secretKeys, replace)
-	errs = append(errs, overrideErrs...)
+	raw, merged := applyOverrides(raw, secretKeys, replace)
+	errs = append(errs, merged.errs...)
 	if f != nil {
-		errs = append(errs, checkReplaced(f.own, f.shared, replace, whole)...)
-		d.written = movedWritten(f.written, moved)
+		errs = append(errs, checkReplaced(f.own, f.shared, replace, merged.whole)...)
+		d.written = movedPaths(f.written, merged.moved)
+		f.shiftedLists = merged.shifted
 	}
 	raw = maps.Clone(raw)
 	delete(raw, Namespace+":"+ReplaceKey)
@@ -154,6 +155,9 @@ func parse(raw map[string]string, secretKeys []string, f *stackFile) (*Config, E
 		}
 	}
 	if len(errs) > 0 {
+		if f != nil {
+			errs = f.locate(errs, merged.moved)
+		}
 		return c, errs.sorted()
 	}
 	c.Warnings = c.secretLookingEnv()
