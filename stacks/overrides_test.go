@@ -309,12 +309,12 @@ func TestYAMLSyntaxErrorsNameTheFileTheLineAndTheFix(t *testing.T) {
 	for name, tc := range map[string]struct{ project, stack, want string }{
 		"an unquoted schedule in the stack file": {sharedProject,
 			"config:\n  shoestring:overrides:\n    services:\n      api:\n        cronJobs: {report: {schedule: */5 * * * *}}\n",
-			`Pulumi.test.yaml line 5: */5 * * * *: YAML reads a value starting with * as an alias (a reference to an &anchor); quote it: "*/5 * * * *"`},
+			`Pulumi.test.yaml:5: */5 * * * *: YAML reads a value starting with * as an alias (a reference to an &anchor); quote it: "*/5 * * * *"`},
 		"an unquoted schedule in a block": {sharedProject,
 			"config:\n  shoestring:commonEnv:\n    CRON: */5 * * * *\n",
-			`Pulumi.test.yaml line 3: */5 * * * *: YAML reads a value starting with * as an alias (a reference to an &anchor); quote it: "*/5 * * * *"`},
+			`Pulumi.test.yaml:3: */5 * * * *: YAML reads a value starting with * as an alias (a reference to an &anchor); quote it: "*/5 * * * *"`},
 		"a key twice in the project file": {"name: shoestring\nruntime: go\nconfig:\n  shoestring:namespace: a\n  shoestring:namespace: b\n", "config: {}\n",
-			`Pulumi.yaml line 5: "shoestring:namespace" is given twice (first at line 4): YAML keeps one value per key; remove the second one`},
+			`Pulumi.yaml:5: "shoestring:namespace" is given twice (first at line 4): YAML keeps one value per key; remove the second one`},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := loadProject(t, tc.project, tc.stack)
