@@ -366,10 +366,10 @@ func TestSecretLookingNamesUnderPlainEnvAreWarnings(t *testing.T) {
 		got = append(got, w.Error())
 	}
 	assert.Equal(t, []string{
-		"shoestring:backing[0].env.MYSQL_PASSWORD: looks like a secret (PASSWORD) but is plain env, stored in clear in the stack file and a ConfigMap; move it to shoestring:backing[0].secretEnv and set it with `pulumi config set --secret --path 'secrets.db.MYSQL_PASSWORD' <value>`",
-		"shoestring:commonEnv.APP_SECRET: looks like a secret (SECRET) but is plain env, stored in clear in the stack file and a ConfigMap; move it to the secretEnv of each service that needs it, e.g. shoestring:services[0].secretEnv, and set it with `pulumi config set --secret --path 'secrets.api.APP_SECRET' <value>`",
-		"shoestring:services[0].env.GITHUB_TOKEN: looks like a secret (TOKEN) but is plain env, stored in clear in the stack file and a ConfigMap; move it to shoestring:services[0].secretEnv and set it with `pulumi config set --secret --path 'secrets.api.GITHUB_TOKEN' <value>`",
-		"shoestring:services[0].env.stripe-api-key: looks like a secret (KEY) but is plain env, stored in clear in the stack file and a ConfigMap; move it to shoestring:services[0].secretEnv and set it with `pulumi config set --secret --path 'secrets.api.stripe-api-key' <value>`",
+		"Pulumi.x.yaml:5: shoestring:backing[0].env.MYSQL_PASSWORD: looks like a secret (PASSWORD) but is plain env, stored in clear in the stack file and a ConfigMap; move it to shoestring:backing[0].secretEnv and set it with `pulumi config set --secret --path 'secrets.db.MYSQL_PASSWORD' <value>`",
+		"Pulumi.x.yaml:3: shoestring:commonEnv.APP_SECRET: looks like a secret (SECRET) but is plain env, stored in clear in the stack file and a ConfigMap; move it to the secretEnv of each service that needs it, e.g. shoestring:services[0].secretEnv, and set it with `pulumi config set --secret --path 'secrets.api.APP_SECRET' <value>`",
+		"Pulumi.x.yaml:9: shoestring:services[0].env.GITHUB_TOKEN: looks like a secret (TOKEN) but is plain env, stored in clear in the stack file and a ConfigMap; move it to shoestring:services[0].secretEnv and set it with `pulumi config set --secret --path 'secrets.api.GITHUB_TOKEN' <value>`",
+		"Pulumi.x.yaml:9: shoestring:services[0].env.stripe-api-key: looks like a secret (KEY) but is plain env, stored in clear in the stack file and a ConfigMap; move it to shoestring:services[0].secretEnv and set it with `pulumi config set --secret --path 'secrets.api.stripe-api-key' <value>`",
 	}, got)
 	for _, w := range cfg.Warnings {
 		assert.Empty(t, w.Value, "a value that may be a secret is never printed")

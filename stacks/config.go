@@ -154,13 +154,16 @@ func parse(raw map[string]string, secretKeys []string, f *stackFile) (*Config, E
 			errs = append(errs, e)
 		}
 	}
+	// Warnings also come with a config that has errors, for a caller that turns some of them
+	// into warnings (parseAllowingExamples).
+	c.Warnings = c.secretLookingEnv()
+	if f != nil {
+		c.Warnings = f.locate(c.Warnings, merged.moved)
+		errs = f.locate(errs, merged.moved)
+	}
 	if len(errs) > 0 {
-		if f != nil {
-			errs = f.locate(errs, merged.moved)
-		}
 		return c, errs.sorted()
 	}
-	c.Warnings = c.secretLookingEnv()
 	return c, nil
 }
 
