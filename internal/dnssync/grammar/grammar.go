@@ -1,13 +1,14 @@
 // Package grammar is the one owner of the values the DNS-sync controller and the Pulumi program
 // both check: the Cloudflare zone id, the owner id the controller marks its records with, and the
 // names it keeps. The controller parses them from its flags; the program checks the same values in
-// the stack file before it deploys the controller with them, so a value one accepts the other
-// accepts too. A leaf: it imports nothing of ours, so both sides may import it.
+// the stack file before it deploys the controller with them, and bootstrap the zone and zone id it
+// writes into the stacks' commands, so a value one accepts the others accept too. A leaf: it
+// imports nothing of ours, so every side may import it.
 package grammar
 
 import (
-	"net/netip"
 	"regexp"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/util/validation"
 )
@@ -35,11 +36,12 @@ func IsOwnerID(s string) bool { return ownerIDRe.MatchString(s) }
 // what an A/AAAA record is for; not IsDNS1123Subdomain (one label would do, and labels would not
 // be checked one by one), not the underscore variant (underscore names such as _acme-challenge
 // are service records, never a host's), not the wildcard one (the controller keeps exact names;
-// the program writes the playgrounds' wildcard record itself). An IP address is refused: its
-// labels are valid, but it is not a name.
+// the program writes the playgrounds' wildcard record itself). A last label of digits only is
+// refused (no top-level domain is one, RFC 3696), which also refuses an IPv4 address.
 func IsDomainName(s string) bool {
-	if _, err := netip.ParseAddr(s); err == nil {
+	if len(validation.IsFullyQualifiedDomainName(nil, s)) > 0 || strings.HasSuffix(s, ".") {
 		return false
 	}
-	return len(validation.IsFullyQualifiedDomainName(nil, s)) == 0 && s[len(s)-1] != '.'
+	tld := s[strings.LastIndexByte(s, '.')+1:]
+	return strings.Trim(tld, "0123456789") != ""
 }

@@ -11,7 +11,7 @@ func TestDomainName(t *testing.T) {
 	for _, ok := range []string{"example.com", "k.example.com", "xn--bcher-kva.example.com", strings.Repeat("a", 63) + ".example.com"} {
 		assert.True(t, IsDomainName(ok), ok)
 	}
-	for _, bad := range []string{"", "example", "10.0.0.1", "K.example.com", "k.example.com.", "*.example.com", "_acme-challenge.example.com",
+	for _, bad := range []string{"", "example", "10.0.0.1", "k.example.123", "K.example.com", "k.example.com.", "*.example.com", "_acme-challenge.example.com",
 		strings.Repeat("a", 64) + ".example.com", strings.Repeat("abcdefghi.", 26) + "com"} {
 		assert.False(t, IsDomainName(bad), bad)
 	}
