@@ -67,7 +67,11 @@ func readStackFile(path string) (*stackFile, error) {
 	}
 	f := &stackFile{raw: map[string]string{}, secretKeys: fc.secretKeys, written: fc.written, problems: fc.problems,
 		own: own, shared: shared, name: filepath.Base(path), lines: fc.lines, projectLines: projectLines}
-	f.problems = append(f.problems, perStackKeysShared(shared)...)
+	// Problems of Pulumi.yaml's own keys are there, whether or not the stack sets the key too.
+	for _, e := range perStackKeysShared(shared) {
+		e.File, e.Line = ProjectFile, projectLines[e.Key]
+		f.problems = append(f.problems, e)
+	}
 	for k, v := range fc.values {
 		switch s := v.(type) {
 		case string, float64, bool:
