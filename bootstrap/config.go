@@ -11,8 +11,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/shoestring-dev/shoestring/internal/cost"
-	"k8s.io/apimachinery/pkg/util/validation"
-
+	"github.com/shoestring-dev/shoestring/internal/dnssync/grammar"
 	"github.com/shoestring-dev/shoestring/stacks"
 )
 
@@ -120,8 +119,6 @@ var (
 	ghURLRe       = regexp.MustCompile(`^(?:https?://|git@|ssh://git@)?(?:www\.)?github\.com[/:]([^/]+)/([^/]+?)(?:\.git)?/?$`)
 	prefixRe      = regexp.MustCompile(`^[a-z]([a-z0-9-]{0,18}[a-z0-9])?$`)
 	clusterNameRe = regexp.MustCompile(`^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$`)
-	// Cloudflare's zone ids are 32 hex digits, as stacks checks shoestring:dns.zoneId.
-	cloudflareZoneIDRe = regexp.MustCompile(`^[0-9a-f]{32}$`)
 )
 
 func field(key, value, problem, fix string) stacks.FieldError {
@@ -188,7 +185,7 @@ func (c *Config) check() []stacks.FieldError {
 	switch z := c.CloudflareZone; {
 	case z == "":
 		errs = append(errs, required("cloudflareZone", "<domain, e.g. example.com>"))
-	case !validDomain(z):
+	case !grammar.IsDomainName(z):
 		errs = append(errs, field("cloudflareZone", z, "is not a domain name", zoneFix))
 	}
 
@@ -198,7 +195,7 @@ func (c *Config) check() []stacks.FieldError {
 		errs = append(errs, required("cloudflareZoneId", "<the zone's id, 32 hex digits>"))
 	case id == stacks.ExampleZoneID:
 		errs = append(errs, field("cloudflareZoneId", id, "is the example zone id of Cloudflare's documentation, not your zone's", zoneIDFix))
-	case !cloudflareZoneIDRe.MatchString(id):
+	case !grammar.IsZoneID(id):
 		errs = append(errs, field("cloudflareZoneId", id, "is not a Cloudflare zone id", zoneIDFix))
 	}
 
@@ -222,17 +219,4 @@ func (c *Config) check() []stacks.FieldError {
 			"give the sandbox stack's shoestring:cluster.gke.name (1-40 lowercase letters, digits and hyphens, starting with a letter)"))
 	}
 	return errs
-}
-
-func validDomain(s string) bool {
-	labels := strings.Split(s, ".")
-	if len(labels) < 2 || len(s) > 253 {
-		return false
-	}
-	for _, l := range labels {
-		if len(validation.IsDNS1123Label(l)) > 0 {
-			return false
-		}
-	}
-	return !digitsRe.MatchString(labels[len(labels)-1])
 }

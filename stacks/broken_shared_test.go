@@ -90,10 +90,19 @@ func TestBrokenFilesThroughTheSharedDefinition(t *testing.T) {
 				require.NoError(t, os.WriteFile(path, []byte(stack), 0o644))
 				_, err := LoadStackFile(path)
 				require.Error(t, err, "%s\n%s", project, stack)
-				if os.Getenv("PRINT_BROKEN") != "" && want != err.Error() {
+				got := err.Error()
+				if os.Getenv("PRINT_BROKEN") != "" && withoutLocations(want) != withoutLocations(got) {
 					t.Logf("WANT %s\nGOT  %s", want, err)
 				}
-				assert.Equal(t, want, err.Error())
+				assert.Equal(t, withoutLocations(want), withoutLocations(got))
+				// Each problem the stack file form names a line of is named in the file that
+				// now holds the key: Pulumi.yaml, or the stack file with the override.
+				file := map[bool]string{false: ProjectFile, true: "Pulumi.broken.yaml"}[overrides]
+				locations := locationRe.FindAllString(got, -1)
+				assert.Len(t, locations, len(locationRe.FindAllString(tc.want, -1)), "problems named with a file and line")
+				for _, l := range locations {
+					assert.True(t, strings.HasPrefix(l, file+":"), "%q is not in %s", l, file)
+				}
 			})
 			counts[overrides]++
 		}

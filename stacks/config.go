@@ -98,11 +98,12 @@ func parse(raw map[string]string, secretKeys []string, f *stackFile) (*Config, E
 	slices.Sort(accepted)
 	replace, replaceErrs := replaceList(raw)
 	errs = append(errs, replaceErrs...)
-	raw, whole, moved, overrideErrs := applyOverrides(raw, secretKeys, replace)
-	errs = append(errs, overrideErrs...)
+	raw, merged := applyOverrides(raw, secretKeys, replace)
+	errs = append(errs, merged.errs...)
 	if f != nil {
-		errs = append(errs, checkReplaced(f.own, f.shared, replace, whole)...)
-		d.written = movedWritten(f.written, moved)
+		errs = append(errs, checkReplaced(f.own, f.shared, replace, merged.whole)...)
+		d.written = movedPaths(f.written, merged.moved)
+		f.shiftedLists = merged.shifted
 	}
 	raw = maps.Clone(raw)
 	delete(raw, Namespace+":"+ReplaceKey)
@@ -153,10 +154,16 @@ func parse(raw map[string]string, secretKeys []string, f *stackFile) (*Config, E
 			errs = append(errs, e)
 		}
 	}
+	// Warnings also come with a config that has errors, for a caller that turns some of them
+	// into warnings (parseAllowingExamples).
+	c.Warnings = c.secretLookingEnv()
+	if f != nil {
+		c.Warnings = f.locate(c.Warnings, merged.moved)
+		errs = f.locate(errs, merged.moved)
+	}
 	if len(errs) > 0 {
 		return c, errs.sorted()
 	}
-	c.Warnings = c.secretLookingEnv()
 	return c, nil
 }
 

@@ -8,6 +8,8 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/shoestring-dev/shoestring/internal/dnssync/grammar"
 )
 
 // DNSConfig is the Cloudflare name the DNS-sync controller keeps pointed at the nodes:
@@ -104,16 +106,10 @@ const ExampleZoneID = "023e105f4ecef8ad9ca31a8372d0c353"
 
 const exampleZoneIDProblem = "is the example zone id of Cloudflare's documentation, not your zone's"
 
-// Formats no library defines; names, images and URLs use the libraries in grammar.go.
-var (
-	// zoneIDRe: Cloudflare's zone ids are 32 hex digits (its API has no offline check).
-	zoneIDRe = regexp.MustCompile(`^[0-9a-f]{32}$`)
-	// ownerIDRe: the controller's own rule for the owner marker in record comments, the same as
-	// its --owner flag accepts (internal/dnssync).
-	ownerIDRe = regexp.MustCompile(`^[a-zA-Z0-9][-a-zA-Z0-9_.]{0,62}$`)
-	// goMemLimitRe: the Go runtime's GOMEMLIMIT syntax (its parser is not exported).
-	goMemLimitRe = regexp.MustCompile(`^[0-9]+(B|KiB|MiB|GiB)?$`)
-)
+// goMemLimitRe: the Go runtime's GOMEMLIMIT syntax (its parser is not exported). The zone id,
+// owner id and names are the controller's flags, checked with the grammar the controller parses
+// them with (internal/dnssync/grammar), so the program never deploys values the controller refuses.
+var goMemLimitRe = regexp.MustCompile(`^[0-9]+(B|KiB|MiB|GiB)?$`)
 
 // DNSOwnerID is the owner id in effect: the configured one or the cluster's name.
 func (c *Config) DNSOwnerID() string {
@@ -150,7 +146,7 @@ func (c *DNSConfig) checkAndFillDefaults(all *Config) []FieldError {
 		if d.Zone == "" {
 			errs = append(errs, fieldErr(dk+".zone", nil, "is required when dnssync is enabled or aliases are set",
 				"name the Cloudflare zone, e.g. \"example.com\""))
-		} else if !isDomainName(d.Zone) {
+		} else if !grammar.IsDomainName(d.Zone) {
 			errs = append(errs, fieldErr(dk+".zone", d.Zone, "is not a domain name", "write the zone's name, e.g. \"example.com\""))
 		}
 		if d.Name == "" {
@@ -159,7 +155,7 @@ func (c *DNSConfig) checkAndFillDefaults(all *Config) []FieldError {
 		}
 	}
 	if d.Name != "" {
-		if !isDomainName(d.Name) {
+		if !grammar.IsDomainName(d.Name) {
 			errs = append(errs, fieldErr(dk+".name", d.Name, "is not a fully qualified DNS name", "write e.g. \"k.example.com\""))
 		} else if d.Zone != "" && d.Name != d.Zone && !strings.HasSuffix(d.Name, "."+d.Zone) {
 			errs = append(errs, fieldErr(dk+".name", d.Name, "is not in the zone "+d.Zone, "use a name ending in ."+d.Zone))
@@ -171,7 +167,7 @@ func (c *DNSConfig) checkAndFillDefaults(all *Config) []FieldError {
 	} else if len(d.Aliases) > 0 && d.ZoneID == "" {
 		errs = append(errs, fieldErr(dk+".zoneId", nil, "is required for aliases (Pulumi's CNAME records need the zone id)",
 			"copy the 32 hex digits from the zone's overview page in the Cloudflare dashboard"))
-	} else if d.ZoneID != "" && !zoneIDRe.MatchString(d.ZoneID) {
+	} else if d.ZoneID != "" && !grammar.IsZoneID(d.ZoneID) {
 		errs = append(errs, fieldErr(dk+".zoneId", d.ZoneID, "is not a Cloudflare zone id",
 			"copy the 32 hex digits from the zone's overview page, or leave it out to look the zone up by name"))
 	} else if d.ZoneID == ExampleZoneID && (used || all.PlaygroundWildcard() != "") {
@@ -181,7 +177,7 @@ func (c *DNSConfig) checkAndFillDefaults(all *Config) []FieldError {
 	for i, a := range d.Aliases {
 		key := fmt.Sprintf("%s.aliases[%d]", dk, i)
 		la := strings.ToLower(strings.TrimSuffix(a, "."))
-		if !isDNSLabel(la) && !isDomainName(la) {
+		if !isDNSLabel(la) && !grammar.IsDomainName(la) {
 			errs = append(errs, fieldErr(key, a, "is not a DNS name", "write a label such as \"www\" or a full name in the zone"))
 		} else if strings.Contains(la, ".") && d.Zone != "" && la != d.Zone && !strings.HasSuffix(la, "."+d.Zone) {
 			errs = append(errs, fieldErr(key, a, "is not in the zone "+d.Zone, "use a name ending in ."+d.Zone+" or a single label"))
@@ -197,7 +193,7 @@ func (c *DNSConfig) checkAndFillDefaults(all *Config) []FieldError {
 	if d.Proxied && !d.AdvancedCertificate && d.Zone != "" {
 		errs = append(errs, all.checkUniversalSSLCovers()...)
 	}
-	if d.OwnerID != "" && !ownerIDRe.MatchString(d.OwnerID) {
+	if d.OwnerID != "" && !grammar.IsOwnerID(d.OwnerID) {
 		errs = append(errs, fieldErr(dk+".ownerId", d.OwnerID, "is not a valid owner id",
 			"use 1-63 letters, digits, '-', '_' or '.', different for each cluster sharing the zone"))
 	}

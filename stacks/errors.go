@@ -14,11 +14,19 @@ type FieldError struct {
 	Problem string // what is wrong
 	Fix     string // what is accepted instead, or the command that fixes it
 
+	// File and Line say where the key is written (a stack file's name or Pulumi.yaml), when the
+	// configuration was read from files; the message starts with them.
+	File string
+	Line int
+
 	meant string // for a key typo with a did-you-mean: the full key it likely meant
 }
 
 func (e FieldError) Error() string {
 	var b strings.Builder
+	if e.File != "" {
+		fmt.Fprintf(&b, "%s:%d: ", e.File, e.Line)
+	}
 	b.WriteString(e.Key)
 	b.WriteString(": ")
 	if e.Value != "" {

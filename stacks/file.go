@@ -38,6 +38,12 @@ type stackFile struct {
 	problems   Errors
 	own        map[string]any // the keys the stack file itself sets, with their values
 	shared     map[string]any // the project file's shared values (see projectDefaults)
+
+	// Where keys are written (see locate): the stack file's name and lines, the project file's.
+	name         string
+	lines        map[string]int
+	projectLines map[string]int
+	shiftedLists []string
 }
 
 func readStackFile(path string) (*stackFile, error) {
@@ -49,7 +55,7 @@ func readStackFile(path string) (*stackFile, error) {
 	if err != nil {
 		return nil, yamlSyntaxError(filepath.Base(path), b, err)
 	}
-	shared, err := projectDefaults(filepath.Dir(path))
+	shared, projectLines, err := projectDefaults(filepath.Dir(path))
 	if err != nil {
 		return nil, err
 	}
@@ -60,8 +66,12 @@ func readStackFile(path string) (*stackFile, error) {
 		}
 	}
 	f := &stackFile{raw: map[string]string{}, secretKeys: fc.secretKeys, written: fc.written, problems: fc.problems,
-		own: own, shared: shared}
-	f.problems = append(f.problems, perStackKeysShared(shared)...)
+		own: own, shared: shared, name: filepath.Base(path), lines: fc.lines, projectLines: projectLines}
+	// Problems of Pulumi.yaml's own keys are there, whether or not the stack sets the key too.
+	for _, e := range perStackKeysShared(shared) {
+		e.File, e.Line = ProjectFile, projectLines[e.Key]
+		f.problems = append(f.problems, e)
+	}
 	for k, v := range fc.values {
 		switch s := v.(type) {
 		case string, float64, bool:

@@ -61,14 +61,6 @@ func isHostname(h string) bool {
 	return true
 }
 
-// isDomainName: a lowercase fully qualified domain name of at least two labels, not an IP address.
-func isDomainName(s string) bool {
-	if _, err := netip.ParseAddr(s); err == nil {
-		return false
-	}
-	return len(validation.IsFullyQualifiedDomainName(nil, s)) == 0 && !strings.HasSuffix(s, ".")
-}
-
 // isHTTPURL: an absolute http or https URL with a host and no white space.
 func isHTTPURL(s string) bool {
 	if strings.ContainsAny(s, " \t\r\n") {

@@ -34,19 +34,20 @@ const OverridesKey = "overrides"
 
 // applyOverrides returns raw with shoestring:overrides merged into the keys it names. raw is not
 // modified. replace is shoestring:replace (see ReplaceKey); whole are the paths of lists of named
-// items the overrides give whole (services.api.cronJobs), which shoestring:replace may name.
-func applyOverrides(raw map[string]string, secretKeys, replace []string) (out map[string]string, whole []string, moved map[string]string, _ []FieldError) {
+// items the overrides give whole (services.api.cronJobs), which shoestring:replace may name;
+// moved and shifted say where values landed (see merger).
+func applyOverrides(raw map[string]string, secretKeys, replace []string) (out map[string]string, _ *merger) {
 	full := Namespace + ":" + OverridesKey
 	text, ok := raw[full]
 	if !ok {
-		return raw, nil, nil, nil
+		return raw, &merger{}
 	}
 	out = maps.Clone(raw)
 	delete(out, full)
 	var patch map[string]any
 	if err := json.Unmarshal([]byte(text), &patch); err != nil || patch == nil {
-		return out, nil, nil, []FieldError{fieldErr(full, text, "is not a mapping",
-			"write a YAML mapping from a key of this namespace (services, commonEnv, ...) to what this stack changes in it")}
+		return out, &merger{errs: []FieldError{fieldErr(full, text, "is not a mapping",
+			"write a YAML mapping from a key of this namespace (services, commonEnv, ...) to what this stack changes in it")}}
 	}
 	accepted := slices.DeleteFunc(schemaKeys(), func(k string) bool { return k == "secrets" })
 	m := merger{replace: replace}
@@ -87,12 +88,12 @@ func applyOverrides(raw map[string]string, secretKeys, replace []string) (out ma
 			out[target] = string(b)
 		}
 	}
-	return out, m.whole, m.moved, m.errs
+	return out, &m
 }
 
-// movedWritten is written (the text of scalars as the file has it, by path) with each entry
-// under shoestring:overrides also at the path where the override puts it.
-func movedWritten(written map[string]writtenScalar, moved map[string]string) map[string]writtenScalar {
+// movedPaths is what the file shows by path (the text of scalars as written, the lines of keys)
+// with each entry under shoestring:overrides also at the path where the override puts it.
+func movedPaths[V any](written map[string]V, moved map[string]string) map[string]V {
 	if len(moved) == 0 {
 		return written
 	}
@@ -116,6 +117,9 @@ type merger struct {
 	// to where it lands (shoestring:services[0].env.X), so that what the file shows of it (its text
 	// as written) follows it into the merged value.
 	moved map[string]string
+	// shifted are the merged paths of lists an override took items out of: past them, indices
+	// are no longer those of the shared list.
+	shifted []string
 }
 
 // merge merges patch into base (see OverridesKey): path names the patch in errors, where
@@ -224,6 +228,9 @@ func (mg *merger) mergeList(path, where string, list []any, patch map[string]any
 		}
 		out[i] = merged
 	}
+	if len(removed) > 0 {
+		mg.shifted = append(mg.shifted, where)
+	}
 	kept := out[:0]
 	for i, item := range out {
 		if !removed[i] {
@@ -252,8 +259,8 @@ func allNamed(list []any) bool {
 // values the base stack actually deploys.
 func ResolveOverrides(raw map[string]string, secretKeys []string) (map[string]string, error) {
 	replace, errs := replaceList(raw)
-	out, _, _, e := applyOverrides(maps.Clone(raw), secretKeys, replace)
-	errs = append(errs, e...)
+	out, m := applyOverrides(maps.Clone(raw), secretKeys, replace)
+	errs = append(errs, m.errs...)
 	delete(out, Namespace+":"+ReplaceKey)
 	if len(errs) > 0 {
 		return nil, Errors(errs).sorted()

@@ -74,8 +74,8 @@ func TestAStackKeyThatLeavesOutSharedItemsIsRefusedWithWhatItDrops(t *testing.T)
 	_, err := loadProject(t, sharedProject, stack)
 	require.Error(t, err)
 	assert.Equal(t, `invalid stack configuration (2 problems):
-  - shoestring:commonEnv: replaces the value Pulumi.yaml shares as a whole, and leaves out DB_HOST; to change parts of it, remove shoestring:commonEnv from the stack file and write only what differs under shoestring:overrides.commonEnv (named items by name); to mean the whole value, add commonEnv to shoestring:replace
-  - shoestring:services: replaces the value Pulumi.yaml shares as a whole, and leaves out api, admin; to change parts of it, remove shoestring:services from the stack file and write only what differs under shoestring:overrides.services (named items by name); to mean the whole value, add services to shoestring:replace`, err.Error())
+  - Pulumi.test.yaml:2: shoestring:commonEnv: replaces the value Pulumi.yaml shares as a whole, and leaves out DB_HOST; to change parts of it, remove shoestring:commonEnv from the stack file and write only what differs under shoestring:overrides.commonEnv (named items by name); to mean the whole value, add commonEnv to shoestring:replace
+  - Pulumi.test.yaml:3: shoestring:services: replaces the value Pulumi.yaml shares as a whole, and leaves out api, admin; to change parts of it, remove shoestring:services from the stack file and write only what differs under shoestring:overrides.services (named items by name); to mean the whole value, add services to shoestring:replace`, err.Error())
 
 	c, err := loadProject(t, sharedProject, stack+"  shoestring:replace: [commonEnv, services]\n")
 	require.NoError(t, err)
@@ -111,7 +111,7 @@ func TestAnOldCopyOfTheServicesNamesTheSharedFieldsItMisses(t *testing.T) {
     - {name: admin, image: example/admin:1.0.0, ports: [{name: http, port: 8080}]}
 `)
 	require.Error(t, err)
-	assert.Equal(t, "invalid stack configuration: shoestring:services: replaces the value Pulumi.yaml shares as a whole, and leaves out api.cronJobs.cleanup, api.env.DEBUG, api.workers.mailer; to change parts of it, remove shoestring:services from the stack file and write only what differs under shoestring:overrides.services (named items by name); to mean the whole value, add services to shoestring:replace", err.Error())
+	assert.Equal(t, "invalid stack configuration: Pulumi.test.yaml:2: shoestring:services: replaces the value Pulumi.yaml shares as a whole, and leaves out api.cronJobs.cleanup, api.env.DEBUG, api.workers.mailer; to change parts of it, remove shoestring:services from the stack file and write only what differs under shoestring:overrides.services (named items by name); to mean the whole value, add services to shoestring:replace", err.Error())
 }
 
 func TestANamedListGivenWholeInAnOverrideIsRefusedWithWhatItDrops(t *testing.T) {
@@ -125,8 +125,8 @@ func TestANamedListGivenWholeInAnOverrideIsRefusedWithWhatItDrops(t *testing.T) 
 	_, err := loadProject(t, sharedProject, stack)
 	require.Error(t, err)
 	assert.Equal(t, `invalid stack configuration (2 problems):
-  - shoestring:overrides.services.api.cronJobs: is a list, which replaces shoestring:services[0].cronJobs as a whole and leaves out cleanup; to change items, write a mapping from name to what changes, e.g. {report: {<field>: <value>}}; to mean the whole list, add services.api.cronJobs to shoestring:replace
-  - shoestring:overrides.services.api.workers: is a list, which replaces shoestring:services[0].workers as a whole and leaves out mailer; to change items, write a mapping from name to what changes, e.g. {queue: {<field>: <value>}}; to mean the whole list, add services.api.workers to shoestring:replace`, err.Error())
+  - Pulumi.test.yaml:5: shoestring:overrides.services.api.cronJobs: is a list, which replaces shoestring:services[0].cronJobs as a whole and leaves out cleanup; to change items, write a mapping from name to what changes, e.g. {report: {<field>: <value>}}; to mean the whole list, add services.api.cronJobs to shoestring:replace
+  - Pulumi.test.yaml:6: shoestring:overrides.services.api.workers: is a list, which replaces shoestring:services[0].workers as a whole and leaves out mailer; to change items, write a mapping from name to what changes, e.g. {queue: {<field>: <value>}}; to mean the whole list, add services.api.workers to shoestring:replace`, err.Error())
 
 	c, err := loadProject(t, sharedProject, stack+"  shoestring:replace: [services.api.cronJobs, services.api.workers]\n")
 	require.NoError(t, err)
@@ -142,8 +142,8 @@ func TestAReplaceEntryThatNamesNothingIsRefused(t *testing.T) {
 `)
 	require.Error(t, err)
 	assert.Equal(t, `invalid stack configuration (2 problems):
-  - shoestring:replace[0]: "servics" names nothing this stack replaces; name a key the stack file sets and Pulumi.yaml shares (e.g. backing), or the path of a list given whole in shoestring:overrides (e.g. services.api.cronJobs); remove it otherwise
-  - shoestring:replace[1]: "services.api.cronJobs" names nothing this stack replaces; name a key the stack file sets and Pulumi.yaml shares (e.g. backing), or the path of a list given whole in shoestring:overrides (e.g. services.api.cronJobs); remove it otherwise`, err.Error())
+  - Pulumi.test.yaml:2: shoestring:replace[0]: "servics" names nothing this stack replaces; name a key the stack file sets and Pulumi.yaml shares (e.g. backing), or the path of a list given whole in shoestring:overrides (e.g. services.api.cronJobs); remove it otherwise
+  - Pulumi.test.yaml:2: shoestring:replace[1]: "services.api.cronJobs" names nothing this stack replaces; name a key the stack file sets and Pulumi.yaml shares (e.g. backing), or the path of a list given whole in shoestring:overrides (e.g. services.api.cronJobs); remove it otherwise`, err.Error())
 }
 
 func TestAnOverrideCannotRenameAnItem(t *testing.T) {
@@ -152,7 +152,7 @@ func TestAnOverrideCannotRenameAnItem(t *testing.T) {
     services: {api: {name: api-v2, workers: {queue: {name: jobs}}}}
 `)
 	require.Error(t, err)
-	assert.Equal(t, "invalid stack configuration: shoestring:overrides.services.api.name: \"api-v2\" renames api, which an override cannot do; remove name: here (the key api is the item's name); to deploy it under another name, rename it in Pulumi.yaml, or give the whole list in this stack with its path in shoestring:replace", err.Error())
+	assert.Equal(t, "invalid stack configuration: Pulumi.test.yaml:3: shoestring:overrides.services.api.name: \"api-v2\" renames api, which an override cannot do; remove name: here (the key api is the item's name); to deploy it under another name, rename it in Pulumi.yaml, or give the whole list in this stack with its path in shoestring:replace", err.Error())
 }
 
 func TestPerStackKeysInTheProjectFileAreRefused(t *testing.T) {
@@ -219,26 +219,26 @@ func TestBadOverridesAreRefusedWithTheirKey(t *testing.T) {
 		"unknown service": {`config:
   shoestring:overrides:
     services: {apii: {replicas: 2}}
-`, `invalid stack configuration: shoestring:overrides.services.apii: names no item of shoestring:services; did you mean "api"? name one of: api, admin (an override changes a shared item; a stack that needs a list of its own gives it whole and names it in shoestring:replace)`},
+`, `invalid stack configuration: Pulumi.test.yaml:3: shoestring:overrides.services.apii: names no item of shoestring:services; did you mean "api"? name one of: api, admin (an override changes a shared item; a stack that needs a list of its own gives it whole and names it in shoestring:replace)`},
 		"unknown worker": {`config:
   shoestring:overrides:
     services: {api: {workers: {mailr: {replicas: 2}}}}
-`, `invalid stack configuration: shoestring:overrides.services.api.workers.mailr: names no item of shoestring:services[0].workers; did you mean "mailer"? name one of: queue, mailer (an override changes a shared item; a stack that needs a list of its own gives it whole and names it in shoestring:replace)`},
+`, `invalid stack configuration: Pulumi.test.yaml:3: shoestring:overrides.services.api.workers.mailr: names no item of shoestring:services[0].workers; did you mean "mailer"? name one of: queue, mailer (an override changes a shared item; a stack that needs a list of its own gives it whole and names it in shoestring:replace)`},
 		"unknown key": {`config:
   shoestring:overrides:
     servces: {api: {replicas: 2}}
-`, `invalid stack configuration: shoestring:overrides.servces: is not a known key; did you mean "services"? accepted keys here: backing, batchApiVersion, billing, cluster, commonEnv, commonSecretEnv, devMode, dns, dnssync, edge, imagePullSecrets, localDev, namespace, playground, podSecurity, registry, services, storageClass, waitForImage`},
+`, `invalid stack configuration: Pulumi.test.yaml:3: shoestring:overrides.servces: is not a known key; did you mean "services"? accepted keys here: backing, batchApiVersion, billing, cluster, commonEnv, commonSecretEnv, devMode, dns, dnssync, edge, imagePullSecrets, localDev, namespace, playground, podSecurity, registry, services, storageClass, waitForImage`},
 		"secrets": {`config:
   shoestring:overrides:
     secrets: {api: {DB_PASSWORD: x}}
-`, "invalid stack configuration: shoestring:overrides.secrets: overrides secret values; set each secret in this stack with `pulumi config set --secret --path 'secrets.<group>.<NAME>' <value>`"},
+`, "invalid stack configuration: Pulumi.test.yaml:3: shoestring:overrides.secrets: overrides secret values; set each secret in this stack with `pulumi config set --secret --path 'secrets.<group>.<NAME>' <value>`"},
 		"not a mapping": {`config:
   shoestring:overrides: [services]
-`, `invalid stack configuration: shoestring:overrides: "[\"services\"]" is not a mapping; write a YAML mapping from a key of this namespace (services, commonEnv, ...) to what this stack changes in it`},
+`, `invalid stack configuration: Pulumi.test.yaml:2: shoestring:overrides: "[\"services\"]" is not a mapping; write a YAML mapping from a key of this namespace (services, commonEnv, ...) to what this stack changes in it`},
 		"item not a mapping": {`config:
   shoestring:overrides:
     services: {api: 2}
-`, `invalid stack configuration: shoestring:overrides.services.api: "2" is not a mapping; write the fields of api this stack changes, e.g. {replicas: 2}, or null to leave it out`},
+`, `invalid stack configuration: Pulumi.test.yaml:3: shoestring:overrides.services.api: "2" is not a mapping; write the fields of api this stack changes, e.g. {replicas: 2}, or null to leave it out`},
 		"a value the schema refuses": {`config:
   shoestring:overrides:
     services: {api: {cronJobs: {report: {schedule: "61 * * * *"}}}}
@@ -301,20 +301,20 @@ func TestWhatTheFileShowsOfAnOverriddenValueIsChecked(t *testing.T) {
 `)
 	require.Error(t, err)
 	assert.Equal(t, `invalid stack configuration (2 problems):
-  - shoestring:commonEnv.FEATURE_X: "NO" is read as a boolean by YAML 1.1 (kubectl and other YAML 1.1 readers); quote it: "NO"
-  - shoestring:services[0].env.PORT: "0755" is read as the number 493 by YAML; quote it: "0755"`, err.Error())
+  - Pulumi.test.yaml:3: shoestring:commonEnv.FEATURE_X: "NO" is read as a boolean by YAML 1.1 (kubectl and other YAML 1.1 readers); quote it: "NO"
+  - Pulumi.test.yaml:4: shoestring:services[0].env.PORT: "0755" is read as the number 493 by YAML; quote it: "0755"`, err.Error())
 }
 
 func TestYAMLSyntaxErrorsNameTheFileTheLineAndTheFix(t *testing.T) {
 	for name, tc := range map[string]struct{ project, stack, want string }{
 		"an unquoted schedule in the stack file": {sharedProject,
 			"config:\n  shoestring:overrides:\n    services:\n      api:\n        cronJobs: {report: {schedule: */5 * * * *}}\n",
-			`Pulumi.test.yaml line 5: */5 * * * *: YAML reads a value starting with * as an alias (a reference to an &anchor); quote it: "*/5 * * * *"`},
+			`Pulumi.test.yaml:5: */5 * * * *: YAML reads a value starting with * as an alias (a reference to an &anchor); quote it: "*/5 * * * *"`},
 		"an unquoted schedule in a block": {sharedProject,
 			"config:\n  shoestring:commonEnv:\n    CRON: */5 * * * *\n",
-			`Pulumi.test.yaml line 3: */5 * * * *: YAML reads a value starting with * as an alias (a reference to an &anchor); quote it: "*/5 * * * *"`},
+			`Pulumi.test.yaml:3: */5 * * * *: YAML reads a value starting with * as an alias (a reference to an &anchor); quote it: "*/5 * * * *"`},
 		"a key twice in the project file": {"name: shoestring\nruntime: go\nconfig:\n  shoestring:namespace: a\n  shoestring:namespace: b\n", "config: {}\n",
-			`Pulumi.yaml line 5: "shoestring:namespace" is given twice (first at line 4): YAML keeps one value per key; remove the second one`},
+			`Pulumi.yaml:5: "shoestring:namespace" is given twice (first at line 4): YAML keeps one value per key; remove the second one`},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := loadProject(t, tc.project, tc.stack)
@@ -336,7 +336,7 @@ func TestADidYouMeanComesBeforeWhatFollowsFromIt(t *testing.T) {
 `)
 	require.Error(t, err)
 	assert.Equal(t, `invalid stack configuration (3 problems):
-  - shoestring:servics: is not a known key; did you mean "shoestring:services"? accepted keys here: `+strings.Join(acceptedTopLevel(), ", ")+`
-  - (may follow from the unknown key above) shoestring:edge.routes[0].service: "api" is not a service of this stack; name one of the services in shoestring:services: (none declared)
+  - Pulumi.test.yaml:5: shoestring:servics: is not a known key; did you mean "shoestring:services"? accepted keys here: `+strings.Join(acceptedTopLevel(), ", ")+`
+  - (may follow from the unknown key above) Pulumi.test.yaml:8: shoestring:edge.routes[0].service: "api" is not a service of this stack; name one of the services in shoestring:services: (none declared)
   - (may follow from the unknown key above) shoestring:services: is missing, but the stack deploys workloads: shoestring:backing, shoestring:edge.routes set up what services use; declare the services, e.g. `+"`- {name: api, image: ghcr.io/acme/api:1.4.2}`"+`, or remove shoestring:backing, shoestring:edge.routes for a stack without services`, err.Error())
 }

@@ -19,20 +19,20 @@ const ProjectFile = "Pulumi.yaml"
 
 // projectDefaults reads the shared configuration of the project file in dir, as the engine merges
 // it under each stack's: full keys ("shoestring:services") with their values. A folder without a
-// project file shares nothing.
-func projectDefaults(dir string) (map[string]any, error) {
+// project file shares nothing. lines are where each shared key is written (see projectKeyLines).
+func projectDefaults(dir string) (_ map[string]any, lines map[string]int, _ error) {
 	path := filepath.Join(dir, ProjectFile)
 	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
+		return nil, nil, nil
 	}
 	// The engine's own reader: the same shorthand rules (a scalar or a list is the value, a mapping
 	// declares the key with default:/value:) and the same validation of the file.
 	proj, err := workspace.LoadProject(path)
 	if err != nil {
 		if b, readErr := os.ReadFile(path); readErr == nil && strings.Contains(err.Error(), "yaml: ") {
-			return nil, yamlSyntaxError(ProjectFile, b, err)
+			return nil, nil, yamlSyntaxError(ProjectFile, b, err)
 		}
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
 	}
 	out := map[string]any{}
 	for key, decl := range proj.Config {
@@ -49,20 +49,23 @@ func projectDefaults(dir string) (map[string]any, error) {
 		}
 		plain, err := workspace.SimplifyMarshalledValue(v)
 		if err != nil {
-			return nil, fmt.Errorf("%s: config %s: %w", path, key, err)
+			return nil, nil, fmt.Errorf("%s: config %s: %w", path, key, err)
 		}
 		// Through JSON, so values have the types a stack file's have (numbers are float64).
 		b, err := json.Marshal(plain)
 		if err != nil {
-			return nil, fmt.Errorf("%s: config %s: %w", path, key, err)
+			return nil, nil, fmt.Errorf("%s: config %s: %w", path, key, err)
 		}
 		var generic any
 		if err := json.Unmarshal(b, &generic); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		out[key] = generic
 	}
-	return out, nil
+	if b, err := os.ReadFile(path); err == nil {
+		lines = projectKeyLines(b, proj.Name.String())
+	}
+	return out, lines, nil
 }
 
 // perStackKeysShared refuses, in the project file, the keys that only mean something in one

@@ -56,7 +56,7 @@ func TestAReleaseOrderNoOrderSatisfiesIsRefusedWithTheChain(t *testing.T) {
       ports: [{name: http, port: 8080}]
       releaseJobs:
         - {name: migrate, command: [migrate], when: before, waitFor: [api]}
-`, "invalid stack configuration: shoestring:services[0].releaseJobs[0].waitFor: cannot be satisfied by any release order: api's before-Job migrate waits for the rollout of api, which waits for api's before-Job migrate; a service's before-Jobs run before its rollout: remove the service from this waitFor (or, where inherited from the service's waitFor, give the Job its own), or make the Job an after-Job"},
+`, "invalid stack configuration: Pulumi.test.yaml:8: shoestring:services[0].releaseJobs[0].waitFor: cannot be satisfied by any release order: api's before-Job migrate waits for the rollout of api, which waits for api's before-Job migrate; a service's before-Jobs run before its rollout: remove the service from this waitFor (or, where inherited from the service's waitFor, give the Job its own), or make the Job an after-Job"},
 		"two services whose before-Jobs wait for each other": {`  shoestring:services:
     - name: api
       image: ghcr.io/acme/api:1.0.0
@@ -68,7 +68,7 @@ func TestAReleaseOrderNoOrderSatisfiesIsRefusedWithTheChain(t *testing.T) {
       ports: [{name: http, port: 8080}]
       waitFor: [api]
       releaseJobs: [{name: migrate, command: [migrate], when: before}]
-`, "invalid stack configuration: shoestring:services[0].releaseJobs[0].waitFor: cannot be satisfied by any release order: api's before-Job migrate waits for the rollout of sdk, which waits for sdk's before-Job migrate, which waits for the rollout of api, which waits for api's before-Job migrate; a service's before-Jobs run before its rollout: remove the service from this waitFor (or, where inherited from the service's waitFor, give the Job its own), or make the Job an after-Job"},
+`, "invalid stack configuration: Pulumi.test.yaml:8: shoestring:services[0].releaseJobs[0].waitFor: cannot be satisfied by any release order: api's before-Job migrate waits for the rollout of sdk, which waits for sdk's before-Job migrate, which waits for the rollout of api, which waits for api's before-Job migrate; a service's before-Jobs run before its rollout: remove the service from this waitFor (or, where inherited from the service's waitFor, give the Job its own), or make the Job an after-Job"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := loadProject(t, "name: shoestring\nruntime: go\n", "config:\n"+releaseOrderCluster+tc.services)

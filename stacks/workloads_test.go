@@ -297,7 +297,7 @@ func TestCheckStackFileRefusesMissingSecretsOfAGKEStack(t *testing.T) {
 	require.NoError(t, os.WriteFile(path, []byte("config:\n  shoestring:cluster: {gke: {zone: us-central1-a}}\n"+services), 0o644))
 	_, _, err := CheckStackFile(path)
 	require.Error(t, err)
-	assert.Equal(t, "Pulumi.x.yaml: invalid stack configuration (2 problems):\n  - shoestring:secrets.api.DB_PASSWORD: is referenced but not set; set it with `pulumi config set --secret --path 'secrets.api.DB_PASSWORD' <value>`\n  - shoestring:secrets.checksum.HMAC_KEY: is referenced but not set; set a random key once, e.g. `pulumi config set --secret --path 'secrets.checksum.HMAC_KEY' \"$(openssl rand -hex 32)\"`: it keys the hashes of secret values in pod annotations and release Job names", err.Error())
+	assert.Equal(t, "Pulumi.x.yaml: invalid stack configuration (2 problems):\n  - Pulumi.x.yaml:8: shoestring:secrets.api.DB_PASSWORD: is referenced but not set; set it with `pulumi config set --secret --path 'secrets.api.DB_PASSWORD' <value>`\n  - Pulumi.x.yaml:7: shoestring:secrets.checksum.HMAC_KEY: is referenced but not set; set a random key once, e.g. `pulumi config set --secret --path 'secrets.checksum.HMAC_KEY' \"$(openssl rand -hex 32)\"`: it keys the hashes of secret values in pod annotations and release Job names", err.Error())
 
 	require.NoError(t, os.WriteFile(path, []byte("config:\n  shoestring:cluster: {mode: existing, existing: {kubeconfig: /tmp/kc}}\n"+services), 0o644))
 	cfg, generated, err := CheckStackFile(path)

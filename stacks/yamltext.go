@@ -37,6 +37,7 @@ type fileConfig struct {
 	secretKeys []string                 // keys with at least one encrypted leaf
 	written    map[string]writtenScalar // by full path, as decode names it: shoestring:services[0].env.X
 	problems   Errors                   // duplicate keys, plain text next to encrypted secrets
+	lines      map[string]int           // the line of each key and list item, by full path
 }
 
 func readConfigNodes(b []byte) (*fileConfig, error) {
@@ -44,7 +45,7 @@ func readConfigNodes(b []byte) (*fileConfig, error) {
 	if err := yaml.Unmarshal(b, &doc); err != nil {
 		return nil, err
 	}
-	fc := &fileConfig{values: map[string]any{}, written: map[string]writtenScalar{}}
+	fc := &fileConfig{values: map[string]any{}, written: map[string]writtenScalar{}, lines: map[string]int{}}
 	if len(doc.Content) == 0 {
 		return fc, nil // an empty file
 	}
@@ -74,6 +75,8 @@ func readConfigNodes(b []byte) (*fileConfig, error) {
 				Fix:     "remove one of them"})
 		}
 		given[key] = config.Content[i].Value
+		fc.lines[key] = config.Content[i].Line
+		keyLines(fc.lines, key, config.Content[i+1])
 		secret := false
 		v, err := fc.value(key, config.Content[i+1], &secret)
 		if err != nil {

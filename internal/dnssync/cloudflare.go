@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"regexp"
 	"strconv"
 	"sync"
 	"time"
@@ -14,6 +13,8 @@ import (
 	"github.com/cloudflare/cloudflare-go/v6/option"
 	"github.com/cloudflare/cloudflare-go/v6/zones"
 	"golang.org/x/time/rate"
+
+	"github.com/shoestring-dev/shoestring/internal/dnssync/grammar"
 )
 
 // Provider is what the controller needs from a DNS API.
@@ -63,11 +64,6 @@ type CloudflareOptions struct {
 	Transport http.RoundTripper
 }
 
-var zoneIDRe = regexp.MustCompile(`^[0-9a-f]{32}$`)
-
-// IsZoneID tells a zone id from a zone name.
-func IsZoneID(s string) bool { return zoneIDRe.MatchString(s) }
-
 // NewCloudflare builds the adapter. The SDK's own retries are off (it would block a worker for up
 // to ten attempts): the controller's queue retries with backoff and honours Retry-After itself.
 func NewCloudflare(ctx context.Context, o CloudflareOptions) (*Cloudflare, error) {
@@ -81,7 +77,7 @@ func NewCloudflare(ctx context.Context, o CloudflareOptions) (*Cloudflare, error
 		opts = append(opts, option.WithBaseURL(o.BaseURL))
 	}
 	c := &Cloudflare{records: dns.NewRecordService(opts...), zones: zones.NewZoneService(opts...), zoneID: o.Zone}
-	if !IsZoneID(o.Zone) {
+	if !grammar.IsZoneID(o.Zone) {
 		var q zones.ZoneListParams
 		q.Name.Value, q.Name.Present = o.Zone, true
 		page, err := c.zones.List(ctx, q)

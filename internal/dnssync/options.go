@@ -8,12 +8,13 @@ import (
 	"net"
 	"net/url"
 	"os"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/shoestring-dev/shoestring/internal/dnssync/grammar"
 )
 
 // Options are the controller's command line. Every flag has an environment fallback (DNSSYNC_*),
@@ -50,11 +51,6 @@ type Options struct {
 	// value, which `ps` would show).
 	Token string
 }
-
-var (
-	dnsNameRe = regexp.MustCompile(`^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`)
-	ownerRe   = regexp.MustCompile(`^[a-zA-Z0-9][-a-zA-Z0-9_.]{0,62}$`)
-)
 
 // ParseOptions reads flags (args without the program name) with env fallbacks. Errors name the
 // flag, its environment variable, the value and what is accepted.
@@ -164,9 +160,9 @@ func (o *Options) validate() []error {
 		bad("names", "", "is required", "give the DNS names to keep, e.g. --names k.example.com (or DNSSYNC_NAMES)")
 	}
 	for _, n := range o.Names {
-		if !dnsNameRe.MatchString(n) {
+		if !grammar.IsDomainName(n) {
 			bad("names", n, "is not a DNS name", "use a fully qualified name such as k.example.com")
-		} else if o.Zone != "" && !IsZoneID(o.Zone) {
+		} else if o.Zone != "" && !grammar.IsZoneID(o.Zone) {
 			z := CanonicalName(o.Zone)
 			if n != z && !strings.HasSuffix(n, "."+z) {
 				bad("names", n, "is not in the zone "+z, "use a name that ends in ."+z)
@@ -175,7 +171,7 @@ func (o *Options) validate() []error {
 	}
 	if o.Zone == "" {
 		bad("zone", "", "is required", "give the zone's id (32 hex digits) or name, e.g. --zone example.com")
-	} else if !IsZoneID(o.Zone) && !dnsNameRe.MatchString(CanonicalName(o.Zone)) {
+	} else if !grammar.IsZoneID(o.Zone) && !grammar.IsDomainName(CanonicalName(o.Zone)) {
 		bad("zone", o.Zone, "is neither a zone id nor a domain name", "give 32 hex digits or a name such as example.com")
 	}
 	if o.TTL != 1 && (o.TTL < 60 || o.TTL > 86400) {
@@ -186,7 +182,7 @@ func (o *Options) validate() []error {
 		// show up as drift on every resync.
 		bad("ttl", strconv.Itoa(o.TTL), "is ignored by Cloudflare for proxied records", "set --ttl 1 with --proxied")
 	}
-	if !ownerRe.MatchString(o.OwnerID) {
+	if !grammar.IsOwnerID(o.OwnerID) {
 		bad("owner-id", o.OwnerID, "is not a valid owner id", "use 1-63 letters, digits, '-', '_' or '.', unique per cluster sharing the zone")
 	}
 	if _, err := labels.Parse(o.NodeSelector); err != nil {

@@ -205,5 +205,5 @@ func TestOpenRefusesWhatOnlyTheUsersFileShows(t *testing.T) {
 `)
 	_, err := Open(context.Background(), Options{ProjectDir: dir, Stack: "dev", StateDir: t.TempDir(), Program: noProgram})
 	require.Error(t, err)
-	assert.Equal(t, "Pulumi.dev.yaml: invalid stack configuration: shoestring:services[0].env: is given twice in the same mapping (lines 8 and 9): YAML keeps only the last one; remove one of them", err.Error())
+	assert.Equal(t, "Pulumi.dev.yaml: invalid stack configuration: Pulumi.dev.yaml:9: shoestring:services[0].env: is given twice in the same mapping (lines 8 and 9): YAML keeps only the last one; remove one of them", err.Error())
 }
