@@ -141,6 +141,6 @@ func parseAllowingExamples(raw map[string]string, secretKeys []string, f *stackF
 	if len(rest) > 0 || len(examples) == 0 {
 		return cfg, errs
 	}
-	cfg.Warnings = append(cfg.secretLookingEnv(), examples...)
+	cfg.Warnings = append(append(cfg.secretLookingEnv(), cfg.networkPolicyWarnings()...), examples...)
 	return cfg, nil
 }

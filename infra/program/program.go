@@ -159,6 +159,6 @@ func clusterArgs(c *stacks.Cluster) *cluster.Args {
 		NodeCount: g.NodeCount, MachineType: g.MachineType, Preemptible: g.Preemptible(), Spot: g.Spot(),
 		DiskSizeGB: g.DiskSizeGB, DiskType: g.DiskType, NodeTag: g.NodeTag, OAuthScopes: g.OAuthScopes,
 		ReleaseChannel: g.ReleaseChannel, DeletionProtection: g.DeletionProtection,
-		FirewallSourceRanges: g.FirewallSourceRanges,
+		FirewallSourceRanges: g.FirewallSourceRanges, DataplaneV2: g.DataplaneV2,
 	}}
 }
