@@ -176,9 +176,9 @@ var brokenFiles = []struct {
 	{"batch API version", apiYAML + "  shoestring:batchApiVersion: batch/v2\n",
 		"invalid stack configuration: shoestring:batchApiVersion: \"batch/v2\" is not a CronJob API version; use one of \"batch/v1\", \"batch/v1beta1\" (batch/v1beta1 only for clusters older than Kubernetes 1.21)", ""},
 	{"nested key typo", apiYAML + "      replica: 2\n",
-		"invalid stack configuration: shoestring:services[0].replica: is not a known key; did you mean \"replicas\"? accepted keys here: args, autoscaling, command, cronJobs, disruptionBudget, env, image, liveness, name, ports, readiness, releaseJobs, replicas, resources, routes, secretEnv, security, spread, waitFor, workers, writablePaths", ""},
+		"invalid stack configuration: shoestring:services[0].replica: is not a known key; did you mean \"replicas\"? accepted keys here: args, autoscaling, command, cronJobs, disruptionBudget, env, image, liveness, name, networkPolicy, ports, readiness, releaseJobs, replicas, resources, routes, secretEnv, security, spread, waitFor, workers, writablePaths", ""},
 	{"top-level key typo", clusterYAML + "  shoestring:service: []\n",
-		"invalid stack configuration: shoestring:service: is not a known key; did you mean \"shoestring:services\"? accepted keys here: shoestring:backing, shoestring:batchApiVersion, shoestring:billing, shoestring:cluster, shoestring:commonEnv, shoestring:commonSecretEnv, shoestring:devMode, shoestring:dns, shoestring:dnssync, shoestring:edge, shoestring:imagePullSecrets, shoestring:localDev, shoestring:namespace, shoestring:overrides, shoestring:playground, shoestring:podSecurity, shoestring:registry, shoestring:replace, shoestring:secrets, shoestring:services, shoestring:storageClass, shoestring:waitForImage", ""},
+		"invalid stack configuration: shoestring:service: is not a known key; did you mean \"shoestring:services\"? accepted keys here: shoestring:backing, shoestring:batchApiVersion, shoestring:billing, shoestring:cluster, shoestring:commonEnv, shoestring:commonSecretEnv, shoestring:devMode, shoestring:dns, shoestring:dnssync, shoestring:edge, shoestring:imagePullSecrets, shoestring:localDev, shoestring:namespace, shoestring:networkPolicy, shoestring:overrides, shoestring:playground, shoestring:podSecurity, shoestring:registry, shoestring:replace, shoestring:secrets, shoestring:services, shoestring:storageClass, shoestring:waitForImage", ""},
 	{"route host in capitals", apiYAML + "      ports: [{name: http, port: 8080}]\n      routes: [{host: API.example.com}]\n",
 		"invalid stack configuration: shoestring:services[0].routes[0].host: \"API.example.com\" has upper-case letters; use a lowercase RFC 1123 host name such as \"shop.example.com\", or \"*.example.com\" for every subdomain", ""},
 	{"DNS ttl", clusterYAML + "  shoestring:dns: {ttl: 30}\n",
@@ -305,7 +305,7 @@ func TestOneFileWithSeveralProblemsReportsThemAll(t *testing.T) {
 `)
 	require.Error(t, err)
 	assert.Equal(t, `invalid stack configuration (9 problems):
-  - shoestring:services[0].imagee: is not a known key; did you mean "image"? accepted keys here: args, autoscaling, command, cronJobs, disruptionBudget, env, image, liveness, name, ports, readiness, releaseJobs, replicas, resources, routes, secretEnv, security, spread, waitFor, workers, writablePaths
+  - shoestring:services[0].imagee: is not a known key; did you mean "image"? accepted keys here: args, autoscaling, command, cronJobs, disruptionBudget, env, image, liveness, name, networkPolicy, ports, readiness, releaseJobs, replicas, resources, routes, secretEnv, security, spread, waitFor, workers, writablePaths
   - shoestrng:namespace: is not in the shoestring namespace, so the program would never read it; did you mean "shoestring:namespace"? rename the key
   - shoestring:cluster.gke.nodeCount: "40" is out of range; use 1 to 10 nodes (3 is the default; more is not the cheap cluster this program makes)
   - shoestring:cluster.gke.zone: "us-central1" is a region: a regional cluster's management fee is not covered by the free tier; name one zone of it, such as "us-central1-a"
