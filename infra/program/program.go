@@ -76,7 +76,7 @@ func Deploy(ctx *pulumi.Context, cfg *stacks.Config) error {
 		}
 		ctx.Export("edgeNamespace", edgeNginx.Namespace)
 		if policies != nil {
-			if err := deployNetworkPolicies(ctx, "edge-network-policies", policies.Edge, edgeNginx, k8s.Provider); err != nil {
+			if err := deployNetworkPolicies(ctx, "edge-network-policies", policies.Edge, edgeNginx.NamespaceResource, k8s.Provider); err != nil {
 				return err
 			}
 		}
@@ -93,7 +93,7 @@ func Deploy(ctx *pulumi.Context, cfg *stacks.Config) error {
 		ctx.Export("dnsName", pulumi.String(cfg.DNS.Name))
 		ctx.Export("dnsAliases", sync.Aliases)
 		if policies != nil && policies.DNSSync != nil {
-			if err := deployNetworkPolicies(ctx, "dns-sync-network-policies", policies.DNSSync, sync, k8s.Provider); err != nil {
+			if err := deployNetworkPolicies(ctx, "dns-sync-network-policies", policies.DNSSync, sync.NamespaceResource, k8s.Provider); err != nil {
 				return err
 			}
 		}
