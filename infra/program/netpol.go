@@ -3,6 +3,7 @@ package program
 import (
 	"maps"
 	"net"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -86,10 +87,8 @@ func (r *resolver) resolve(entry string) (target, bool) {
 	named := wf.Kind == stacks.WaitTCP && entry == wf.Host // a bare name: every port of the target
 	if wf.Kind == stacks.WaitHTTP {
 		port = 80
-		if u := strings.SplitN(strings.TrimPrefix(wf.URL, "http://"), "/", 2)[0]; strings.Contains(u, ":") {
-			if _, p, err := net.SplitHostPort(u); err == nil {
-				port, _ = strconv.Atoi(p)
-			}
+		if u, err := url.Parse(wf.URL); err == nil && u.Port() != "" {
+			port, _ = strconv.Atoi(u.Port()) // validated by stacks
 		}
 	}
 	return r.host(wf.Host, port, named)
