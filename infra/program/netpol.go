@@ -124,10 +124,11 @@ func (r *resolver) host(host string, port int, named bool) (target, bool) {
 		}
 		return t, true
 	}
-	// <name>.<namespace>[.svc[.<cluster domain>]]: a Service of another namespace, whose pods carry
-	// its name (services' and backing services' alike).
+	// <name>.<namespace>.svc[.<cluster domain>]: a Service of another namespace, whose pods carry
+	// its name (services' and backing services' alike). <name>.<namespace> alone is not taken:
+	// it reads like a domain outside the cluster ("example.org").
 	parts := strings.Split(strings.TrimSuffix(host, "."+r.cfg.Edge.ClusterDomain), ".")
-	if len(parts) == 2 || (len(parts) == 3 && parts[2] == "svc") {
+	if len(parts) == 3 && parts[2] == "svc" {
 		return target{namespace: parts[1], pods: servicePods(parts[0]), ports: []int{port}}, true
 	}
 	// A short name this stack does not deploy: a playground resolves it in its base namespace.

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/shoestring-dev/shoestring/components/cluster"
+	"github.com/shoestring-dev/shoestring/components/netpol"
 	"github.com/shoestring-dev/shoestring/internal/testing/pulumimock"
 	"github.com/shoestring-dev/shoestring/stacks"
 )
@@ -247,4 +248,38 @@ func TestDataplaneV2FollowsTheStack(t *testing.T) {
 	require.NoError(t, err)
 	gke := one(t, rec, "gcp:container/cluster:Cluster", "cluster")
 	assert.Nil(t, gke["datapathProvider"], "GKE's default data plane")
+}
+
+func policyNamed(t *testing.T, a *netpol.Args, name string) *netpol.Policy {
+	t.Helper()
+	for i := range a.Policies {
+		if a.Policies[i].Name == name {
+			return &a.Policies[i]
+		}
+	}
+	return nil
+}
+
+// Each waitFor form becomes its peer, and a path no waitFor names any more is gone.
+func TestWaitForEntriesBecomeTheirPeers(t *testing.T) {
+	cfg := loadStack(t, "dev")
+	api := &cfg.Services[0]
+	api.WaitFor = []string{"redis:6379", "10.1.2.3:5432", "users.accounts.svc.cluster.local:9000", "http://search.shop.svc:8081/health", "cmd: true", "example.org:443"}
+	for i := range api.ReleaseJobs {
+		api.ReleaseJobs[i].WaitFor = nil
+	}
+	plan := PlanNetworkPolicies(cfg)
+	egress := policyNamed(t, plan.Workloads, "api-egress").Egress
+	require.Len(t, egress, 4, "a command and a name outside the cluster give no peer")
+	assert.Equal(t, netpol.Rule{Peers: []netpol.Peer{{Pods: backingPods("redis")}}, Ports: []netpol.Port{{Port: 6379, Protocol: "TCP"}}}, egress[0])
+	assert.Equal(t, netpol.Rule{Peers: []netpol.Peer{{CIDR: "10.1.2.3/32"}}, Ports: []netpol.Port{{Port: 5432, Protocol: "TCP"}}}, egress[1])
+	assert.Equal(t, netpol.Rule{Peers: []netpol.Peer{netpol.InNamespace("accounts", servicePods("users"))}, Ports: []netpol.Port{{Port: 9000, Protocol: "TCP"}}}, egress[2])
+	assert.Equal(t, netpol.Rule{Peers: []netpol.Peer{netpol.InNamespace("shop", servicePods("search"))}, Ports: []netpol.Port{{Port: 8081, Protocol: "TCP"}}}, egress[3])
+	assert.Nil(t, policyNamed(t, plan.Workloads, "mysql-ingress"), "nothing waits for mysql any more: its ingress policy is gone")
+	assert.NotNil(t, policyNamed(t, plan.Workloads, "redis-ingress"))
+
+	api.WaitFor = nil
+	plan = PlanNetworkPolicies(cfg)
+	assert.Nil(t, policyNamed(t, plan.Workloads, "api-egress"), "no waitFor, no egress beyond DNS")
+	assert.Nil(t, policyNamed(t, plan.Workloads, "redis-ingress"))
 }
