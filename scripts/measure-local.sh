@@ -68,6 +68,15 @@ peak_rss() {
 
 make down >/dev/null 2>&1 || true
 make tools shoestring-cli >/dev/null
+# A fresh clone of this commit (its own .state, the shared tools and images cache warm).
+clone=$(mktemp -d)
+git clone -q . "$clone/shoestring"
+start=$(ms)
+(cd "$clone/shoestring" && make up) >/tmp/measure-clone.log 2>&1 || { tail -30 /tmp/measure-clone.log; exit 1; }
+echo "measure: fresh clone, tools cache warm: make up to the URL answering through the edge: $(secs $(($(ms) - start))) s"
+grep -E " -> " /tmp/measure-clone.log | head -3 | sed 's/^/measure:   /'
+(cd "$clone/shoestring" && make down) >/dev/null 2>&1
+rm -rf "$clone"
 start=$(ms)
 make up >/tmp/measure-up.log 2>&1 || { tail -30 /tmp/measure-up.log; exit 1; }
 echo "measure: warm make up (tools and images built, no cluster) to the URL answering through the edge: $(secs $(($(ms) - start))) s"

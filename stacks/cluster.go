@@ -81,6 +81,11 @@ type GKECluster struct {
 	// Default: Cloudflare's published IPv4 ranges (stacks/data/cloudflare-ips-v4.txt) when DNS sync
 	// publishes proxied names, else ["0.0.0.0/0"].
 	FirewallSourceRanges []string `json:"firewallSourceRanges"`
+
+	// DataplaneV2 creates the cluster with GKE Dataplane V2 (datapathProvider ADVANCED_DATAPATH),
+	// the data plane that enforces NetworkPolicies (shoestring:networkPolicy). GKE cannot switch
+	// an existing cluster: changing it replaces the cluster. Default false.
+	DataplaneV2 bool `json:"dataplaneV2"`
 }
 
 // ExistingCluster is a cluster this program does not create.

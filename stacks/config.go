@@ -29,6 +29,7 @@ type Config struct {
 	DNSConfig
 	DevConfig
 	BillingConfig
+	NetworkPolicyConfig
 
 	// Warnings are what Parse found worth a word but not wrong (a secret-looking name under plain
 	// env): Load logs them with ctx.Log.Warn, tools print them. Empty when Parse failed.
@@ -46,7 +47,7 @@ type section interface {
 }
 
 func (c *Config) sections() []section {
-	return []section{&c.ClusterConfig, &c.WorkloadsConfig, &c.EdgeConfig, &c.DNSConfig, &c.DevConfig, &c.BillingConfig}
+	return []section{&c.ClusterConfig, &c.WorkloadsConfig, &c.EdgeConfig, &c.DNSConfig, &c.DevConfig, &c.BillingConfig, &c.NetworkPolicyConfig}
 }
 
 // Default returns the configuration of a stack whose config file is empty.
@@ -156,7 +157,7 @@ func parse(raw map[string]string, secretKeys []string, f *stackFile) (*Config, E
 	}
 	// Warnings also come with a config that has errors, for a caller that turns some of them
 	// into warnings (parseAllowingExamples).
-	c.Warnings = c.secretLookingEnv()
+	c.Warnings = append(c.secretLookingEnv(), c.networkPolicyWarnings()...)
 	if f != nil {
 		c.Warnings = f.locate(c.Warnings, merged.moved)
 		errs = f.locate(errs, merged.moved)

@@ -84,7 +84,7 @@ func TestInvalidConfigurations(t *testing.T) {
 		{"existing without kubeconfig", map[string]string{"shoestring:cluster": `{"mode":"existing"}`},
 			`shoestring:cluster.existing.kubeconfig: is required when mode is "existing"; give the path of the kubeconfig file, e.g. ~/.kube/config`},
 		{"typo in a nested key", map[string]string{"shoestring:cluster": `{"gke":{"zone":"us-central1-a","machinetype":"e2-small"}}`},
-			`shoestring:cluster.gke.machinetype: is not a known key; did you mean "machineType"? accepted keys here: deletionProtection, diskSizeGb, diskType, firewallSourceRanges, machineType, name, network, nodeCount, nodeTag, oauthScopes, project, provisioning, releaseChannel, subnetwork, zone`},
+			`shoestring:cluster.gke.machinetype: is not a known key; did you mean "machineType"? accepted keys here: dataplaneV2, deletionProtection, diskSizeGb, diskType, firewallSourceRanges, machineType, name, network, nodeCount, nodeTag, oauthScopes, project, provisioning, releaseChannel, subnetwork, zone`},
 		{"unknown top-level key", map[string]string{"shoestring:cluster": gke, "shoestring:clustr": `{}`},
 			`shoestring:clustr: is not a known key; did you mean "shoestring:cluster"? accepted keys here: ` + strings.Join(acceptedTopLevel(), ", ")},
 		{"scalar where an object belongs", map[string]string{"shoestring:cluster": `"gke"`},

@@ -227,7 +227,7 @@ func TestBadOverridesAreRefusedWithTheirKey(t *testing.T) {
 		"unknown key": {`config:
   shoestring:overrides:
     servces: {api: {replicas: 2}}
-`, `invalid stack configuration: Pulumi.test.yaml:3: shoestring:overrides.servces: is not a known key; did you mean "services"? accepted keys here: backing, batchApiVersion, billing, cluster, commonEnv, commonSecretEnv, devMode, dns, dnssync, edge, imagePullSecrets, localDev, namespace, playground, podSecurity, registry, services, storageClass, waitForImage`},
+`, `invalid stack configuration: Pulumi.test.yaml:3: shoestring:overrides.servces: is not a known key; did you mean "services"? accepted keys here: backing, batchApiVersion, billing, cluster, commonEnv, commonSecretEnv, devMode, dns, dnssync, edge, imagePullSecrets, localDev, namespace, networkPolicy, playground, podSecurity, registry, services, storageClass, waitForImage`},
 		"secrets": {`config:
   shoestring:overrides:
     secrets: {api: {DB_PASSWORD: x}}

@@ -129,6 +129,10 @@ type Service struct {
 
 	// Security relaxes the restricted pod security settings for images that cannot run with them.
 	Security Security `json:"security"`
+
+	// NetworkPolicy adds paths the definition cannot show to the service's derived
+	// NetworkPolicies (docs/network-policies.md). Default: none.
+	NetworkPolicy ServiceNetworkPolicy `json:"networkPolicy"`
 }
 
 type ServicePort struct {

@@ -46,7 +46,14 @@ type GKEArgs struct {
 	DeletionProtection bool
 
 	FirewallSourceRanges []string
+
+	// DataplaneV2 creates the cluster with GKE Dataplane V2, which enforces NetworkPolicies; GKE
+	// cannot switch a cluster, so changing it replaces the cluster.
+	DataplaneV2 bool
 }
+
+// AdvancedDatapath is GKE's datapathProvider value for Dataplane V2.
+const AdvancedDatapath = "ADVANCED_DATAPATH"
 
 type ExistingArgs struct {
 	Kubeconfig string // path; "~/" is expanded
@@ -154,6 +161,12 @@ func ClusterArgs(a *GKEArgs) *container.ClusterArgs {
 	}
 	if a.Subnetwork != "" {
 		args.Subnetwork = pulumi.String(a.Subnetwork)
+	}
+	if a.DataplaneV2 {
+		// Dataplane V2 runs only on VPC-native clusters (alias IPs): an empty policy lets GKE
+		// pick the secondary ranges.
+		args.DatapathProvider = pulumi.String(AdvancedDatapath)
+		args.IpAllocationPolicy = &container.ClusterIpAllocationPolicyArgs{}
 	}
 	if a.Project != "" {
 		args.Project = pulumi.String(a.Project)

@@ -69,6 +69,8 @@ type DNSSync struct {
 	pulumi.ResourceState
 
 	Namespace pulumi.StringOutput
+	// NamespaceResource is the namespace object, for what must wait for it (and not for the rest).
+	NamespaceResource *corev1.Namespace
 	// Aliases are the CNAME records' names.
 	Aliases pulumi.StringArrayOutput
 }
@@ -146,6 +148,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		}
 	}
 	c.Namespace = ns.Metadata.Name().Elem()
+	c.NamespaceResource = ns
 	c.Aliases = aliases.ToStringArrayOutput()
 	if err := ctx.RegisterResourceOutputs(c, pulumi.Map{"namespace": c.Namespace, "aliases": c.Aliases}); err != nil {
 		return nil, err

@@ -73,6 +73,8 @@ type Edge struct {
 	pulumi.ResourceState
 
 	Namespace pulumi.StringOutput
+	// NamespaceResource is the namespace object, for what must wait for it (and not for the rest).
+	NamespaceResource *corev1.Namespace
 	// NginxConf is the generated configuration, as deployed.
 	NginxConf pulumi.StringOutput
 }
@@ -109,6 +111,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		return nil, err
 	}
 	e.Namespace = ns.Metadata.Name().Elem()
+	e.NamespaceResource = ns
 	e.NginxConf = pulumi.String(conf).ToStringOutput()
 	if err := ctx.RegisterResourceOutputs(e, pulumi.Map{"namespace": e.Namespace}); err != nil {
 		return nil, err

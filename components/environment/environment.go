@@ -39,7 +39,9 @@ func SecretName(owner string) string    { return owner + "-secrets" }
 type Args struct {
 	Namespace   string
 	PodSecurity PodSecurity
-	CommonEnv   map[string]string
+	// NamespaceLabels are more labels of the namespace (what NetworkPolicies elsewhere select it by).
+	NamespaceLabels map[string]string
+	CommonEnv       map[string]string
 	// CommonSecrets make up the Secret common-secrets, read by every service pod right after
 	// common-config (none: no Secret).
 	CommonSecrets map[string]SecretValue
@@ -187,18 +189,19 @@ func reveal(secrets map[string]SecretValue) map[string]string {
 // not meet the level; warn and audit report them.
 func NamespaceArgs(a *Args) *corev1.NamespaceArgs {
 	p := a.PodSecurity
-	return &corev1.NamespaceArgs{Metadata: &metav1.ObjectMetaArgs{
-		Name: pulumi.String(a.Namespace),
-		Labels: pulumi.StringMap{
-			"app.kubernetes.io/part-of":                  pulumi.String(service.PartOf),
-			"pod-security.kubernetes.io/enforce":         pulumi.String(p.Enforce),
-			"pod-security.kubernetes.io/enforce-version": pulumi.String(p.Version),
-			"pod-security.kubernetes.io/warn":            pulumi.String(p.Warn),
-			"pod-security.kubernetes.io/warn-version":    pulumi.String(p.Version),
-			"pod-security.kubernetes.io/audit":           pulumi.String(p.Audit),
-			"pod-security.kubernetes.io/audit-version":   pulumi.String(p.Version),
-		},
-	}}
+	labels := pulumi.StringMap{
+		"app.kubernetes.io/part-of":                  pulumi.String(service.PartOf),
+		"pod-security.kubernetes.io/enforce":         pulumi.String(p.Enforce),
+		"pod-security.kubernetes.io/enforce-version": pulumi.String(p.Version),
+		"pod-security.kubernetes.io/warn":            pulumi.String(p.Warn),
+		"pod-security.kubernetes.io/warn-version":    pulumi.String(p.Version),
+		"pod-security.kubernetes.io/audit":           pulumi.String(p.Audit),
+		"pod-security.kubernetes.io/audit-version":   pulumi.String(p.Version),
+	}
+	for k, v := range a.NamespaceLabels {
+		labels[k] = pulumi.String(v)
+	}
+	return &corev1.NamespaceArgs{Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(a.Namespace), Labels: labels}}
 }
 
 // ConfigMapArgs is a ConfigMap of environment variables.

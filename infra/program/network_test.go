@@ -15,7 +15,8 @@ import (
 // and subnet, not in "default".
 func TestTheClusterUsesTheStacksNetworkAndSubnet(t *testing.T) {
 	cfg, err := stacks.Parse(map[string]string{
-		"shoestring:cluster": `{"gke":{"zone":"europe-west1-b","network":"shop-vpc","subnetwork":"shop-nodes"}}`,
+		"shoestring:cluster":       `{"gke":{"zone":"europe-west1-b","network":"shop-vpc","subnetwork":"shop-nodes"}}`,
+		"shoestring:networkPolicy": `{"nodeCIDRs":["10.10.0.0/20"]}`,
 	}, nil)
 	require.NoError(t, err)
 	rec, err := pulumimock.Run("x", func(ctx *pulumi.Context) error { return Deploy(ctx, cfg) })

@@ -3,11 +3,13 @@
 package program
 
 import (
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/shoestring-dev/shoestring/components/cluster"
 	"github.com/shoestring-dev/shoestring/components/dnssync"
 	"github.com/shoestring-dev/shoestring/components/edge"
+	"github.com/shoestring-dev/shoestring/components/netpol"
 	"github.com/shoestring-dev/shoestring/stacks"
 )
 
@@ -39,9 +41,20 @@ func Deploy(ctx *pulumi.Context, cfg *stacks.Config) error {
 	// code mounts, dev-mode sidecars (see devtools.go).
 	plan := PlanWorkloads(cfg)
 	PlanDevTooling(cfg, plan)
+	if cfg.Playground.IsPlayground() {
+		plan.Environment.NamespaceLabels = map[string]string{PlaygroundOfLabel: cfg.Playground.BaseNamespace}
+	}
 	workloads, err := deployWorkloads(ctx, plan, k8s.Provider)
 	if err != nil {
 		return err
+	}
+	// NetworkPolicies (netpol.go): their own resources, selecting pods by label; no workload
+	// depends on them and no pod template mentions them, so adding them restarts nothing.
+	policies := PlanNetworkPolicies(cfg)
+	if policies != nil {
+		if err := deployNetworkPolicies(ctx, "network-policies", policies.Workloads, workloads.Environment.Namespace, k8s.Provider); err != nil {
+			return err
+		}
 	}
 
 	// 3. Dev tooling: the dev-mode keys Secret, the developers' commands and the playground record.
@@ -62,6 +75,11 @@ func Deploy(ctx *pulumi.Context, cfg *stacks.Config) error {
 			return err
 		}
 		ctx.Export("edgeNamespace", edgeNginx.Namespace)
+		if policies != nil {
+			if err := deployNetworkPolicies(ctx, "edge-network-policies", policies.Edge, edgeNginx.NamespaceResource, k8s.Provider); err != nil {
+				return err
+			}
+		}
 	}
 
 	// DNS sync: the controller keeping the Cloudflare name's A/AAAA records equal to the Ready
@@ -74,8 +92,20 @@ func Deploy(ctx *pulumi.Context, cfg *stacks.Config) error {
 		}
 		ctx.Export("dnsName", pulumi.String(cfg.DNS.Name))
 		ctx.Export("dnsAliases", sync.Aliases)
+		if policies != nil && policies.DNSSync != nil {
+			if err := deployNetworkPolicies(ctx, "dns-sync-network-policies", policies.DNSSync, sync.NamespaceResource, k8s.Provider); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
+}
+
+// deployNetworkPolicies creates one namespace's policies once after (its namespace) exists.
+func deployNetworkPolicies(ctx *pulumi.Context, name string, a *netpol.Args, after pulumi.Resource, provider *kubernetes.Provider) error {
+	a.After = []pulumi.Resource{after}
+	_, err := netpol.New(ctx, name, a, pulumi.Provider(provider))
+	return err
 }
 
 // DNSSyncArgs maps shoestring:dns, shoestring:dnssync and the token secret to the component.
@@ -159,6 +189,6 @@ func clusterArgs(c *stacks.Cluster) *cluster.Args {
 		NodeCount: g.NodeCount, MachineType: g.MachineType, Preemptible: g.Preemptible(), Spot: g.Spot(),
 		DiskSizeGB: g.DiskSizeGB, DiskType: g.DiskType, NodeTag: g.NodeTag, OAuthScopes: g.OAuthScopes,
 		ReleaseChannel: g.ReleaseChannel, DeletionProtection: g.DeletionProtection,
-		FirewallSourceRanges: g.FirewallSourceRanges,
+		FirewallSourceRanges: g.FirewallSourceRanges, DataplaneV2: g.DataplaneV2,
 	}}
 }

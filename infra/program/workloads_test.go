@@ -531,6 +531,8 @@ func TestShippedSandboxAndProdWorkloads(t *testing.T) {
 			_ = i
 			if b.Mode == stacks.BackingInCluster {
 				out[tStatefulSet+"/"+b.Name] = key
+				// its ingress policy: api waits for every backing service of the shipped stacks
+				out["kubernetes:networking.k8s.io/v1:NetworkPolicy/network-policies-"+b.Name+"-ingress"] = key
 				if len(b.Env) > 0 {
 					out[tConfigMap+"/"+b.Name+"-config"] = key
 				}
