@@ -28,7 +28,10 @@ const (
 	SidecarPort    = 2222 // the openssh-server contract's port: no root needed to bind it
 	stagingPath    = "/dev-code"
 	keysMountPath  = "/dev-keys"
-	prepareCommand = "cp -a %q/. %s/ && chmod -R a+rwX %s"
+	// The copy runs as the app's non-root user: it cannot keep the image's owners (cp -a fails),
+	// nor change the emptyDir's own folder, so it copies plainly and opens up what it copied
+	// for the sidecar's user.
+	prepareCommand = "cp -R %q/. %s/ && find %s -mindepth 1 -exec chmod a+rwX {} +"
 )
 
 // Args are the component's inputs.
