@@ -19,15 +19,15 @@ const TypeToken = "shoestring:devmode:DevMode"
 
 // Names of the parts added to a dev-mode pod.
 const (
-	KeysSecret     = "dev-mode-authorized-keys"
-	CodeVolume     = "dev-code"
-	KeysVolume     = "dev-keys"
-	StateVolume    = "dev-sftp-state"
-	PrepareName    = "dev-prepare-code"
-	SidecarName    = "dev-sftp"
-	SidecarPort    = 2222 // the openssh-server contract's port: no root needed to bind it
-	stagingPath    = "/dev-code"
-	keysMountPath  = "/dev-keys"
+	KeysSecret    = "dev-mode-authorized-keys"
+	CodeVolume    = "dev-code"
+	KeysVolume    = "dev-keys"
+	StateVolume   = "dev-sftp-state"
+	PrepareName   = "dev-prepare-code"
+	SidecarName   = "dev-sftp"
+	SidecarPort   = 2222 // the openssh-server contract's port: no root needed to bind it
+	stagingPath   = "/dev-code"
+	keysMountPath = "/dev-keys"
 	// The copy runs as the app's non-root user: it cannot keep the image's owners (cp -a fails),
 	// nor change the emptyDir's own folder, so it copies plainly and opens up what it copied
 	// for the sidecar's user.
