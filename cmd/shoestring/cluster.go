@@ -16,6 +16,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/shoestring-dev/shoestring/internal/localcluster"
+	"github.com/shoestring-dev/shoestring/internal/localimages"
 )
 
 // defaultClusterDir is where `cluster up` keeps the local control plane; Pulumi.dev.yaml's
@@ -108,9 +109,7 @@ func clusterUp(dir string, nodes, port, realNodes int) error {
 		if err != nil {
 			return fmt.Errorf("%w\n(the real node runs only images built here; `make up REAL_NODES=0` starts a simulated-only cluster)", err)
 		}
-		for _, b := range built {
-			opts.Images = append(opts.Images, b.Archive)
-		}
+		opts.Images = localimages.Archives(built)
 	}
 	c, err := localcluster.Start(ctx, opts)
 	if err != nil {

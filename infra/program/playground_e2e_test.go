@@ -65,6 +65,22 @@ func create(t *testing.T, ctx context.Context, c kubernetes.Interface, objs []mo
 	}
 }
 
+// deployment is the rendered Deployment of that name.
+func deployment(t *testing.T, objs []mockrender.Object, name string) appsv1.Deployment {
+	t.Helper()
+	var d appsv1.Deployment
+	for _, o := range objs {
+		if o.Kind == "Deployment" && o.Name == name {
+			b, err := json.Marshal(o.Manifest)
+			require.NoError(t, err)
+			require.NoError(t, json.Unmarshal(b, &d))
+			return d
+		}
+	}
+	t.Fatalf("no Deployment %s in the render", name)
+	return d
+}
+
 var services = `[{"name":"gateway","image":"example/gateway:1.0","ports":[{"name":"http","port":8080}]},` +
 	`{"name":"users","image":"example/users:1.0","ports":[{"name":"http","port":8080}]},` +
 	`{"name":"orders","image":"example/orders:1.0","ports":[{"name":"http","port":8080}]}]`
@@ -84,11 +100,7 @@ func TestPlaygroundShortNamesResolveThroughCoreDNS(t *testing.T) {
 	require.NoError(t, err)
 	built, err := (&localimages.Builder{RepoDir: repo, CacheDir: filepath.Dir(localcluster.DefaultBinDir()), Log: testLog{t}}).Build(ctx, specs)
 	require.NoError(t, err)
-	var archives []string
-	for _, b := range built {
-		archives = append(archives, b.Archive)
-	}
-	cluster := localcluster.ForTest(t, localcluster.Options{Kwok: true, RealNodes: 1, Images: archives, Progress: testLog{t}})
+	cluster := localcluster.ForTest(t, localcluster.Options{Kwok: true, RealNodes: 1, Images: localimages.Archives(built), Progress: testLog{t}})
 	client, err := kubernetes.NewForConfig(cluster.RESTConfig())
 	require.NoError(t, err)
 
@@ -115,25 +127,9 @@ func TestPlaygroundShortNamesResolveThroughCoreDNS(t *testing.T) {
 	create(t, ctx, client, base, "Namespace", "Service")
 	create(t, ctx, client, play, "Namespace", "Service")
 
-	var gateway appsv1.Deployment
-	for _, o := range play {
-		if o.Kind == "Deployment" && o.Name == "gateway" {
-			b, err := json.Marshal(o.Manifest)
-			require.NoError(t, err)
-			require.NoError(t, json.Unmarshal(b, &gateway))
-		}
-	}
-	spec := gateway.Spec.Template.Spec
+	spec := deployment(t, play, "gateway").Spec.Template.Spec
 	require.NotNil(t, spec.DNSConfig, "the playground's pods carry a dnsConfig")
-	var baseGateway appsv1.Deployment
-	for _, o := range base {
-		if o.Kind == "Deployment" && o.Name == "gateway" {
-			b, err := json.Marshal(o.Manifest)
-			require.NoError(t, err)
-			require.NoError(t, json.Unmarshal(b, &baseGateway))
-		}
-	}
-	assert.Nil(t, baseGateway.Spec.Template.Spec.DNSConfig, "a base pod has no fallback search path")
+	assert.Nil(t, deployment(t, base, "gateway").Spec.Template.Spec.DNSConfig, "a base pod has no fallback search path")
 
 	clusterIP := func(ns, name string) string {
 		s, err := client.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})

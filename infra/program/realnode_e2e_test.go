@@ -44,11 +44,7 @@ func devStackOnRealNode(t *testing.T, timeout time.Duration) (context.Context, *
 	b := &localimages.Builder{RepoDir: repo, CacheDir: filepath.Dir(localcluster.DefaultBinDir()), Log: testLog{t}}
 	built, err := b.Build(ctx, localimages.Catalogue())
 	require.NoError(t, err)
-	var archives []string
-	for _, img := range built {
-		archives = append(archives, img.Archive)
-	}
-	cluster := localcluster.ForTest(t, localcluster.Options{Kwok: true, RealNodes: 1, Images: archives, Progress: testLog{t}})
+	cluster := localcluster.ForTest(t, localcluster.Options{Kwok: true, RealNodes: 1, Images: localimages.Archives(built), Progress: testLog{t}})
 	client, err := kubernetes.NewForConfig(cluster.RESTConfig())
 	require.NoError(t, err)
 	return ctx, newLifecycle(t, "dev", cluster.KubeconfigPath()), client, cluster

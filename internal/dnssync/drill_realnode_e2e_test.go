@@ -37,11 +37,7 @@ func TestPreemptionDrillOnARealNode(t *testing.T) {
 	require.NoError(t, err)
 	built, err := (&localimages.Builder{RepoDir: repo, CacheDir: filepath.Dir(localcluster.DefaultBinDir())}).Build(ctx, specs)
 	require.NoError(t, err)
-	var archives []string
-	for _, b := range built {
-		archives = append(archives, b.Archive)
-	}
-	cluster := localcluster.ForTest(t, localcluster.Options{Kwok: true, KwokNodes: 3, RealNodes: 1, Images: archives})
+	cluster := localcluster.ForTest(t, localcluster.Options{Kwok: true, KwokNodes: 3, RealNodes: 1, Images: localimages.Archives(built)})
 	kube, err := kubernetes.NewForConfig(cluster.RESTConfig())
 	require.NoError(t, err)
 

@@ -89,10 +89,7 @@ func TestRealNodeRunsAPodAndLeavesNothingBehind(t *testing.T) {
 	require.NoError(t, err)
 	built, err := (&localimages.Builder{RepoDir: repo, CacheDir: filepath.Dir(DefaultBinDir())}).Build(ctx, specs)
 	require.NoError(t, err)
-	var images []string
-	for _, b := range built {
-		images = append(images, b.Archive)
-	}
+	images := localimages.Archives(built)
 
 	before := snapshotHost(t)
 	dir := t.TempDir()

@@ -57,6 +57,15 @@ type Built struct {
 	Seconds float64
 }
 
+// Archives are the built images' archives, in order: what a cluster's Options.Images takes.
+func Archives(built []Built) []string {
+	out := make([]string, len(built))
+	for i, b := range built {
+		out[i] = b.Archive
+	}
+	return out
+}
+
 // Build returns the archive of every spec, building those whose inputs changed.
 func (b *Builder) Build(ctx context.Context, specs []Spec) ([]Built, error) {
 	var out []Built
