@@ -72,6 +72,9 @@ type DevModeService struct {
 	// CodePath is where the image holds the code, copied into the shared volume at start and
 	// mounted there in both the app and the sidecar.
 	CodePath string `json:"codePath"`
+	// Developers are the names under authorizedKeys whose keys this service's sidecar accepts;
+	// none: every developer's.
+	Developers []string `json:"developers"`
 }
 
 // LocalDev is for the dev stack on a local cluster: images built locally and code
@@ -155,6 +158,21 @@ func (p *Playground) SourceOf(service string) string {
 		return dir
 	}
 	return "services/" + service
+}
+
+// KeysByService maps each dev-mode service to the developers' keys its sidecar accepts.
+func (d *DevMode) KeysByService() map[string]map[string]string {
+	out := map[string]map[string]string{}
+	for _, s := range d.Services {
+		keys := map[string]string{}
+		for dev, key := range d.AuthorizedKeys {
+			if len(s.Developers) == 0 || slices.Contains(s.Developers, dev) {
+				keys[dev] = key
+			}
+		}
+		out[s.Name] = keys
+	}
+	return out
 }
 
 // Enabled says whether a service runs in dev mode, and its settings.
@@ -291,6 +309,12 @@ func (d *DevMode) checkAndFillDefaults(services map[string]bool) []FieldError {
 			errs = append(errs, fieldErr(key+".name", s.Name, "is listed twice", "list each service once"))
 		}
 		seen[s.Name] = true
+		for j, dev := range s.Developers {
+			if _, ok := d.AuthorizedKeys[dev]; !ok {
+				errs = append(errs, fieldErr(fmt.Sprintf("%s.developers[%d]", key, j), dev, "has no key under devMode.authorizedKeys",
+					"name one of: "+strings.Join(slices.Sorted(maps.Keys(d.AuthorizedKeys)), ", ")+"; or add the developer's key there"))
+			}
+		}
 		if s.CodePath == "" {
 			d.Services[i].CodePath = DefaultDevCodePath
 		} else if !path.IsAbs(s.CodePath) || path.Clean(s.CodePath) == "/" {

@@ -2,6 +2,8 @@ package stacks
 
 import (
 	"errors"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -145,6 +147,24 @@ func TestDevModeAllowed(t *testing.T) {
 		"shoestring:devMode": `{"allowed":true,"services":[{"name":"users"}],"authorizedKeys":{"alice":"` + aliceKey + `"}}`,
 	})
 	assert.Empty(t, errs)
+}
+
+func TestDevModeKeysPerService(t *testing.T) {
+	c, errs := parseDev(t, map[string]string{
+		"shoestring:devMode": `{"allowed":true,"services":[{"name":"users","developers":["alice"]},{"name":"gateway"}],` +
+			`"authorizedKeys":{"bob":"` + aliceKey + `","alice":"` + aliceKey + `"}}`,
+	})
+	require.Empty(t, errs)
+	keys := c.DevMode.KeysByService()
+	assert.Equal(t, []string{"alice"}, slices.Sorted(maps.Keys(keys["users"])), "users' sidecar takes only the developers it names")
+	assert.Equal(t, []string{"alice", "bob"}, slices.Sorted(maps.Keys(keys["gateway"])), "no developers: every key")
+
+	_, errs = parseDev(t, map[string]string{
+		"shoestring:devMode": `{"allowed":true,"services":[{"name":"users","developers":["alcie"]}],"authorizedKeys":{"alice":"` + aliceKey + `"}}`,
+	})
+	require.Len(t, errs, 1)
+	assert.Equal(t, "shoestring:devMode.services[0].developers[0]", errs[0].Key)
+	assert.Contains(t, errs[0].Fix, "name one of: alice")
 }
 
 func TestDevModeConfigErrors(t *testing.T) {

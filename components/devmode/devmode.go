@@ -7,6 +7,8 @@ package devmode
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
@@ -19,15 +21,15 @@ const TypeToken = "shoestring:devmode:DevMode"
 
 // Names of the parts added to a dev-mode pod.
 const (
-	KeysSecret    = "dev-mode-authorized-keys"
-	CodeVolume    = "dev-code"
-	KeysVolume    = "dev-keys"
-	StateVolume   = "dev-sftp-state"
-	PrepareName   = "dev-prepare-code"
-	SidecarName   = "dev-sftp"
-	SidecarPort   = 2222 // the openssh-server contract's port: no root needed to bind it
-	stagingPath   = "/dev-code"
-	keysMountPath = "/dev-keys"
+	keysSecretPrefix = "dev-mode-keys-"
+	CodeVolume       = "dev-code"
+	KeysVolume       = "dev-keys"
+	StateVolume      = "dev-sftp-state"
+	PrepareName      = "dev-prepare-code"
+	SidecarName      = "dev-sftp"
+	SidecarPort      = 2222 // the openssh-server contract's port: no root needed to bind it
+	stagingPath      = "/dev-code"
+	keysMountPath    = "/dev-keys"
 	// The copy runs as the app's non-root user: it cannot keep the image's owners (cp -a fails),
 	// nor change the emptyDir's own folder, so it copies plainly and opens up what it copied
 	// for the sidecar's user.
@@ -37,44 +39,55 @@ const (
 // Args are the component's inputs.
 type Args struct {
 	Namespace string
-	// AuthorizedKeys maps each developer to an SSH public key.
-	AuthorizedKeys map[string]string
+	// Keys maps each dev-mode service to the developers (and their SSH public keys) its sidecar
+	// lets in: each service gets a Secret of its own, so a key reaches only the sidecars it is for.
+	Keys map[string]map[string]string
 	// After are what the Secret waits for (the namespace).
 	After []pulumi.Resource
 }
 
-// DevMode is the component: the Secret of authorized keys in the services' namespace.
+// DevMode is the component: a Secret of authorized keys per dev-mode service, in the services'
+// namespace.
 type DevMode struct {
 	pulumi.ResourceState
 
-	Secret *corev1.Secret
+	Secrets map[string]*corev1.Secret
 }
 
-// New creates the authorized-keys Secret.
+// KeysSecret is the name of a service's Secret of authorized keys.
+func KeysSecret(service string) string { return keysSecretPrefix + service }
+
+// New creates the authorized-keys Secrets.
 func New(ctx *pulumi.Context, name string, a *Args, opts ...pulumi.ResourceOption) (*DevMode, error) {
 	d := &DevMode{}
 	if err := ctx.RegisterComponentResource(TypeToken, name, d, opts...); err != nil {
 		return nil, err
 	}
-	s, err := corev1.NewSecret(ctx, name+"-authorized-keys", SecretArgs(a), pulumi.Parent(d), pulumi.DependsOn(a.After))
-	if err != nil {
-		return nil, err
+	d.Secrets = map[string]*corev1.Secret{}
+	names := pulumi.StringMap{}
+	for _, service := range slices.Sorted(maps.Keys(a.Keys)) {
+		s, err := corev1.NewSecret(ctx, name+"-keys-"+service, SecretArgs(a.Namespace, service, a.Keys[service]),
+			pulumi.Parent(d), pulumi.DependsOn(a.After))
+		if err != nil {
+			return nil, err
+		}
+		d.Secrets[service] = s
+		names[service] = s.Metadata.Name().Elem()
 	}
-	d.Secret = s
-	return d, ctx.RegisterResourceOutputs(d, pulumi.Map{"secret": s.Metadata.Name()})
+	return d, ctx.RegisterResourceOutputs(d, pulumi.Map{"secrets": names})
 }
 
 // SecretArgs is the Secret of authorized keys: one file <developer>.pub per developer, the layout
 // the sidecar's PUBLIC_KEY_DIR reads. Public keys are not secret; a Secret keeps them out of
 // ConfigMaps that services read whole.
-func SecretArgs(a *Args) *corev1.SecretArgs {
+func SecretArgs(namespace, service string, keys map[string]string) *corev1.SecretArgs {
 	data := pulumi.StringMap{}
-	for dev, key := range a.AuthorizedKeys {
+	for dev, key := range keys {
 		data[dev+".pub"] = pulumi.String(key + "\n")
 	}
 	return &corev1.SecretArgs{
 		Metadata: &metav1.ObjectMetaArgs{
-			Name: pulumi.String(KeysSecret), Namespace: pulumi.String(a.Namespace),
+			Name: pulumi.String(KeysSecret(service)), Namespace: pulumi.String(namespace),
 			Labels: pulumi.StringMap{"app.kubernetes.io/part-of": pulumi.String("shoestring"), "app.kubernetes.io/component": pulumi.String("dev-mode")},
 		},
 		Type:       pulumi.String("Opaque"),
@@ -84,6 +97,8 @@ func SecretArgs(a *Args) *corev1.SecretArgs {
 
 // Pod describes one dev-mode pod.
 type Pod struct {
+	// Service is the service the pod belongs to: its sidecar mounts that service's keys.
+	Service string
 	// AppImage is the service's image: the init container copies the code out of it.
 	AppImage string
 	// CodePath is the code's folder in the image; app and sidecar see the shared copy there.
@@ -122,7 +137,7 @@ func PodParts(p Pod) Parts {
 	return Parts{
 		Volumes: []corev1.VolumeArgs{
 			{Name: pulumi.String(CodeVolume), EmptyDir: &corev1.EmptyDirVolumeSourceArgs{}},
-			{Name: pulumi.String(KeysVolume), Secret: &corev1.SecretVolumeSourceArgs{SecretName: pulumi.String(KeysSecret), DefaultMode: pulumi.Int(0o444)}},
+			{Name: pulumi.String(KeysVolume), Secret: &corev1.SecretVolumeSourceArgs{SecretName: pulumi.String(KeysSecret(p.Service)), DefaultMode: pulumi.Int(0o444)}},
 			{Name: pulumi.String(StateVolume), EmptyDir: &corev1.EmptyDirVolumeSourceArgs{Medium: pulumi.String("Memory"), SizeLimit: pulumi.String("1Mi")}},
 		},
 		AppVolumeMounts: []corev1.VolumeMountArgs{codeMount(p.CodePath)},

@@ -12,12 +12,12 @@ import (
 )
 
 func TestPodParts(t *testing.T) {
-	p := PodParts(Pod{AppImage: "example/users:1.0", CodePath: "/srv/app", SidecarImage: "sshd:1", User: "dev", UID: 1000, GID: 1001, ImagePullPolicy: "Never"})
+	p := PodParts(Pod{Service: "users", AppImage: "example/users:1.0", CodePath: "/srv/app", SidecarImage: "sshd:1", User: "dev", UID: 1000, GID: 1001, ImagePullPolicy: "Never"})
 
 	require.Len(t, p.Volumes, 3)
 	assert.Equal(t, CodeVolume, str(p.Volumes[0].Name))
 	assert.NotNil(t, p.Volumes[0].EmptyDir)
-	assert.Equal(t, KeysSecret, str(p.Volumes[1].Secret.(*corev1.SecretVolumeSourceArgs).SecretName))
+	assert.Equal(t, "dev-mode-keys-users", str(p.Volumes[1].Secret.(*corev1.SecretVolumeSourceArgs).SecretName), "the service's own keys")
 	require.Len(t, p.InitContainers, 2)
 	prep, sftp := p.InitContainers[0], p.InitContainers[1]
 	assert.Equal(t, "example/users:1.0", str(prep.Image), "the code comes from the app's own image")
@@ -44,9 +44,9 @@ func TestPodParts(t *testing.T) {
 }
 
 func TestSecretHoldsOneFilePerDeveloper(t *testing.T) {
-	a := SecretArgs(&Args{Namespace: "play-x", AuthorizedKeys: map[string]string{"bob": "ssh-ed25519 BBB bob", "alice": "ssh-ed25519 AAA alice"}})
+	a := SecretArgs("play-x", "users", map[string]string{"bob": "ssh-ed25519 BBB bob", "alice": "ssh-ed25519 AAA alice"})
 	meta := a.Metadata.(*metav1.ObjectMetaArgs)
-	assert.Equal(t, KeysSecret, str(meta.Name))
+	assert.Equal(t, "dev-mode-keys-users", str(meta.Name))
 	assert.Equal(t, "play-x", str(meta.Namespace))
 	data := map[string]string{}
 	for k, v := range a.StringData.(pulumi.StringMap) {

@@ -29,7 +29,7 @@ func PlanDevTooling(cfg *stacks.Config, p *WorkloadsPlan) {
 		addCodeMounts(cfg, a.Name, &a.Pod)
 		if s, ok := cfg.DevMode.Enabled(a.Name); ok && cfg.DevMode.Allowed {
 			d := cfg.DevMode
-			parts := devmode.PodParts(devmode.Pod{AppImage: a.Container.Image, CodePath: s.CodePath, SidecarImage: d.SidecarImage,
+			parts := devmode.PodParts(devmode.Pod{Service: a.Name, AppImage: a.Container.Image, CodePath: s.CodePath, SidecarImage: d.SidecarImage,
 				User: d.User, UID: d.UID, GID: d.GID, ImagePullPolicy: cfg.LocalDev.ImagePullPolicy})
 			a.Pod.InitContainers = append(a.Pod.InitContainers, parts.InitContainers...)
 			a.Pod.Volumes = append(a.Pod.Volumes, parts.Volumes...)
@@ -75,7 +75,7 @@ func addCodeMounts(cfg *stacks.Config, svc string, o *service.PodOptions) {
 func deployDevTooling(ctx *pulumi.Context, cfg *stacks.Config, w *Workloads, provider *kubernetes.Provider) error {
 	if cfg.DevMode.Allowed && len(cfg.DevMode.Services) > 0 {
 		if _, err := devmode.New(ctx, "dev-mode", &devmode.Args{
-			Namespace: cfg.Namespace, AuthorizedKeys: cfg.DevMode.AuthorizedKeys, After: []pulumi.Resource{w.Environment.Namespace},
+			Namespace: cfg.Namespace, Keys: cfg.DevMode.KeysByService(), After: []pulumi.Resource{w.Environment.Namespace},
 		}, pulumi.Provider(provider)); err != nil {
 			return err
 		}

@@ -96,7 +96,7 @@ func TestDevModePods(t *testing.T) {
 	var keys map[string]any
 	for _, s := range secrets {
 		p := s.Plain()
-		if p["metadata"].(map[string]any)["name"] == "dev-mode-authorized-keys" {
+		if p["metadata"].(map[string]any)["name"] == "dev-mode-keys-users" {
 			keys = p["stringData"].(map[string]any)
 			assert.Equal(t, "play-login", p["metadata"].(map[string]any)["namespace"])
 		}

@@ -26,15 +26,21 @@ import (
 // forward through the API server to the pod, then ssh and sftp to 127.0.0.1.
 func devModeOnRealNode(ctx context.Context, t *testing.T, l *lifecycle, client *kubernetes.Clientset, cluster *localcluster.Cluster, ns string) {
 	dir := t.TempDir()
-	key := filepath.Join(dir, "id_ed25519")
-	out, err := exec.CommandContext(ctx, "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "e2e@shoestring", "-f", key).CombinedOutput()
-	require.NoError(t, err, "%s", out)
-	pub, err := os.ReadFile(key + ".pub")
-	require.NoError(t, err)
+	keygen := func(name string) (string, string) {
+		key := filepath.Join(dir, name)
+		out, err := exec.CommandContext(ctx, "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name+"@shoestring", "-f", key).CombinedOutput()
+		require.NoError(t, err, "%s", out)
+		pub, err := os.ReadFile(key + ".pub")
+		require.NoError(t, err)
+		return key, strings.TrimSpace(string(pub))
+	}
+	key, pub := keygen("e2e")
+	otherKey, otherPub := keygen("other")
 	dm := l.config()["shoestring:devMode"].(map[string]any)
-	dm["services"] = []any{map[string]any{"name": "api"}}
-	dm["authorizedKeys"] = map[string]any{"e2e": strings.TrimSpace(string(pub))}
-	_, err = l.open(ctx, nil).Up(ctx)
+	// "other" is a developer of the stack, but not of the api's sidecar.
+	dm["services"] = []any{map[string]any{"name": "api", "developers": []any{"e2e"}}}
+	dm["authorizedKeys"] = map[string]any{"e2e": pub, "other": otherPub}
+	_, err := l.open(ctx, nil).Up(ctx)
 	require.NoError(t, err)
 
 	var pod corev1.Pod
@@ -68,6 +74,11 @@ func devModeOnRealNode(ctx context.Context, t *testing.T, l *lifecycle, client *
 		out, err := cmd.CombinedOutput()
 		require.NoError(t, err, "%s", out)
 		assert.Contains(t, string(out), "/app/uploaded.pub")
+	})
+	t.Run("a developer the service does not name is refused", func(t *testing.T) {
+		out, err := ssh("dev", "-i", otherKey)
+		require.Error(t, err)
+		assert.Contains(t, out, "Permission denied")
 	})
 	t.Run("password login and root login are refused", func(t *testing.T) {
 		out, err := ssh("dev", "-o", "PubkeyAuthentication=no", "-o", "PreferredAuthentications=password,keyboard-interactive")
