@@ -54,9 +54,10 @@ func devModeOnRealNode(ctx context.Context, t *testing.T, l *lifecycle, client *
 	require.NotEmpty(t, pod.Name, "the api's pod has the dev-mode sidecar after up")
 	port := forwardPort(ctx, t, cluster, client, ns, pod.Name, 2222)
 
+	// The sidecar's host key is made at its start: nothing to pin it against.
+	clientOpts := []string{"-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes", "-o", "ConnectTimeout=10"}
 	ssh := func(user string, extra ...string) (string, error) {
-		args := append([]string{"-p", fmt.Sprint(port), "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-			"-o", "BatchMode=yes", "-o", "ConnectTimeout=10"}, extra...)
+		args := append(append([]string{"-p", fmt.Sprint(port)}, clientOpts...), extra...)
 		args = append(args, user+"@127.0.0.1", "id -u; ls /app/bin")
 		b, err := exec.CommandContext(ctx, "ssh", args...).CombinedOutput()
 		return string(b), err
@@ -68,8 +69,8 @@ func devModeOnRealNode(ctx context.Context, t *testing.T, l *lifecycle, client *
 		assert.Contains(t, out, "console", "the app image's code, copied into the shared mount")
 	})
 	t.Run("sftp writes into the code mount", func(t *testing.T) {
-		cmd := exec.CommandContext(ctx, "sftp", "-P", fmt.Sprint(port), "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-			"-o", "BatchMode=yes", "-i", key, "-b", "-", "dev@127.0.0.1")
+		args := append(append([]string{"-P", fmt.Sprint(port)}, clientOpts...), "-i", key, "-b", "-", "dev@127.0.0.1")
+		cmd := exec.CommandContext(ctx, "sftp", args...)
 		cmd.Stdin = strings.NewReader("put " + key + ".pub /app/uploaded.pub\nls /app\n")
 		out, err := cmd.CombinedOutput()
 		require.NoError(t, err, "%s", out)

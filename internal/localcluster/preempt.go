@@ -14,8 +14,8 @@ import (
 // as on GKE. containerd, kube-proxy and the cluster DNS stay up: they are the local cluster's
 // plumbing, not what a drill tests. ResumeRealNode brings the node back.
 func (c *Cluster) PreemptRealNode(i int) error {
-	if i < 0 || i >= c.opts.RealNodes {
-		return fmt.Errorf("localcluster: no real node %d (the cluster has %d)", i, c.opts.RealNodes)
+	if err := c.checkRealNode(i); err != nil {
+		return err
 	}
 	name := fmt.Sprintf("kubelet-n%d", i)
 	c.mu.Lock()
@@ -47,8 +47,15 @@ func (c *Cluster) PreemptRealNode(i int) error {
 // ResumeRealNode starts real node i's kubelet again after PreemptRealNode and waits until the
 // Node is Ready; the kubelet then restarts the node's pods.
 func (c *Cluster) ResumeRealNode(ctx context.Context, i int) error {
+	if err := c.checkRealNode(i); err != nil {
+		return err
+	}
+	return c.startKubelet(ctx, i)
+}
+
+func (c *Cluster) checkRealNode(i int) error {
 	if i < 0 || i >= c.opts.RealNodes {
 		return fmt.Errorf("localcluster: no real node %d (the cluster has %d)", i, c.opts.RealNodes)
 	}
-	return c.startKubelet(ctx, i)
+	return nil
 }
