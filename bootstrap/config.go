@@ -112,13 +112,12 @@ func parse(raw map[string]string) (*Config, error) {
 }
 
 var (
-	projectIDRe   = regexp.MustCompile(`^[a-z][a-z0-9-]{4,28}[a-z0-9]$`)
-	digitsRe      = regexp.MustCompile(`^[0-9]+$`)
-	ghOwnerRe     = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,37}[A-Za-z0-9])?$`)
-	ghRepoRe      = regexp.MustCompile(`^[A-Za-z0-9._-]{1,100}$`)
-	ghURLRe       = regexp.MustCompile(`^(?:https?://|git@|ssh://git@)?(?:www\.)?github\.com[/:]([^/]+)/([^/]+?)(?:\.git)?/?$`)
-	prefixRe      = regexp.MustCompile(`^[a-z]([a-z0-9-]{0,18}[a-z0-9])?$`)
-	clusterNameRe = regexp.MustCompile(`^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$`)
+	projectIDRe = regexp.MustCompile(`^[a-z][a-z0-9-]{4,28}[a-z0-9]$`)
+	digitsRe    = regexp.MustCompile(`^[0-9]+$`)
+	ghOwnerRe   = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,37}[A-Za-z0-9])?$`)
+	ghRepoRe    = regexp.MustCompile(`^[A-Za-z0-9._-]{1,100}$`)
+	ghURLRe     = regexp.MustCompile(`^(?:https?://|git@|ssh://git@)?(?:www\.)?github\.com[/:]([^/]+)/([^/]+?)(?:\.git)?/?$`)
+	prefixRe    = regexp.MustCompile(`^[a-z]([a-z0-9-]{0,18}[a-z0-9])?$`)
 )
 
 func field(key, value, problem, fix string) stacks.FieldError {
@@ -214,7 +213,7 @@ func (c *Config) check() []stacks.FieldError {
 		errs = append(errs, field("name", c.Name, "is not a valid name prefix",
 			"use 1-20 lowercase letters, digits and hyphens, starting with a letter (\"shoestring\" is the default)"))
 	}
-	if !clusterNameRe.MatchString(c.SandboxCluster) {
+	if !stacks.IsGKEClusterName(c.SandboxCluster) {
 		errs = append(errs, field("sandboxCluster", c.SandboxCluster, "is not a valid GKE cluster name",
 			"give the sandbox stack's shoestring:cluster.gke.name (1-40 lowercase letters, digits and hyphens, starting with a letter)"))
 	}

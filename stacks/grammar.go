@@ -186,3 +186,7 @@ func IsGCPZone(s string) bool { return gcpZoneRe.MatchString(s) }
 
 // IsGCPRegion says whether s is written as a GCP region ("us-central1").
 func IsGCPRegion(s string) bool { return gcpRegionRe.MatchString(s) }
+
+// IsGKEClusterName says whether GKE accepts s as a cluster name: an RFC 1035 label of at most 40
+// characters.
+func IsGKEClusterName(s string) bool { return isGCEName(s, maxGKEClusterName) }
