@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
@@ -91,6 +92,32 @@ func podsOf(ctx context.Context, t *testing.T, client *kubernetes.Clientset, ns,
 	return pods.Items
 }
 
+// releaseJob is the current release's Job of the api's release job name.
+func releaseJob(ctx context.Context, t *testing.T, client *kubernetes.Clientset, ns, name string) batchv1.Job {
+	t.Helper()
+	jobs, err := client.BatchV1().Jobs(ns).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/name=api,app.kubernetes.io/component=release"})
+	require.NoError(t, err)
+	var out []batchv1.Job
+	for _, j := range jobs.Items {
+		if strings.HasPrefix(j.Name, "api-"+name+"-") && j.DeletionTimestamp == nil {
+			out = append(out, j)
+		}
+	}
+	require.Len(t, out, 1, "one %s Job of the current release", name)
+	return out[0]
+}
+
+// jobOutput is the log of a Job's pod.
+func jobOutput(ctx context.Context, t *testing.T, client *kubernetes.Clientset, j batchv1.Job) string {
+	t.Helper()
+	pods, err := client.CoreV1().Pods(j.Namespace).List(ctx, metav1.ListOptions{LabelSelector: batchv1.JobNameLabel + "=" + j.Name})
+	require.NoError(t, err)
+	require.NotEmpty(t, pods.Items, "Job %s has a pod", j.Name)
+	out, err := client.CoreV1().Pods(j.Namespace).GetLogs(pods.Items[0].Name, &corev1.PodLogOptions{Container: j.Spec.Template.Spec.Containers[0].Name}).DoRaw(ctx)
+	require.NoError(t, err)
+	return string(out)
+}
+
 func podUIDs(ctx context.Context, t *testing.T, client *kubernetes.Clientset, ns, selector string) []string {
 	var out []string
 	for _, p := range podsOf(ctx, t, client, ns, selector) {
@@ -124,6 +151,24 @@ func TestDevStackOnARealNode(t *testing.T) {
 		require.Len(t, pods, 1)
 		assert.Equal(t, localcluster.RealNodeName(0), pods[0].Spec.NodeName)
 		assert.Equal(t, pods[0].Name, st.Hostname, "the answer came from the api pod")
+	})
+
+	t.Run("release Jobs run their commands before and after the rollout", func(t *testing.T) {
+		api := podsOf(ctx, t, client, ns, "app.kubernetes.io/name=api,app.kubernetes.io/component=server")[0]
+		started := api.Status.ContainerStatuses[0].State.Running.StartedAt
+		var ready metav1.Time
+		for _, c := range api.Status.Conditions {
+			if c.Type == corev1.PodReady {
+				ready = c.LastTransitionTime
+			}
+		}
+		migrate := releaseJob(ctx, t, client, ns, "migrate")
+		require.NotNil(t, migrate.Status.CompletionTime, "the before-Job completed")
+		assert.False(t, started.Before(migrate.Status.CompletionTime), "the api started (%s) after the migration completed (%s)", started, migrate.Status.CompletionTime)
+		warm := releaseJob(ctx, t, client, ns, "cache-warm")
+		require.NotNil(t, warm.Status.StartTime)
+		assert.False(t, warm.Status.StartTime.Before(&ready), "the after-Job started (%s) after the api was ready (%s)", warm.Status.StartTime, ready)
+		assert.Contains(t, jobOutput(ctx, t, client, warm), "cache warmed", "the after-Job's process ran its command")
 	})
 
 	t.Run("wait-for holds the api until MySQL accepts connections", func(t *testing.T) {
@@ -203,6 +248,7 @@ func TestDevStackOnARealNode(t *testing.T) {
 		mysql := podUIDs(ctx, t, client, ns, "app.kubernetes.io/name=mysql")
 		redis := podUIDs(ctx, t, client, ns, "app.kubernetes.io/name=redis")
 		api := podUIDs(ctx, t, client, ns, "app.kubernetes.io/name=api,app.kubernetes.io/component=server")
+		oldMigrate := releaseJob(ctx, t, client, ns, "migrate").Name
 		l.service("api")["env"].(map[string]any)["FEATURE_SEARCH"] = "on"
 		_, err := l.open(ctx, nil).Up(ctx)
 		require.NoError(t, err)
@@ -217,6 +263,12 @@ func TestDevStackOnARealNode(t *testing.T) {
 		assert.Equal(t, mysql, podUIDs(ctx, t, client, ns, "app.kubernetes.io/name=mysql"), "MySQL does not read the api's ConfigMap")
 		assert.Equal(t, redis, podUIDs(ctx, t, client, ns, "app.kubernetes.io/name=redis"))
 		assert.NotEqual(t, api, podUIDs(ctx, t, client, ns, "app.kubernetes.io/name=api,app.kubernetes.io/component=server"))
+		// The api's configuration is part of its release: the new release ran a new migrate Job.
+		migrate := releaseJob(ctx, t, client, ns, "migrate")
+		assert.NotEqual(t, oldMigrate, migrate.Name, "a new release runs a fresh Job")
+		assert.NotNil(t, migrate.Status.CompletionTime, "the new release's migration completed")
+		_, err = client.BatchV1().Jobs(ns).Get(ctx, oldMigrate, metav1.GetOptions{})
+		assert.True(t, apierrors.IsNotFound(err), "the old release's Job is gone: %v", err)
 	})
 
 	t.Run("dev mode: ssh and sftp reach the non-root sidecar", func(t *testing.T) {
@@ -234,7 +286,9 @@ func TestDevStackOnARealNode(t *testing.T) {
 		l.service("api")["env"].(map[string]any)["FEATURE_SEARCH"] = "off"
 		_, err = l.open(ctx, nil).Up(ctx)
 		require.Error(t, err)
+		t.Logf("the failed update: %v", err)
 		assert.Contains(t, err.Error(), "api-migrate", "the failure names the Job")
+		assert.Contains(t, err.Error(), `unknown command "doctrine:migrations:fail"`, "the failure shows the Job's log")
 		after, err := client.AppsV1().Deployments(ns).Get(ctx, "api", metav1.GetOptions{})
 		require.NoError(t, err)
 		assert.Equal(t, d.Generation, after.Generation, "the Deployment was not rolled")

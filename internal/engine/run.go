@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/events"
@@ -123,11 +124,15 @@ func (s *Stack) Up(ctx context.Context) (Result, error) {
 		return Result{}, err
 	}
 	c := newCollector()
+	start := time.Now()
 	res, err := s.stack.Up(ctx, optup.ProgressStreams(s.opts.Progress),
 		optup.ErrorProgressStreams(s.opts.Progress), optup.EventStreams(c.ch))
 	changes := c.changes()
 	if err != nil {
-		return Result{Changes: changes}, fmt.Errorf("update of %s: %w", s.opts.Stack, engineError(err))
+		// Read with a context of its own: an interrupted update still shows why a Job failed.
+		logCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
+		defer cancel()
+		return Result{Changes: changes}, fmt.Errorf("update of %s: %w%s", s.opts.Stack, engineError(err), failedReleaseJobs(logCtx, s.config, start))
 	}
 	counts := map[string]int{}
 	if res.Summary.ResourceChanges != nil {
