@@ -43,12 +43,8 @@ type Object struct {
 	Namespace  string `json:"namespace,omitempty"`
 	Name       string `json:"name"`
 	File       string `json:"file"` // relative to the render folder
-	Wave       int    `json:"wave"`
 	// DependsOn are the files of the objects this one waits for (the program's dependencies).
 	DependsOn []string `json:"dependsOn,omitempty"`
-	// AwaitBeforeDependents: a Job (completion) or workload (readiness) that later objects depend
-	// on; apply waits for it before the next wave, as pulumi-kubernetes does.
-	AwaitBeforeDependents bool `json:"awaitBeforeDependents,omitempty"`
 
 	URN      string         `json:"-"`
 	Manifest map[string]any `json:"-"`
@@ -69,10 +65,10 @@ type CloudResource struct {
 	Inputs map[string]any `json:"inputs"`
 }
 
-// Order is order.json: the objects in apply order (by wave, then kind, namespace and name).
+// Order is order.json: the objects with their dependencies, each after what it depends on (then
+// by kind, namespace and name), so a change of the program's ordering shows in review.
 type Order struct {
 	Stack   string   `json:"stack"`
-	Waves   int      `json:"waves"`
 	Objects []Object `json:"objects"`
 }
 
@@ -192,12 +188,12 @@ func FromRecord(stack string, rec *pulumimock.Record) (*Render, error) {
 		}
 	}
 
-	// Waves: an object comes one wave after the latest of its dependencies.
-	wave := map[string]int{}
+	// Depth: an object comes after the deepest of its dependencies.
+	depth := map[string]int{}
 	visiting := map[string]bool{}
 	var level func(u string) (int, error)
 	level = func(u string) (int, error) {
-		if w, ok := wave[u]; ok {
+		if w, ok := depth[u]; ok {
 			return w, nil
 		}
 		if visiting[u] {
@@ -215,36 +211,37 @@ func FromRecord(stack string, rec *pulumimock.Record) (*Render, error) {
 			}
 		}
 		visiting[u] = false
-		wave[u] = w
+		depth[u] = w
 		return w, nil
 	}
-	hasDependents := map[string]bool{}
-	for u := range objects {
+	for u, o := range objects {
 		if _, err := level(u); err != nil {
 			return nil, err
 		}
 		for _, d := range deps[u] {
-			hasDependents[d] = true
-		}
-	}
-	for u, o := range objects {
-		o.Wave = wave[u]
-		for _, d := range deps[u] {
 			o.DependsOn = append(o.DependsOn, objects[d].File)
 		}
 		sort.Strings(o.DependsOn)
-		o.AwaitBeforeDependents = hasDependents[u] && Awaited(o.APIVersion, o.Kind)
-		r.Order.Objects = append(r.Order.Objects, *o)
-		if o.Wave+1 > r.Order.Waves {
-			r.Order.Waves = o.Wave + 1
-		}
 	}
-	sort.Slice(r.Order.Objects, func(i, j int) bool { return lessObject(&r.Order.Objects[i], &r.Order.Objects[j]) })
+	order := make([]string, 0, len(objects))
+	for u := range objects {
+		order = append(order, u)
+	}
+	sort.Slice(order, func(i, j int) bool {
+		a, b := order[i], order[j]
+		if depth[a] != depth[b] {
+			return depth[a] < depth[b]
+		}
+		return lessObject(objects[a], objects[b])
+	})
+	for _, u := range order {
+		r.Order.Objects = append(r.Order.Objects, *objects[u])
+	}
 	return r, nil
 }
 
-// kindPriority orders the kinds within a wave the way kubectl and Helm do: what others refer to
-// first, workloads last.
+// kindPriority orders the kinds of the same depth the way kubectl and Helm do: what others refer
+// to first, workloads last.
 var kindPriority = map[string]int{
 	"Namespace": 0, "CustomResourceDefinition": 1, "PriorityClass": 2, "StorageClass": 2,
 	"ServiceAccount": 3, "ClusterRole": 4, "Role": 4, "ClusterRoleBinding": 5, "RoleBinding": 5,
@@ -261,9 +258,6 @@ func priority(kind string) int {
 }
 
 func lessObject(a, b *Object) bool {
-	if a.Wave != b.Wave {
-		return a.Wave < b.Wave
-	}
 	if pa, pb := priority(a.Kind), priority(b.Kind); pa != pb {
 		return pa < pb
 	}
@@ -274,18 +268,6 @@ func lessObject(a, b *Object) bool {
 		return a.Namespace < b.Namespace
 	}
 	return a.Name < b.Name
-}
-
-// Awaited kinds are those pulumi-kubernetes waits for before creating dependents: Jobs until
-// complete, workloads until ready.
-func Awaited(apiVersion, kind string) bool {
-	switch kind {
-	case "Job":
-		return apiVersion == "batch/v1"
-	case "Deployment", "DaemonSet", "StatefulSet":
-		return apiVersion == "apps/v1"
-	}
-	return false
 }
 
 // kubernetesType maps a pulumi-kubernetes type token to apiVersion and kind:

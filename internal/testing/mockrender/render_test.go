@@ -128,14 +128,15 @@ func TestOrderFollowsDependenciesAndSecretsArePlaceholders(t *testing.T) {
 	}
 	var got []string
 	for _, o := range r.Order.Objects {
-		got = append(got, fmt.Sprintf("%d %s await=%v", o.Wave, o.Ref(), o.AwaitBeforeDependents))
+		got = append(got, fmt.Sprintf("%s after %v", o.Ref(), o.DependsOn))
 	}
 	want := []string{
-		"0 Namespace app await=false",
-		"1 ConfigMap app/common await=false",
-		"1 Secret app/api await=false",
-		"2 Job app/migrate-1 await=true",
-		"3 Deployment app/api await=false",
+		"Namespace app after []",
+		"ConfigMap app/common after [manifests/_cluster/namespace-app.yaml]",
+		"Secret app/api after [manifests/_cluster/namespace-app.yaml]",
+		"Job app/migrate-1 after [manifests/_cluster/namespace-app.yaml manifests/app/configmap-common.yaml]",
+		// The SDK records the Job's own dependencies as the Deployment's too.
+		"Deployment app/api after [manifests/_cluster/namespace-app.yaml manifests/app/configmap-common.yaml manifests/app/job-migrate-1.yaml]",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("order:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
@@ -162,7 +163,7 @@ func TestOrderFollowsDependenciesAndSecretsArePlaceholders(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if order.Waves != 4 || order.Objects[4].DependsOn[0] != "manifests/_cluster/namespace-app.yaml" {
+	if len(order.Objects) != 5 || order.Objects[4].DependsOn[0] != "manifests/_cluster/namespace-app.yaml" {
 		t.Fatalf("order.json: %+v", order)
 	}
 }
