@@ -128,7 +128,7 @@ func Open(ctx context.Context, opts Options) (*Stack, error) {
 		return nil, fmt.Errorf("%s: %w", stacks.ProjectFile, err)
 	}
 	workFile := filepath.Join(workDir, "Pulumi."+opts.Stack+".yaml")
-	if err := writeWorkFile(userFile, workFile, projectDir, retarget{kubeconfig: opts.ExistingCluster, renderTo: opts.RenderTo}, userCfg.SecretGroups()); err != nil {
+	if err := writeWorkFile(userFile, workFile, projectDir, retarget{kubeconfig: opts.ExistingCluster, renderTo: opts.RenderTo, networkPolicy: userCfg.NetworkPolicy}, userCfg.SecretGroups()); err != nil {
 		return nil, err
 	}
 	// The project file's shared configuration is part of the stack's: the check below reads it

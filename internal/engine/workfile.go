@@ -16,7 +16,13 @@ import (
 
 // retarget is where a run sends the stack's Kubernetes side instead of its own cluster: a
 // kubeconfig (Options.ExistingCluster) or the provider's render mode (Options.RenderTo).
-type retarget struct{ kubeconfig, renderTo string }
+type retarget struct {
+	kubeconfig, renderTo string
+	// networkPolicy is the stack's own, defaults resolved for its cluster: a render keeps it,
+	// so the rendered policies are the ones the stack deploys (an existing cluster's defaults
+	// are the local cluster's node ranges).
+	networkPolicy stacks.NetworkPolicy
+}
 
 // existing is the cluster.existing value of the retargeted copy; nil when not retargeted.
 func (r retarget) existing() (map[string]any, error) {
@@ -112,6 +118,15 @@ func writeWorkFile(userPath, workPath, projectDir string, to retarget, secretGro
 		if edge, ok := out.Config[stacks.Namespace+":edge"].(map[string]any); ok {
 			delete(edge, "certificateSecret")
 			delete(edge, "certificate")
+		}
+		if to.renderTo != "" {
+			np, _ := out.Config[stacks.Namespace+":networkPolicy"].(map[string]any)
+			if np == nil {
+				np = map[string]any{}
+			}
+			np["nodeCIDRs"] = to.networkPolicy.NodeCIDRs
+			np["apiServer"] = map[string]any{"cidrs": to.networkPolicy.APIServer.CIDRs, "port": to.networkPolicy.APIServer.Port}
+			out.Config[stacks.Namespace+":networkPolicy"] = np
 		}
 	}
 	if cl, ok := out.Config[clusterKey].(map[string]any); ok {
