@@ -25,8 +25,10 @@ type Backing struct {
 	// Port is where services connect; default: the engine's. For engine generic use ports instead.
 	Port int `json:"port"`
 
-	// In-cluster.
-	Image       string `json:"image"`       // default: the engine's official image; required for generic
+	// Image (in-cluster) defaults to the engine's official image at an exact patch release
+	// (mysql:8.4.4, postgres:17.2, redis:7.4.2), so every environment runs the same server; bump
+	// it deliberately. Required for generic.
+	Image       string `json:"image"`
 	StorageSize string `json:"storageSize"` // default 1Gi (not for generic: see volume)
 	// StorageClass of the volume (in-cluster); default shoestring:storageClass (itself default "":
 	// the cluster's default class).
@@ -71,7 +73,7 @@ var EngineDefaults = map[string]struct {
 	Port  int
 	Image string
 }{
-	EngineMySQL:      {3306, "mysql:8.4"},
-	EnginePostgreSQL: {5432, "postgres:17"},
-	EngineRedis:      {6379, "redis:7.4"},
+	EngineMySQL:      {3306, "mysql:8.4.4"},
+	EnginePostgreSQL: {5432, "postgres:17.2"},
+	EngineRedis:      {6379, "redis:7.4.2"},
 }

@@ -327,7 +327,7 @@ func (c *WorkloadsConfig) defaults() {
 	c.Namespace = "apps"
 	c.PodSecurity = PodSecurity{Enforce: PodSecurityRestricted, Warn: PodSecurityRestricted, Audit: PodSecurityRestricted, Version: "latest"}
 	c.BatchAPIVersion = "batch/v1"
-	c.WaitForImage = "busybox:1.37"
+	c.WaitForImage = "busybox:1.37.0"
 }
 
 // Limits Kubernetes puts on names derived here: a CronJob's name is at most 52 characters (its Jobs

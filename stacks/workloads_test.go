@@ -78,7 +78,7 @@ func TestWorkloadsValidConfigGetsDefaults(t *testing.T) {
 	b := cfg.Backing[0]
 	assert.Equal(t, BackingInCluster, b.Mode)
 	assert.Equal(t, 3306, b.Port)
-	assert.Equal(t, "mysql:8.4", b.Image)
+	assert.Equal(t, "mysql:8.4.4", b.Image)
 	assert.Equal(t, "s3cret", cfg.Secrets["api"]["DB_PASSWORD"].Reveal())
 	assert.Equal(t, map[string]int{"mysql": 3306, "api": 8080}, cfg.Endpoints())
 }

@@ -475,7 +475,7 @@ func TestRestrictedPodSecurity(t *testing.T) {
 func TestBackingModes(t *testing.T) {
 	rec := renderWorkloads(t, nil)
 	ss := resOf(t, rec, tStatefulSet, "mysql").Plain()
-	assert.Equal(t, "mysql:8.4", at(ss, "spec", "template", "spec", "containers", 0, "image"))
+	assert.Equal(t, "mysql:8.4.4", at(ss, "spec", "template", "spec", "containers", 0, "image"))
 	assert.Equal(t, "1Gi", at(ss, "spec", "volumeClaimTemplates", 0, "spec", "resources", "requests", "storage"))
 	assert.Equal(t, "/var/lib/mysql", at(ss, "spec", "template", "spec", "containers", 0, "volumeMounts", 0, "mountPath"))
 	assert.Equal(t, 999.0, at(ss, "spec", "template", "spec", "securityContext", "fsGroup"))
