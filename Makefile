@@ -128,7 +128,7 @@ docs:
 	$(GO) generate ./stacks
 
 # --- Golden renders, edge, DNS sync, playgrounds -------------------------------------------------------------
-.PHONY: render render-golden edge-conf dnssync dnssync-fuzz dnssync-measure playground-list playground-report
+.PHONY: render render-golden edge-conf dnssync dnssync-fuzz dnssync-measure dnssync-soak playground-list playground-report
 
 ## render: STACK's Kubernetes objects as YAML in $(RENDER_DIR)/$(STACK), from the real engine and provider (render mode).
 render: tools shoestring-cli
@@ -153,6 +153,10 @@ dnssync-fuzz:
 ## dnssync-measure: convergence time, requests, RSS and CPU of the DNS-sync controller.
 dnssync-measure: tools
 	scripts/measure-dnssync.sh
+
+## dnssync-soak: the DNS-sync controller's end-to-end tests RUNS (10) times under a parallel build.
+dnssync-soak: tools
+	scripts/soak-dnssync.sh $${RUNS:-10}
 
 BASE ?= sandbox
 ## playground-list: the playgrounds of BASE (default sandbox), with their age.
