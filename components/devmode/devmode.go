@@ -31,9 +31,10 @@ const (
 	stagingPath      = "/dev-code"
 	keysMountPath    = "/dev-keys"
 	// The copy runs as the app's non-root user: it cannot keep the image's owners (cp -a fails),
-	// nor change the emptyDir's own folder, so it copies plainly and opens up what it copied
-	// for the sidecar's user.
-	prepareCommand = "cp -R %q/. %s/ && find %s -mindepth 1 -exec chmod a+rwX {} +"
+	// so it copies plainly into the emptyDir, whose files take the pod's fsGroup (the kubelet
+	// makes the folder setgid to it), and gives that group, which the sidecar's user is in too,
+	// what the owner has; other users get nothing.
+	prepareCommand = "cp -R %q/. %s/ && find %s -mindepth 1 -exec chmod g+rwX,o-rwx {} +"
 )
 
 // Args are the component's inputs.
@@ -115,6 +116,10 @@ type Parts struct {
 	InitContainers  []corev1.ContainerArgs
 	Volumes         []corev1.VolumeArgs
 	AppVolumeMounts []corev1.VolumeMountArgs
+	// FSGroup is the pod's fsGroup the app and the sidecar share the code copy through (the
+	// developer's gid), for a pod that sets none of its own: every container of the pod is in
+	// the pod's fsGroup, whichever it is.
+	FSGroup int
 }
 
 // PodParts builds the parts: an emptyDir for the code; an init container, from the app's own image,
@@ -141,6 +146,7 @@ func PodParts(p Pod) Parts {
 			{Name: pulumi.String(StateVolume), EmptyDir: &corev1.EmptyDirVolumeSourceArgs{Medium: pulumi.String("Memory"), SizeLimit: pulumi.String("1Mi")}},
 		},
 		AppVolumeMounts: []corev1.VolumeMountArgs{codeMount(p.CodePath)},
+		FSGroup:         p.GID,
 		InitContainers: []corev1.ContainerArgs{{
 			Name:            pulumi.String(PrepareName),
 			Image:           pulumi.String(p.AppImage),

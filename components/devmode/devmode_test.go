@@ -21,7 +21,8 @@ func TestPodParts(t *testing.T) {
 	require.Len(t, p.InitContainers, 2)
 	prep, sftp := p.InitContainers[0], p.InitContainers[1]
 	assert.Equal(t, "example/users:1.0", str(prep.Image), "the code comes from the app's own image")
-	assert.Equal(t, []string{"sh", "-c", `cp -R "/srv/app"/. /dev-code/ && find /dev-code -mindepth 1 -exec chmod a+rwX {} +`}, strs(prep.Command))
+	assert.Equal(t, []string{"sh", "-c", `cp -R "/srv/app"/. /dev-code/ && find /dev-code -mindepth 1 -exec chmod g+rwX,o-rwx {} +`}, strs(prep.Command))
+	assert.Equal(t, 1001, p.FSGroup, "the app and the sidecar share the copy through the developer's group")
 	assert.Equal(t, "Always", str(sftp.RestartPolicy), "a native sidecar: Job pods still complete")
 	assert.Equal(t, "sshd:1", str(sftp.Image))
 	assert.Equal(t, "Never", str(sftp.ImagePullPolicy), "the stack's pull policy holds for dev mode's images too")

@@ -34,6 +34,9 @@ func PlanDevTooling(cfg *stacks.Config, p *WorkloadsPlan) {
 			a.Pod.InitContainers = append(a.Pod.InitContainers, parts.InitContainers...)
 			a.Pod.Volumes = append(a.Pod.Volumes, parts.Volumes...)
 			a.Pod.AppVolumeMounts = append(a.Pod.AppVolumeMounts, parts.AppVolumeMounts...)
+			if a.Pod.Security.FSGroup == nil {
+				a.Pod.Security.FSGroup = &parts.FSGroup
+			}
 		}
 	}
 	for _, phase := range [][]releaseJobRef{jobRefs(p.Before), jobRefs(p.After)} {

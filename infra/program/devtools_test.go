@@ -87,6 +87,7 @@ func TestDevModePods(t *testing.T) {
 	assert.Nil(t, app["command"], "the app's command is unchanged")
 	assert.Equal(t, "IfNotPresent", app["imagePullPolicy"])
 	assert.Equal(t, []any{map[string]any{"name": "dev-code", "mountPath": "/srv/app"}}, app["volumeMounts"])
+	assert.EqualValues(t, cfg.DevMode.GID, spec["securityContext"].(map[string]any)["fsGroup"], "the code copy is shared through the developer's group")
 
 	gw := podSpec(deployment(t, rec, "gateway"))
 	assert.Nil(t, gw["initContainers"], "only the services listed run in dev mode")

@@ -58,7 +58,7 @@ func devModeOnRealNode(ctx context.Context, t *testing.T, l *lifecycle, client *
 	clientOpts := []string{"-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes", "-o", "ConnectTimeout=10"}
 	ssh := func(user string, extra ...string) (string, error) {
 		args := append(append([]string{"-p", fmt.Sprint(port)}, clientOpts...), extra...)
-		args = append(args, user+"@127.0.0.1", "id -u; ls /app/bin")
+		args = append(args, user+"@127.0.0.1", "id -u; ls /app/bin; test -w /app/bin/console && echo code-writable; echo world-writable=$(find /app -mindepth 1 -perm -o+w | wc -l)")
 		b, err := exec.CommandContext(ctx, "ssh", args...).CombinedOutput()
 		return string(b), err
 	}
@@ -67,6 +67,8 @@ func devModeOnRealNode(ctx context.Context, t *testing.T, l *lifecycle, client *
 		require.NoError(t, err, "%s", out)
 		assert.Contains(t, out, "1000\n", "the sidecar runs as the developer's uid")
 		assert.Contains(t, out, "console", "the app image's code, copied into the shared mount")
+		assert.Contains(t, out, "code-writable", "the developer may change the copied code (through the pod's shared group)")
+		assert.Contains(t, out, "world-writable=0\n", "no copied file is writable by every user")
 	})
 	t.Run("sftp writes into the code mount", func(t *testing.T) {
 		args := append(append([]string{"-P", fmt.Sprint(port)}, clientOpts...), "-i", key, "-b", "-", "dev@127.0.0.1")
