@@ -50,10 +50,14 @@ type DevMode struct {
 	// Services are the services running in dev mode.
 	Services []DevModeService `json:"services"`
 	// AuthorizedKeys maps each developer to an SSH public key ("ssh-ed25519 AAAA... alice@laptop");
-	// all of them may log in to every dev-mode sidecar of the stack.
+	// each may log in to the dev-mode sidecars of the services whose developers name them (every
+	// service's, by default).
 	AuthorizedKeys map[string]string `json:"authorizedKeys"`
-	// SidecarImage is the SSH/SFTP server: linuxserver.io's openssh-server (port 2222, keys from
-	// PUBLIC_KEY_DIR) or an image with the same contract.
+	// SidecarImage is the SSH/SFTP server, run as uid/gid on a read-only root: the repository's
+	// dev-sftp image (internal/localimages/files/openssh-server.Dockerfile, built and pinned by CI
+	// like the services' images; the dev stack uses the same build made locally) or another image
+	// with its contract: linuxserver.io's openssh-server environment (USER_NAME, PUID/PGID,
+	// PUBLIC_KEY_DIR, PASSWORD_ACCESS), port 2222, starting as a non-root user.
 	SidecarImage string `json:"sidecarImage"`
 	// User is the login name on the sidecar.
 	User string `json:"user"`
@@ -107,7 +111,7 @@ type CodeMount struct {
 // Defaults of the dev tooling.
 const (
 	DefaultPlaygroundMaxAge = "7d"
-	DefaultDevSidecarImage  = "lscr.io/linuxserver/openssh-server:9.9_p2-r0-ls190"
+	DefaultDevSidecarImage  = "ghcr.io/shoestring-dev/dev-sftp:1.0.0"
 	DefaultDevUser          = "dev"
 	DefaultDevCodePath      = "/app"
 	DefaultDevUID           = 1000

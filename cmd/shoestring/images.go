@@ -28,10 +28,12 @@ func init() {
 const imagesUsage = `usage: shoestring images <list|pin|local> [flags]
 
   list  the image builds: every service of the stack whose folder (playground.sources, default
-        services/<name>) holds a Dockerfile, and the DNS-sync controller; with --changed-from, only
+        services/<name>) holds a Dockerfile, the DNS-sync controller and, where dev mode is allowed,
+        its SSH/SFTP sidecar (dev-sftp); with --changed-from, only
         the services the branch changes (what its playground runs of its own)
   pin   set images in a stack file: --image <service>=<ref> sets that service's image,
-        --image dnssync=<ref> sets shoestring:dnssync.image (comments and order are kept)
+        --image dnssync=<ref> sets shoestring:dnssync.image, --image dev-sftp=<ref>
+        shoestring:devMode.sidecarImage (comments and order are kept)
   local build the local cluster's images (nginx, MariaDB, Redis, busybox, pause, the example
         service) from Debian packages and this checkout, cached by their inputs; prints
         each image and its archive`
@@ -143,6 +145,10 @@ func imageBuilds(cfg *stacks.Config, root, changedFrom, registry, tag string) ([
 	if _, err := os.Stat(filepath.Join(root, playground.DNSSyncBuild.Dockerfile)); err == nil {
 		builds = append(builds, playground.DNSSyncBuild)
 	}
+	// Dev mode's sidecar, for the stacks that allow dev mode (their playgrounds use it too).
+	if _, err := os.Stat(filepath.Join(root, playground.DevSFTPBuild.Dockerfile)); err == nil && cfg.DevMode.Allowed {
+		builds = append(builds, playground.DevSFTPBuild)
+	}
 	if registry == "" {
 		return builds, nil
 	}
@@ -153,7 +159,7 @@ func imagesPin(args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("images pin", flag.ContinueOnError)
 	stackFile := addStackFileFlags(fs, "change")
 	var images listFlag
-	fs.Var(&images, "image", "<service>=<ref>, or dnssync=<ref> (repeatable)")
+	fs.Var(&images, "image", "<service>=<ref>, dnssync=<ref> or dev-sftp=<ref> (repeatable)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -231,14 +237,11 @@ func pinImages(file []byte, images []string, deployed []string) ([]byte, error) 
 			overrides := childMapping(config, stacks.Namespace+":"+stacks.OverridesKey)
 			setMapValue(childMapping(childMapping(overrides, "services"), name), "image", ref)
 		case name == playground.DNSSyncBuild.Name:
-			sync := mapValue(config, stacks.Namespace+":dnssync")
-			if sync == nil {
-				sync = &yaml.Node{Kind: yaml.MappingNode}
-				config.Content = append(config.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: stacks.Namespace + ":dnssync"}, sync)
-			}
-			setMapValue(sync, "image", ref)
+			setMapValue(childMapping(config, stacks.Namespace+":dnssync"), "image", ref)
+		case name == playground.DevSFTPBuild.Name:
+			setMapValue(childMapping(config, stacks.Namespace+":devMode"), "sidecarImage", ref)
 		default:
-			return nil, fmt.Errorf("--image %s: %q is not a service of the stack (have %s) nor dnssync", kv, name, strings.Join(deployed, ", "))
+			return nil, fmt.Errorf("--image %s: %q is not a service of the stack (have %s) nor dnssync or dev-sftp", kv, name, strings.Join(deployed, ", "))
 		}
 	}
 	var buf bytes.Buffer

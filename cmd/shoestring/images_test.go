@@ -17,8 +17,9 @@ import (
 )
 
 // TestImagesListCoversTheRepositorysServices: the images workflow's list for the committed sandbox
-// stack is the example service (services/api has a Dockerfile) and the DNS-sync controller, tagged
-// with the commit; the deploy step's flags name the same refs.
+// stack is the example service (services/api has a Dockerfile), the DNS-sync controller and dev
+// mode's sidecar (sandbox allows dev mode), tagged with the commit; the deploy step's flags name
+// the same refs. Prod, where dev mode is not allowed, builds no sidecar.
 func TestImagesListCoversTheRepositorysServices(t *testing.T) {
 	root := filepath.Join("..", "..")
 	file := filepath.Join(root, "Pulumi.sandbox.yaml")
@@ -29,6 +30,7 @@ func TestImagesListCoversTheRepositorysServices(t *testing.T) {
 	assert.Equal(t, []playground.ImageBuild{
 		{Name: "api", Context: "services/api", Dockerfile: "services/api/Dockerfile", Image: "europe-west1-docker.pkg.dev/acme/shoestring/api:0123abc"},
 		{Name: "dnssync", Context: ".", Dockerfile: "cmd/dnssync/Dockerfile", Image: "europe-west1-docker.pkg.dev/acme/shoestring/dnssync:0123abc"},
+		{Name: "dev-sftp", Context: ".", Dockerfile: "internal/localimages/files/openssh-server.Dockerfile", Image: "europe-west1-docker.pkg.dev/acme/shoestring/dev-sftp:0123abc"},
 	}, builds)
 	for _, b := range builds {
 		_, err := os.Stat(filepath.Join(root, b.Dockerfile))
@@ -38,7 +40,10 @@ func TestImagesListCoversTheRepositorysServices(t *testing.T) {
 
 	out.Reset()
 	require.NoError(t, imagesList([]string{"--file", file, "--root", root, "--registry", "ghcr.io/acme", "--tag", "0123abc", "--format", "flags"}, &out))
-	assert.Equal(t, "--image api=ghcr.io/acme/api:0123abc --image dnssync=ghcr.io/acme/dnssync:0123abc\n", out.String())
+	assert.Equal(t, "--image api=ghcr.io/acme/api:0123abc --image dnssync=ghcr.io/acme/dnssync:0123abc --image dev-sftp=ghcr.io/acme/dev-sftp:0123abc\n", out.String())
+	out.Reset()
+	require.NoError(t, imagesList([]string{"--file", filepath.Join(root, "Pulumi.prod.yaml"), "--root", root, "--format", "names"}, &out))
+	assert.Equal(t, "api\ndnssync\n", out.String(), "prod does not allow dev mode")
 
 	err := imagesList([]string{"--file", file, "--root", root, "--registry", "ghcr.io/acme", "--tag", "latest"}, &out)
 	require.Error(t, err)
@@ -65,7 +70,7 @@ func TestImagesPinSetsImagesInTheStackFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "Pulumi.sandbox.yaml")
 	require.NoError(t, os.WriteFile(path, []byte(pinStack), 0o644))
 	var out bytes.Buffer
-	require.NoError(t, imagesPin([]string{"--file", path, "--image", "web=reg.example.com/t/web:abc", "--image", "dnssync=reg.example.com/t/dnssync:abc"}, &out))
+	require.NoError(t, imagesPin([]string{"--file", path, "--image", "web=reg.example.com/t/web:abc", "--image", "dnssync=reg.example.com/t/dnssync:abc", "--image", "dev-sftp=reg.example.com/t/dev-sftp:abc"}, &out))
 	b, err := os.ReadFile(path)
 	require.NoError(t, err)
 	assert.Contains(t, string(b), "# A stack; comments stay.")
@@ -75,6 +80,7 @@ func TestImagesPinSetsImagesInTheStackFile(t *testing.T) {
 	assert.Equal(t, "ghcr.io/acme/api:1.0.0", cfg.Services[0].Image, "not named: unchanged")
 	assert.Equal(t, "reg.example.com/t/web:abc", cfg.Services[1].Image)
 	assert.Equal(t, "reg.example.com/t/dnssync:abc", cfg.DNSSync.Image)
+	assert.Equal(t, "reg.example.com/t/dev-sftp:abc", cfg.DevMode.SidecarImage)
 
 	for _, tc := range []struct{ image, want string }{
 		{"web=reg.example.com/t/web:latest", `shoestring:services[1].image: "reg.example.com/t/web:latest" uses the moving tag latest`},

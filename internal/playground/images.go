@@ -16,7 +16,7 @@ import (
 // ImageBuild is a container image the repository builds: the images workflow builds each one,
 // tags it with the commit and pushes it; deploy and playground runs pass the refs to up.
 type ImageBuild struct {
-	Name       string `json:"name"`       // the service, or "dnssync"
+	Name       string `json:"name"`       // the service, "dnssync" or "dev-sftp"
 	Context    string `json:"context"`    // the docker build context, relative to the repository root
 	Dockerfile string `json:"dockerfile"` // relative to the repository root
 	Image      string `json:"image,omitempty"`
@@ -25,6 +25,10 @@ type ImageBuild struct {
 // DNSSyncBuild is the DNS-sync controller's image (shoestring:dnssync.image); its Dockerfile builds
 // from the repository root, as it needs the module.
 var DNSSyncBuild = ImageBuild{Name: "dnssync", Context: ".", Dockerfile: "cmd/dnssync/Dockerfile"}
+
+// DevSFTPBuild is dev mode's SSH/SFTP sidecar (shoestring:devMode.sidecarImage), built from the
+// packages and entrypoint of the local cluster's image.
+var DevSFTPBuild = ImageBuild{Name: "dev-sftp", Context: ".", Dockerfile: "internal/localimages/files/openssh-server.Dockerfile"}
 
 // Sources are the service folders of a base stack in a repository checkout.
 type Sources struct {
