@@ -134,13 +134,15 @@ func (f *stackFile) locate(errs Errors, moved map[string]string) Errors {
 // withParents is moved with the keys an override sets a value under: where
 // shoestring:overrides.services.api.image lands on shoestring:services[0].image,
 // shoestring:overrides.services.api is shoestring:services[0], so a problem of another field of
-// that item is named at the override that changed it.
+// that item is named at the override that changed it. It stops below the top-level key: an
+// override changes parts of shoestring:services, never the key itself, which a stack file may set
+// on a line of its own.
 func withParents(moved map[string]string) map[string]string {
 	out := maps.Clone(moved)
 	for from, to := range moved {
 		for {
 			i, j := strings.LastIndexAny(from, ".["), strings.LastIndexAny(to, ".[")
-			if i < 0 || j < 0 {
+			if i < 0 || j < 0 || !strings.ContainsAny(to[:j], ".[") {
 				break
 			}
 			from, to = from[:i], to[:j]

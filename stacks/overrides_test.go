@@ -77,6 +77,18 @@ func TestAStackKeyThatLeavesOutSharedItemsIsRefusedWithWhatItDrops(t *testing.T)
   - Pulumi.test.yaml:2: shoestring:commonEnv: replaces the value Pulumi.yaml shares as a whole, and leaves out DB_HOST; to change parts of it, remove shoestring:commonEnv from the stack file and write only what differs under shoestring:overrides.commonEnv (named items by name); to mean the whole value, add commonEnv to shoestring:replace
   - Pulumi.test.yaml:3: shoestring:services: replaces the value Pulumi.yaml shares as a whole, and leaves out api, admin; to change parts of it, remove shoestring:services from the stack file and write only what differs under shoestring:overrides.services (named items by name); to mean the whole value, add services to shoestring:replace`, err.Error())
 
+	// With overrides of the same key in the file, the whole value is still named at its own line,
+	// not at the override's.
+	_, err = loadProject(t, sharedProject, `config:
+  shoestring:overrides:
+    services:
+      api: {replicas: 2}
+  shoestring:services:
+    - {name: api, image: example/api:2.0.0}
+`)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "Pulumi.test.yaml:5: shoestring:services: replaces the value Pulumi.yaml shares as a whole")
+
 	c, err := loadProject(t, sharedProject, stack+"  shoestring:replace: [commonEnv, services]\n")
 	require.NoError(t, err)
 	assert.Equal(t, map[string]string{"APP_ENV": "prod"}, c.CommonEnv, "marked: the stack's key wins as a whole")
