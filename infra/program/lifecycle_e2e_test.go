@@ -342,10 +342,43 @@ func TestDevStackLifecycleWithTheEngine(t *testing.T) {
 	}
 }
 
-// signalCLI sends sig to this process's Pulumi CLI child running the given operation.
+// signalCLI sends sig to this process's Pulumi CLI child running the given operation. A CLI
+// killed outright cannot stop the plugins it started: they are stopped when the test ends.
 func signalCLI(t *testing.T, op string, sig syscall.Signal) {
+	for _, p := range processes(t) {
+		if p.ppid != os.Getpid() || len(p.args) < 2 || !strings.HasSuffix(p.args[0], "pulumi") || !slices.Contains(p.args, op) {
+			continue
+		}
+		if sig == syscall.SIGKILL {
+			var plugins []int
+			for _, c := range processes(t) {
+				if c.ppid == p.pid {
+					plugins = append(plugins, c.pid)
+				}
+			}
+			t.Cleanup(func() {
+				for _, pid := range plugins {
+					_ = syscall.Kill(pid, syscall.SIGTERM)
+				}
+			})
+		}
+		t.Logf("sending %v to the Pulumi CLI (pid %d) during %s", sig, p.pid, op)
+		require.NoError(t, syscall.Kill(p.pid, sig))
+		return
+	}
+	t.Fatalf("no Pulumi CLI child running %s", op)
+}
+
+type process struct {
+	pid, ppid int
+	args      []string
+}
+
+// processes are the machine's processes, from /proc.
+func processes(t *testing.T) []process {
 	entries, err := os.ReadDir("/proc")
 	require.NoError(t, err)
+	var out []process
 	for _, e := range entries {
 		pid, err := strconv.Atoi(e.Name())
 		if err != nil {
@@ -356,18 +389,14 @@ func signalCLI(t *testing.T, op string, sig syscall.Signal) {
 			continue
 		}
 		fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
-		if len(fields) < 2 || fields[1] != strconv.Itoa(os.Getpid()) {
+		if len(fields) < 2 {
 			continue
 		}
+		ppid, _ := strconv.Atoi(fields[1])
 		cmdline, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		args := strings.Split(string(cmdline), "\x00")
-		if len(args) > 1 && strings.HasSuffix(args[0], "pulumi") && slices.Contains(args, op) {
-			t.Logf("sending %v to the Pulumi CLI (pid %d) during %s", sig, pid, op)
-			require.NoError(t, syscall.Kill(pid, sig))
-			return
-		}
+		out = append(out, process{pid: pid, ppid: ppid, args: strings.Split(string(cmdline), "\x00")})
 	}
-	t.Fatalf("no Pulumi CLI child running %s", op)
+	return out
 }
 
 // failMigrations wraps the program so that the migrate Jobs' pods carry kwok's fail label.
@@ -537,3 +566,55 @@ func readState(t *testing.T, stateDir string) string {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestKilledUpdateRecovers kills the Pulumi CLI (SIGKILL, as the SDK does 10 s after a Ctrl-C
+// the CLI could not finish in time, or a crash) while it awaits a Deployment it has just created:
+// the state keeps that create as a pending operation and the CLI's lock stays behind. The next up
+// removes the lock, imports the pending object by its name and converges: every workload once and
+// ready, and a preview after it changes nothing.
+func TestKilledUpdateRecovers(t *testing.T) {
+	ctx, l, client, _ := devStackOnKwok(t, 10*time.Minute)
+	ns := l.config()["shoestring:namespace"].(string)
+	killed := make(chan struct{})
+	go func() {
+		defer close(killed)
+		for ctx.Err() == nil {
+			// A Deployment the provider has created and now awaits: its create is in flight.
+			if d, _ := client.AppsV1().Deployments(ns).List(ctx, metav1.ListOptions{}); d != nil && len(d.Items) > 0 {
+				signalCLI(t, "up", syscall.SIGKILL)
+				return
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}()
+	_, err := l.open(ctx, nil).Up(ctx)
+	<-killed
+	require.Error(t, err, "the killed update fails")
+	state := readState(t, l.state)
+	require.Contains(t, state, `"pending_operations"`, "the killed update left operations pending")
+	require.Regexp(t, `"type":\s*"creating"`, state, "among them a create")
+
+	up, err := l.open(ctx, nil).Up(ctx)
+	require.NoError(t, err, "the next update recovers from the killed one")
+	t.Logf("up after the killed one: %v", up.Counts)
+	deploys, err := client.AppsV1().Deployments(ns).List(ctx, metav1.ListOptions{})
+	require.NoError(t, err)
+	var names []string
+	for _, d := range deploys.Items {
+		names = append(names, d.Name)
+		assert.Equal(t, int32(1), d.Status.ReadyReplicas, "Deployment %s ready", d.Name)
+	}
+	sort.Strings(names)
+	assert.Equal(t, []string{"api", "api-queue"}, names, "each Deployment once")
+	for _, name := range []string{"mysql", "redis"} {
+		st, err := client.AppsV1().StatefulSets(ns).Get(ctx, name, metav1.GetOptions{})
+		require.NoError(t, err)
+		assert.Equal(t, int32(1), st.Status.ReadyReplicas, "StatefulSet %s ready", name)
+	}
+	for _, j := range []string{"api-migrate-", "api-cache-warm-", "api-demo-data-"} {
+		jobNamed(ctx, t, client, ns, j) // exactly one Job of each
+	}
+	pre, err := l.open(ctx, nil).Preview(ctx)
+	require.NoError(t, err)
+	assert.Empty(t, changed(pre), "a preview after the recovery")
+}
