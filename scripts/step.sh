@@ -4,6 +4,7 @@
 # it ends; its time goes into a table that `--table` prints at the end of the run.
 #
 #   scripts/step.sh [--own-heartbeat] NAME USUAL -- COMMAND [ARGS...]
+#   (USUAL is free text: "usually 15 s on 2 cores")
 #   scripts/step.sh --reset    start a run: empty the table
 #   scripts/step.sh --table    print the steps run since --reset, with their times
 #
@@ -52,7 +53,7 @@ name=$1 usual=$2
 shift 3
 
 start=$(date +%s)
-echo "step: $name: started (usually $usual on 2 cores)"
+echo "step: $name: started ($usual)"
 beat=
 if ! $own; then
   # The heartbeat runs beside the command and stops with this script (checked every second).
@@ -62,7 +63,7 @@ if ! $own; then
       sleep 1
       now=$(date +%s)
       if [ "$now" -ge "$next" ]; then
-        echo "step: $name: still running, $((now - start)) s so far (usually $usual)"
+        echo "step: $name: still running, $((now - start)) s so far ($usual)"
         next=$((now + every))
       fi
     done

@@ -57,6 +57,13 @@ usual() { # usual NAME: "usually 764 s on 2 cores" or nothing known
   if [ "$s" -gt 0 ]; then echo "usually $s s on 2 cores"; else echo "no usual time measured"; fi
 }
 
+roughly() { # roughly SECONDS: "about 10 minutes"
+  local m=$((($1 + 30) / 60))
+  if [ "$1" -lt 60 ]; then echo "under a minute"
+  elif [ "$m" -eq 1 ]; then echo "about a minute"
+  else echo "about $m minutes"; fi
+}
+
 # The build in progress, for the progress lines: "kube, 1 of 3" and its usual time.
 current="" current_usual=""
 
@@ -254,7 +261,7 @@ fi
 if [ ${#todo[@]} -eq 0 ]; then
   echo "tools: plan: nothing to build"
 else
-  echo "tools: plan: ${#todo[@]} to build (${todo[*]}): usually about $(((total + 59) / 60)) minutes on 2 cores with an empty Go build cache, much less with a warm one"
+  echo "tools: plan: ${#todo[@]} to build (${todo[*]}): usually $(roughly "$total") on 2 cores with an empty Go build cache, much less with a warm one"
 fi
 $plan && exit 0
 
