@@ -186,7 +186,11 @@ playground-report:
 	$(GO) run ./cmd/shoestring playground report --base $(BASE)
 
 # --- Measurements -----------------------------------------------------------------------------------
-.PHONY: measure-local
+.PHONY: measure-local measure-cold
 ## measure-local: cold tool builds (--cold), warm and no-op `make up`, engine and provider memory.
 measure-local:
 	scripts/measure-local.sh
+
+## measure-cold: a new user's first `make up` from empty build caches, each step's time (about 50 minutes on 2 cores).
+measure-cold:
+	scripts/measure-cold.sh
