@@ -43,8 +43,9 @@ fi
 
 if $images; then
   cache=${SHOESTRING_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/shoestring/tools}
-  if [ -n "$cli" ] && [ -x "$cli" ]; then
-    "$cli" images local --plan
+  # A CLI built before --plan existed cannot answer; the images step then says it.
+  if [ -n "$cli" ] && [ -x "$cli" ] && "$cli" images local --plan 2>/dev/null; then
+    :
   elif ! compgen -G "$cache/images/*.tar" >/dev/null; then
     echo "images: plan: none in $cache/images yet: every image to build, usually about 13 minutes on 2 cores with an empty apt cache"
   else

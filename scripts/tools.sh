@@ -51,7 +51,7 @@ usual_secs() {
   esac
 }
 
-usual() { # usual NAME: "usually 764 s on 2 cores" or nothing known
+usual() { # usual NAME: "usually 764 s on 2 cores", or that there is no figure
   local s
   s=$(usual_secs "$1")
   if [ "$s" -gt 0 ]; then echo "usually $s s on 2 cores"; else echo "no usual time measured"; fi
@@ -101,8 +101,8 @@ tool_dir() {
   echo "$cache/$1-$(cat "$repo/tools/$1/go.mod" "$repo/tools/$1/go.sum" | sha256sum | cut -c1-12)"
 }
 
-# starting NAME prints the line a build starts with and sets the progress lines' context.
-starting() { # starting NAME [VERSION]
+# starting NAME [VERSION] prints the line a build starts with and sets the progress lines' context.
+starting() {
   local i=0 n of=""
   for n in "${todo[@]}"; do i=$((i + 1)); [ "$n" = "$1" ] && of="$i of ${#todo[@]}; " && break; done
   current="$1${of:+, ${of%; }}" current_usual="$(usual "$1") for all of $1"
