@@ -114,10 +114,10 @@ cluster-up: tools system-packages shoestring-cli $(if $(filter 0,$(REAL_NODES)),
 	$(STEP) "cluster up" "usually 11 s on 2 cores, images built" -- \
 	  $(SHOESTRING) cluster up --dir $(CLUSTER_DIR) --real-nodes $(REAL_NODES)
 
-## images: build the local cluster's images (cached by their inputs in the tools cache).
+## images: build the local cluster's images (cached by their inputs in the tools cache; each line names its archive).
 images: tools system-packages shoestring-cli
 	$(STEP) --own-heartbeat images "seconds when cached; about 13 minutes on 2 cores from an empty cache" -- \
-	  $(SHOESTRING) images local
+	  $(SHOESTRING) images local >/dev/null
 
 ## cluster-down: stop the local control plane and remove its state.
 cluster-down: shoestring-cli
