@@ -60,6 +60,7 @@ plan-up:
 	@scripts/plan.sh --cli $(SHOESTRING) $(if $(filter 0,$(REAL_NODES)),,--images)
 plan-test:
 	@scripts/plan.sh $(TEST_TOOLS)
+	@echo "plan: then gofmt, go vet, actionlint and SHOESTRING_E2E=1 go test ./... (the real-node tests build the local images that are missing: about 13 minutes on 2 cores from an empty cache)"
 
 # --- Tests ------------------------------------------------------------------------------------------
 .PHONY: unit lint test-setup system-packages edge-test
