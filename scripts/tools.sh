@@ -162,13 +162,17 @@ provider_dir() {
 }
 
 # plugin_installed VERSION: whether the CLI has the kubernetes plugin at VERSION. Without a CLI
-# yet (it is about to be built), the plugin folder a CLI would find is looked for.
+# yet (it is about to be built), the plugin folder a CLI would find is looked for. A yes from the
+# CLI is kept (`plugin ls` takes half a second; the plan and the install both ask).
+plugin_seen=""
 plugin_installed() {
   local cli
+  [ "$plugin_seen" != "$1" ] || return 0
   cli=$(pulumi_cli)
   if [ -x "$cli" ]; then
     PULUMI_SKIP_UPDATE_CHECK=true "$cli" plugin ls --json 2>/dev/null | tr -d ' \n' |
-      grep -q "\"name\":\"kubernetes\",\"kind\":\"resource\",\"version\":\"$1\""
+      grep -q "\"name\":\"kubernetes\",\"kind\":\"resource\",\"version\":\"$1\"" || return 1
+    plugin_seen=$1
   else
     [ -d "${PULUMI_HOME:-$HOME/.pulumi}/plugins/resource-kubernetes-v$1" ]
   fi
