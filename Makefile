@@ -16,6 +16,10 @@ STATE_DIR ?= .state/pulumi
 RENDER_DIR ?= .state/render
 SHOESTRING := .state/bin/shoestring
 STACK ?= dev
+# Every step that can take more than seconds runs under scripts/step.sh: it says what it does and
+# what that usually takes on 2 cores, is never silent for more than 30 s, and adds its time to the
+# table `make up` and `make test` print at the end.
+STEP := scripts/step.sh
 
 .PHONY: help
 ## help: this list.
@@ -30,8 +34,10 @@ ifneq ($(filter command line environment,$(origin STACK)),)
 up:
 	pulumi up --stack $(STACK)
 else
-up: cluster-up
-	$(SHOESTRING) up --stack dev --state $(STATE_DIR)
+up: plan-up cluster-up
+	$(STEP) "shoestring up" "usually 6 s with no change, 50 s from empty, on 2 cores" -- \
+	  $(SHOESTRING) up --stack dev --state $(STATE_DIR)
+	@$(STEP) --table
 endif
 
 ## down: destroy the dev stack (when its cluster runs), then stop and remove the local control plane.
@@ -42,8 +48,19 @@ down: shoestring-cli
 	rm -rf $(RENDER_DIR)
 
 ## test: everything CI runs: set-up (tools, nginx), gofmt, vet, actionlint, unit and end-to-end tests.
-test: test-setup lint
-	SHOESTRING_E2E=1 $(GO) test -count=1 -timeout 45m ./...
+test: plan-test test-setup lint
+	$(STEP) "go test (with e2e)" "compiles every package, then runs the suite; no 2-core figure yet" -- \
+	  env SHOESTRING_E2E=1 $(GO) test -count=1 -timeout 45m ./...
+	@$(STEP) --table
+
+# The start of `make up` and `make test`: what the run will build and roughly how long, before
+# it builds anything (scripts/plan.sh); it also empties the table of step times.
+.PHONY: plan-up plan-test
+plan-up:
+	@scripts/plan.sh --cli $(SHOESTRING) $(if $(filter 0,$(REAL_NODES)),,--images)
+plan-test:
+	@scripts/plan.sh $(TEST_TOOLS)
+	@echo "plan: then gofmt, go vet, actionlint and SHOESTRING_E2E=1 go test ./... (the real-node tests build the local images that are missing: about 13 minutes on 2 cores from an empty cache)"
 
 # --- Tests ------------------------------------------------------------------------------------------
 .PHONY: unit lint test-setup system-packages edge-test
@@ -55,7 +72,7 @@ unit:
 ## lint: gofmt, go vet and actionlint on the workflows.
 lint: tools-test
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
-	$(GO) vet ./...
+	$(STEP) "go vet" "usually seconds; minutes with an empty Go build cache" -- $(GO) vet ./...
 	$(SHOESTRING_TOOLS)/bin/actionlint -color=false
 
 ## test-setup: tools-test plus the system packages the tests and the real node use.
@@ -63,7 +80,7 @@ test-setup: tools-test system-packages
 
 ## system-packages: install the Debian packages that are missing (nginx, containerd, runc, CNI plugins, mmdebstrap, ...; needs root).
 system-packages:
-	scripts/test-setup.sh
+	$(STEP) system-packages "seconds when installed; apt-get's time when not" -- scripts/test-setup.sh
 
 ## edge-test: the edge's tests with real nginx and its rollout on the local control plane.
 edge-test: test-setup
@@ -74,14 +91,18 @@ edge-test: test-setup
 
 ## tools: build what `make up` needs and is missing: control plane, Pulumi CLI, Kubernetes provider.
 tools:
-	scripts/tools.sh
+	$(STEP) --own-heartbeat tools "seconds when built before; the plan says what a build takes" -- scripts/tools.sh
 
+TEST_TOOLS := kube etcd kwok coredns pulumi kubernetes-provider actionlint
 ## tools-test: tools plus actionlint, for `make test`.
 tools-test:
-	scripts/tools.sh kube etcd kwok coredns pulumi kubernetes-provider actionlint
+	$(STEP) --own-heartbeat tools "seconds when built before; the plan says what a build takes" -- scripts/tools.sh $(TEST_TOOLS)
 
+## shoestring-cli: build the CLI into .state/bin/shoestring.
 shoestring-cli:
-	@mkdir -p $(dir $(SHOESTRING)) && $(GO) build -o $(SHOESTRING) ./cmd/shoestring
+	@mkdir -p $(dir $(SHOESTRING))
+	$(STEP) shoestring-cli "usually 15 s with a warm Go build cache, about 6 minutes with an empty one, on 2 cores" -- \
+	  $(GO) build -o $(SHOESTRING) ./cmd/shoestring
 
 # --- Local control plane and local stacks ---------------------------------------------------------
 .PHONY: cluster-up cluster-down cluster-status preview-local destroy-local images
@@ -90,12 +111,14 @@ shoestring-cli:
 # a simulated-only cluster.
 REAL_NODES ?= 1
 ## cluster-up: start the local cluster: control plane, kwok with 3 simulated nodes, REAL_NODES (1) real nodes with images built here.
-cluster-up: tools system-packages shoestring-cli
-	$(SHOESTRING) cluster up --dir $(CLUSTER_DIR) --real-nodes $(REAL_NODES)
+cluster-up: tools system-packages shoestring-cli $(if $(filter 0,$(REAL_NODES)),,images)
+	$(STEP) "cluster up" "usually 11 s on 2 cores, images built" -- \
+	  $(SHOESTRING) cluster up --dir $(CLUSTER_DIR) --real-nodes $(REAL_NODES)
 
-## images: build the local cluster's images (cached by their inputs in the tools cache).
+## images: build the local cluster's images (cached by their inputs in the tools cache; each line names its archive).
 images: tools system-packages shoestring-cli
-	$(SHOESTRING) images local
+	$(STEP) --own-heartbeat images "seconds when cached; about 13 minutes on 2 cores from an empty cache" -- \
+	  $(SHOESTRING) images local >/dev/null
 
 ## cluster-down: stop the local control plane and remove its state.
 cluster-down: shoestring-cli
@@ -168,7 +191,11 @@ playground-report:
 	$(GO) run ./cmd/shoestring playground report --base $(BASE)
 
 # --- Measurements -----------------------------------------------------------------------------------
-.PHONY: measure-local
+.PHONY: measure-local measure-cold
 ## measure-local: cold tool builds (--cold), warm and no-op `make up`, engine and provider memory.
 measure-local:
 	scripts/measure-local.sh
+
+## measure-cold: a new user's first `make up` from empty build caches, each step's time (about 50 minutes on 2 cores).
+measure-cold:
+	scripts/measure-cold.sh

@@ -10,6 +10,9 @@
 #           ones scripts/tools.sh printed into $TOOLS_LOG (default /tmp/tools-build.log).
 #   --keep  leave the cluster and the dev stack running afterwards (default: make down).
 #
+# A whole first `make up` (tools, CLI and images from empty caches, step by step):
+# scripts/measure-cold.sh.
+#
 # Prints one "measure: ..." line per figure; docs/local.md's figures come from its output.
 set -euo pipefail
 cd "$(dirname "$0")/.."

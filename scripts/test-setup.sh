@@ -5,7 +5,10 @@
 # iptables and conntrack (its network namespace, kube-proxy's rules); mmdebstrap and
 # busybox-static (the images built here); openssh-client (the dev-mode sidecar tests). As root
 # it installs them with apt-get; otherwise it names the command to run and fails.
+# --plan only says what is missing.
 set -euo pipefail
+plan=false
+[ "${1:-}" != --plan ] || plan=true
 need=()
 want() { # want <package> <file that shows it is installed>
   [ -e "$2" ] || need+=("$1")
@@ -20,6 +23,11 @@ want conntrack /usr/sbin/conntrack
 want mmdebstrap /usr/bin/mmdebstrap
 want busybox-static /bin/busybox
 want openssh-client /usr/bin/ssh
+if $plan; then
+  if [ ${#need[@]} -gt 0 ]; then echo "system-packages: plan: to install with apt-get (needs root): ${need[*]}"
+  else echo "system-packages: plan: all installed"; fi
+  exit 0
+fi
 [ ${#need[@]} -gt 0 ] || exit 0
 if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
   echo "test-setup: missing ${need[*]}: install with: sudo apt-get install -y ${need[*]}" >&2

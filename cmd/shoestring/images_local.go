@@ -50,6 +50,7 @@ func buildLocalImages(ctx context.Context, root string, log io.Writer, names ...
 func imagesLocal(args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("images local", flag.ContinueOnError)
 	root := fs.String("root", "", "the repository checkout (default: the one holding the working folder)")
+	plan := fs.Bool("plan", false, "only say which images are cached and which would be built, with their usual times")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -62,12 +63,39 @@ func imagesLocal(args []string, out io.Writer) error {
 		}
 		*root = r
 	}
+	if *plan {
+		return planLocalImages(*root, out, fs.Args()...)
+	}
 	built, err := buildLocalImages(ctx, *root, os.Stderr, fs.Args()...)
 	if err != nil {
 		return err
 	}
 	for _, b := range built {
 		fmt.Fprintf(out, "%s\t%s\n", b.Name, b.Archive)
+	}
+	return nil
+}
+
+// planLocalImages prints one line: the images already built, and those a build would make with
+// what that usually takes.
+func planLocalImages(root string, out io.Writer, names ...string) error {
+	specs, err := localimages.Named(names...)
+	if err != nil {
+		return err
+	}
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return err
+	}
+	b := &localimages.Builder{RepoDir: abs, CacheDir: localImageCache()}
+	plan, err := b.Plan(specs)
+	if err != nil {
+		return err
+	}
+	if sum := localimages.Summary(plan); sum != "" {
+		fmt.Fprintf(out, "images: plan: %s\n", sum)
+	} else {
+		fmt.Fprintf(out, "images: plan: all %d built before\n", len(plan))
 	}
 	return nil
 }

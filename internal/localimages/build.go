@@ -46,7 +46,16 @@ type Spec struct {
 type Builder struct {
 	RepoDir  string    // the repository (services/, tools/)
 	CacheDir string    // archives, the apt package cache, work folders
-	Log      io.Writer // one line per image (nil: silent)
+	Log      io.Writer // one line per image, and one every Heartbeat while an image builds (nil: silent)
+	// Heartbeat is how often a build in progress says it is alive (0: every 30 s).
+	Heartbeat time.Duration
+}
+
+// Planned is whether an image would be built or is in the cache.
+type Planned struct {
+	Spec    Spec
+	Archive string
+	Cached  bool
 }
 
 // Built is a built image.
@@ -66,17 +75,127 @@ func Archives(built []Built) []string {
 	return out
 }
 
-// Build returns the archive of every spec, building those whose inputs changed.
-func (b *Builder) Build(ctx context.Context, specs []Spec) ([]Built, error) {
-	var out []Built
+// Plan says, for every spec, where its archive is and whether it is already built.
+func (b *Builder) Plan(specs []Spec) ([]Planned, error) {
+	var out []Planned
 	for _, s := range specs {
-		r, err := b.build(ctx, s)
+		archive, err := b.archive(s)
 		if err != nil {
 			return nil, fmt.Errorf("image %s: %w", s.Name, err)
+		}
+		_, err = os.Stat(archive)
+		out = append(out, Planned{Spec: s, Archive: archive, Cached: err == nil})
+	}
+	return out, nil
+}
+
+// Build returns the archive of every spec, building those whose inputs changed. It says first
+// which ones it builds and what that usually takes, then "1 of n" as each starts.
+func (b *Builder) Build(ctx context.Context, specs []Spec) ([]Built, error) {
+	plan, err := b.Plan(specs)
+	if err != nil {
+		return nil, err
+	}
+	n := 0
+	for _, p := range plan {
+		if !p.Cached {
+			n++
+		}
+	}
+	if n > 0 {
+		b.logf("%s", Summary(plan))
+	}
+	var out []Built
+	i := 0
+	for _, p := range plan {
+		if !p.Cached {
+			i++
+			b.logf("building %s (%d of %d; %s)", p.Spec.Name, i, n, usualText(coldSeconds[p.Spec.Name]))
+		}
+		stop := b.heartbeat(p, i, n)
+		r, err := b.build(ctx, p.Spec)
+		stop()
+		if err != nil {
+			return nil, fmt.Errorf("image %s: %w", p.Spec.Name, err)
 		}
 		out = append(out, r)
 	}
 	return out, nil
+}
+
+// Summary says which images of a plan are to be built and what that usually takes ("": none).
+func Summary(plan []Planned) string {
+	var todo []string
+	usual := 0
+	for _, p := range plan {
+		if !p.Cached {
+			todo = append(todo, p.Spec.Name)
+			usual += coldSeconds[p.Spec.Name]
+		}
+	}
+	if len(todo) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%d of %d to build (%s): usually %s on 2 cores with an empty apt cache",
+		len(todo), len(plan), strings.Join(todo, ", "), roughly(usual))
+}
+
+func roughly(secs int) string {
+	switch m := (secs + 30) / 60; {
+	case secs < 60:
+		return "under a minute"
+	case m == 1:
+		return "about a minute"
+	default:
+		return fmt.Sprintf("about %d minutes", m)
+	}
+}
+
+func usualText(secs int) string {
+	if secs == 0 {
+		return "no usual time measured"
+	}
+	return fmt.Sprintf("usually %d s on 2 cores", secs)
+}
+
+// heartbeat logs, while an image that is not cached builds, how long it has run; the returned
+// func stops it.
+func (b *Builder) heartbeat(p Planned, i, n int) func() {
+	if p.Cached || b.Log == nil {
+		return func() {}
+	}
+	every := b.Heartbeat
+	if every <= 0 {
+		every = 30 * time.Second
+	}
+	start := time.Now()
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				b.logf("  still building %s (%d of %d): %ds so far; %s", p.Spec.Name, i, n,
+					int(time.Since(start).Seconds()), usualText(coldSeconds[p.Spec.Name]))
+			}
+		}
+	}()
+	return func() { close(done); <-stopped }
+}
+
+// archive is where a spec's archive is kept: named by the hash of its inputs.
+func (b *Builder) archive(s Spec) (string, error) {
+	key, err := b.key(s)
+	if err != nil {
+		return "", err
+	}
+	base := strings.NewReplacer("/", "_", ":", "_").Replace(s.Name)
+	return filepath.Join(b.CacheDir, "images", base+"-"+key[:16]+".tar"), nil
 }
 
 func (b *Builder) logf(format string, args ...any) {
@@ -87,16 +206,15 @@ func (b *Builder) logf(format string, args ...any) {
 
 func (b *Builder) build(ctx context.Context, s Spec) (Built, error) {
 	start := time.Now()
-	key, err := b.key(s)
+	archive, err := b.archive(s)
 	if err != nil {
 		return Built{}, err
 	}
-	dir := filepath.Join(b.CacheDir, "images")
+	dir := filepath.Dir(archive)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return Built{}, err
 	}
 	base := strings.NewReplacer("/", "_", ":", "_").Replace(s.Name)
-	archive := filepath.Join(dir, base+"-"+key[:16]+".tar")
 	if _, err := os.Stat(archive); err == nil {
 		b.logf("%s: cached (%s)", s.Name, archive)
 		return Built{Name: s.Name, Archive: archive, Cached: true}, nil

@@ -136,6 +136,12 @@ func Catalogue() []Spec {
 	}
 }
 
+// coldSeconds is what each image's build usually takes on 2 cores with an empty apt cache
+// (measured 2026-12-04, docs/local.md), for the progress lines.
+var coldSeconds = map[string]int{
+	Pause: 1, WaitFor: 118, Nginx: 112, MariaDB: 183, Redis: 196, SSHServer: 176, ExampleAPI: 6,
+}
+
 // Named returns the catalogue's specs with these names, in catalogue order ("" or none: all).
 func Named(names ...string) ([]Spec, error) {
 	all := Catalogue()
