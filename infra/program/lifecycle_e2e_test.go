@@ -189,17 +189,10 @@ func TestDevStackLifecycleWithTheEngine(t *testing.T) {
 	require.NotEmpty(t, generated, "the dev stack's secrets are generated, not read from the repo")
 	// The first update is interrupted while it creates objects (the CLI gets SIGINT, as from Ctrl-C
 	// in a terminal); the next one continues from the saved state by itself, creating nothing twice.
-	killed := make(chan struct{})
-	go func() {
-		defer close(killed)
-		for ctx.Err() == nil {
-			if n, _ := client.AppsV1().StatefulSets(ns).List(ctx, metav1.ListOptions{}); n != nil && len(n.Items) > 0 {
-				signalCLI(t, "up", syscall.SIGINT)
-				return
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-	}()
+	killed := signalCLIWhen(ctx, t, "up", syscall.SIGINT, func() bool {
+		n, _ := client.AppsV1().StatefulSets(ns).List(ctx, metav1.ListOptions{})
+		return n != nil && len(n.Items) > 0
+	})
 	_, err = s.Up(ctx)
 	<-killed
 	require.Error(t, err, "the interrupted update fails")
@@ -340,6 +333,23 @@ func TestDevStackLifecycleWithTheEngine(t *testing.T) {
 	for _, v := range secretValues {
 		assert.NotContains(t, state, v, "a secret value in plain text in the state")
 	}
+}
+
+// signalCLIWhen sends sig to the Pulumi CLI running op as soon as cond holds (polled); the channel
+// closes once it has been sent or ctx ends.
+func signalCLIWhen(ctx context.Context, t *testing.T, op string, sig syscall.Signal, cond func() bool) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for ctx.Err() == nil {
+			if cond() {
+				signalCLI(t, op, sig)
+				return
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}()
+	return done
 }
 
 // signalCLI sends sig to this process's Pulumi CLI child running the given operation. A CLI
@@ -575,18 +585,11 @@ func ptr[T any](v T) *T { return &v }
 func TestKilledUpdateRecovers(t *testing.T) {
 	ctx, l, client, _ := devStackOnKwok(t, 10*time.Minute)
 	ns := l.config()["shoestring:namespace"].(string)
-	killed := make(chan struct{})
-	go func() {
-		defer close(killed)
-		for ctx.Err() == nil {
-			// A Deployment the provider has created and now awaits: its create is in flight.
-			if d, _ := client.AppsV1().Deployments(ns).List(ctx, metav1.ListOptions{}); d != nil && len(d.Items) > 0 {
-				signalCLI(t, "up", syscall.SIGKILL)
-				return
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-	}()
+	// A Deployment the provider has created and now awaits: its create is in flight.
+	killed := signalCLIWhen(ctx, t, "up", syscall.SIGKILL, func() bool {
+		d, _ := client.AppsV1().Deployments(ns).List(ctx, metav1.ListOptions{})
+		return d != nil && len(d.Items) > 0
+	})
 	_, err := l.open(ctx, nil).Up(ctx)
 	<-killed
 	require.Error(t, err, "the killed update fails")
