@@ -278,6 +278,7 @@ func TestDevStackOnARealNode(t *testing.T) {
 	t.Run("a before-Job that fails stops the rollout and shows its log", func(t *testing.T) {
 		d, err := client.AppsV1().Deployments(ns).Get(ctx, "api", metav1.GetOptions{})
 		require.NoError(t, err)
+		warm := releaseJob(ctx, t, client, ns, "cache-warm").Name
 		for _, j := range l.service("api")["releaseJobs"].([]any) {
 			if m := j.(map[string]any); m["name"] == "migrate" {
 				m["command"] = []any{"bin/console", "doctrine:migrations:fail"}
@@ -292,6 +293,7 @@ func TestDevStackOnARealNode(t *testing.T) {
 		after, err := client.AppsV1().Deployments(ns).Get(ctx, "api", metav1.GetOptions{})
 		require.NoError(t, err)
 		assert.Equal(t, d.Generation, after.Generation, "the Deployment was not rolled")
+		assert.Equal(t, warm, releaseJob(ctx, t, client, ns, "cache-warm").Name, "no after-Job of the failed release ran")
 		st := statusWhen(ctx, t, cluster, "", func(apiStatus) bool { return true })
 		assert.Contains(t, st.EnvKeys, "FEATURE_SEARCH", "the old release still serves")
 	})
