@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -33,7 +34,8 @@ const imagesUsage = `usage: shoestring images <list|pin|local> [flags]
         the services the branch changes (what its playground runs of its own)
   pin   set images in a stack file: --image <service>=<ref> sets that service's image,
         --image dnssync=<ref> sets shoestring:dnssync.image, --image dev-sftp=<ref>
-        shoestring:devMode.sidecarImage (comments and order are kept)
+        shoestring:devMode.sidecarImage (comments and order are kept); --resolve pins each
+        by the digest its registry serves now (<ref>@sha256:...)
   local build the local cluster's images (nginx, MariaDB, Redis, busybox, pause, the example
         service) from Debian packages and this checkout, cached by their inputs; prints
         each image and its archive`
@@ -160,11 +162,19 @@ func imagesPin(args []string, out io.Writer) error {
 	stackFile := addStackFileFlags(fs, "change")
 	var images listFlag
 	fs.Var(&images, "image", "<service>=<ref>, dnssync=<ref> or dev-sftp=<ref> (repeatable)")
+	resolve := fs.Bool("resolve", false, "pin each ref by the digest its registry serves for it now (<ref>@sha256:...)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if len(images) == 0 {
 		return errors.New("no --image given")
+	}
+	if *resolve {
+		resolved, err := resolveDigests(context.Background(), images)
+		if err != nil {
+			return err
+		}
+		images = resolved
 	}
 	path := stackFile.path()
 	before, err := os.ReadFile(path)

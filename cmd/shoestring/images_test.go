@@ -3,12 +3,19 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"io"
+	"log"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -173,4 +180,38 @@ func TestImagesPinOfASharedService(t *testing.T) {
 
 	err = imagesPin([]string{"--file", path, "--image", "worker=reg.example.com/t/worker:abc"}, &out)
 	assert.ErrorContains(t, err, `"worker" is not a service of the stack (have api, web) nor dnssync`)
+}
+
+// TestImagesPinResolvesDigests pushes an image to a registry on loopback (go-containerregistry's
+// registry, the distribution API in memory) and pins a stack's image by the digest it serves; a
+// tag the registry does not have is an error naming it, and the file is left as it was.
+func TestImagesPinResolvesDigests(t *testing.T) {
+	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	img, err := random.Image(256, 1)
+	require.NoError(t, err)
+	ref := host + "/acme/web:abc"
+	tag, err := name.ParseReference(ref)
+	require.NoError(t, err)
+	require.NoError(t, remote.Write(tag, img))
+	digest, err := img.Digest()
+	require.NoError(t, err)
+
+	path := filepath.Join(t.TempDir(), "Pulumi.sandbox.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(pinStack), 0o644))
+	var out bytes.Buffer
+	require.NoError(t, imagesPin([]string{"--file", path, "--resolve", "--image", "web=" + ref}, &out))
+	cfg, err := stacks.LoadStackFile(path)
+	require.NoError(t, err)
+	assert.Equal(t, ref+"@"+digest.String(), cfg.Services[1].Image)
+
+	before, err := os.ReadFile(path)
+	require.NoError(t, err)
+	err = imagesPin([]string{"--file", path, "--resolve", "--image", "api=" + host + "/acme/api:never-pushed"}, &out)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "resolving the digest of "+host+"/acme/api:never-pushed")
+	after, err := os.ReadFile(path)
+	require.NoError(t, err)
+	assert.Equal(t, string(before), string(after), "a ref that cannot be resolved changes nothing")
 }

@@ -287,7 +287,8 @@ func TestImagesReachUp(t *testing.T) {
 	for _, stack := range []string{"sandbox", "prod"} {
 		pinned, up := -1, -1
 		for i, s := range deploy.Jobs[stack].Steps {
-			if strings.Contains(s.Run, "images pin --stack "+stack) && strings.Contains(s.Run, "images list --stack "+stack) {
+			// Pinned by digest (--resolve), after a registry login the digests are read with.
+			if strings.Contains(s.Run, "images pin --resolve --stack "+stack) && strings.Contains(s.Run, "images list --stack "+stack) {
 				pinned = i
 			}
 			if strings.HasPrefix(s.Uses, "pulumi/actions@") && s.With["command"] == "up" {
@@ -296,6 +297,13 @@ func TestImagesReachUp(t *testing.T) {
 			}
 		}
 		assert.True(t, pinned >= 0 && pinned < up, "%s: images pinned (step %d) before up (step %d)", stack, pinned, up)
+		login := -1
+		for i, s := range deploy.Jobs[stack].Steps {
+			if strings.Contains(s.Run, "docker login") {
+				login = i
+			}
+		}
+		assert.True(t, login >= 0 && login < pinned, "%s: a registry login (step %d) before the pin (step %d)", stack, login, pinned)
 	}
 
 	play := all["playground.yml"]
