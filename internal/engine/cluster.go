@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/shoestring-dev/shoestring/stacks"
@@ -33,15 +34,25 @@ func clusterReachable(cfg *stacks.Config) error {
 	return nil
 }
 
-// ping asks the apiserver of a kubeconfig for its version, briefly.
-func ping(kubeconfig, kubeContext string) error {
+// restConfig is a kubeconfig's client configuration (its current context, or kubeContext), with
+// a timeout for each request.
+func restConfig(kubeconfig, kubeContext string, timeout time.Duration) (*rest.Config, error) {
 	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(
 		&clientcmd.ClientConfigLoadingRules{ExplicitPath: kubeconfig},
 		&clientcmd.ConfigOverrides{CurrentContext: kubeContext}).ClientConfig()
 	if err != nil {
+		return nil, err
+	}
+	cfg.Timeout = timeout
+	return cfg, nil
+}
+
+// ping asks the apiserver of a kubeconfig for its version, briefly.
+func ping(kubeconfig, kubeContext string) error {
+	cfg, err := restConfig(kubeconfig, kubeContext, 3*time.Second)
+	if err != nil {
 		return err
 	}
-	cfg.Timeout = 3 * time.Second
 	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
 	if err != nil {
 		return err

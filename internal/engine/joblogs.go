@@ -12,7 +12,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/shoestring-dev/shoestring/components/service"
 	"github.com/shoestring-dev/shoestring/stacks"
@@ -30,13 +29,10 @@ func failedReleaseJobs(ctx context.Context, cfg *stacks.Config, since time.Time)
 	if cfg.Cluster.Mode != stacks.ClusterModeExisting || cfg.Cluster.Existing.Kubeconfig == "" || cfg.Cluster.Existing.RenderTo != "" {
 		return ""
 	}
-	rc, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(
-		&clientcmd.ClientConfigLoadingRules{ExplicitPath: cfg.Cluster.Existing.Kubeconfig},
-		&clientcmd.ConfigOverrides{CurrentContext: cfg.Cluster.Existing.Context}).ClientConfig()
+	rc, err := restConfig(cfg.Cluster.Existing.Kubeconfig, cfg.Cluster.Existing.Context, 10*time.Second)
 	if err != nil {
 		return ""
 	}
-	rc.Timeout = 10 * time.Second
 	cs, err := kubernetes.NewForConfig(rc)
 	if err != nil {
 		return ""
