@@ -2,8 +2,12 @@ package program_test
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -117,7 +121,9 @@ func publishedAddrs(nodes []corev1.Node, fallback bool) []string {
 // provider sees the controller's Deployment ready, which needs the pod (user 65532) to read its
 // mounted token; the double then holds exactly the A records of the nodes the controller's
 // contract publishes, with sandbox's TTL and proxy setting, a record a person made at the same
-// name untouched and a stale record of the same owner removed. Needs SHOESTRING_E2E=1 and root.
+// name untouched and a stale record of the same owner removed. The edge keeps sandbox's HTTPS
+// (engine.Options.LocalEdgeCertificate): a client trusting the certificate made for the copy gets
+// the api's answer through the real node's port 443. Needs SHOESTRING_E2E=1 and root.
 func TestSandboxOnARealNodeSyncsDNSThroughTheDouble(t *testing.T) {
 	localcluster.SkipUnlessE2E(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Minute)
@@ -144,7 +150,7 @@ func TestSandboxOnARealNodeSyncsDNSThroughTheDouble(t *testing.T) {
 
 	l := newLifecycle(t, "sandbox", cluster.KubeconfigPath())
 	localImages(t, l)
-	s, err := openWith(ctx, l, func(o *engine.Options) { o.CloudflareAPI = api })
+	s, err := openWith(ctx, l, func(o *engine.Options) { o.CloudflareAPI, o.LocalEdgeCertificate = api, true })
 	require.NoError(t, err)
 	cfg := s.Config()
 	require.True(t, cfg.DNSSync.Enabled, "the retargeted sandbox keeps DNS sync on")
@@ -251,5 +257,53 @@ func TestSandboxOnARealNodeSyncsDNSThroughTheDouble(t *testing.T) {
 		}
 		assert.True(t, sawForeign, "the hand-made record is still there")
 		assert.False(t, sawStale, "the owner's stale record is deleted")
+	})
+
+	t.Run("the edge serves the api's host on the real node's 443 with the copy's certificate", func(t *testing.T) {
+		assert.Equal(t, "edge-tls", cfg.Edge.CertificateSecret, "sandbox's certificate Secret")
+		assert.Equal(t, stacks.CertificateStack, cfg.Edge.Certificate.Source)
+		crt, err := s.Secret(ctx, stacks.EdgeSecretGroup, stacks.EdgeTLSCertificateName)
+		require.NoError(t, err)
+		roots := x509.NewCertPool()
+		require.True(t, roots.AppendCertsFromPEM([]byte(crt)), "the generated certificate is PEM")
+		node, err := kube.CoreV1().Nodes().Get(ctx, localcluster.RealNodeName(0), metav1.GetOptions{})
+		require.NoError(t, err)
+		var nodeIP string
+		for _, a := range node.Status.Addresses {
+			if a.Type == corev1.NodeInternalIP {
+				nodeIP = a.Address
+			}
+		}
+		require.NotEmpty(t, nodeIP)
+		host := cfg.EdgeRoutes()[0].Host
+		// The api's name, resolved to the real node by the dialer: the TLS handshake names it
+		// (SNI) and checks the edge's certificate against the one generated for the copy.
+		client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+			TLSClientConfig: &tls.Config{RootCAs: roots, ServerName: host, MinVersion: tls.VersionTLS12},
+			DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+				return (&net.Dialer{}).DialContext(ctx, network, net.JoinHostPort(nodeIP, "443"))
+			},
+		}}
+		var last string
+		for ctx.Err() == nil {
+			resp, err := client.Get("https://" + host + "/")
+			if err != nil {
+				last = err.Error()
+			} else {
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				last = resp.Status + " " + string(body)
+				var st apiStatus
+				if resp.StatusCode == http.StatusOK && json.Unmarshal(body, &st) == nil {
+					require.NotNil(t, resp.TLS)
+					assert.Equal(t, host, resp.TLS.ServerName)
+					assert.Equal(t, "sandbox", st.AppEnv, "sandbox's api answered")
+					t.Logf("https://%s/ through %s:443: %s, TLS 0x%x", host, nodeIP, resp.Status, resp.TLS.Version)
+					return
+				}
+			}
+			time.Sleep(time.Second)
+		}
+		t.Fatalf("https://%s/ through %s:443 never answered the api's status; last: %s", host, nodeIP, last)
 	})
 }

@@ -18,6 +18,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -62,6 +63,14 @@ type Options struct {
 	CloudflareAPI string
 	// DNSSyncImage is the controller's image with CloudflareAPI; "" is LocalDNSSyncImage.
 	DNSSyncImage string
+	// LocalEdgeCertificate, with ExistingCluster, keeps the HTTPS of a stack whose edge has a
+	// certificateSecret, with a certificate made here instead of the stack's (an Origin CA one
+	// only Cloudflare could issue): the copy's certificate source becomes "stack", and a
+	// self-signed certificate for every host the edge routes (and *.<playground domain>) and its
+	// key are generated once into the work copy's secrets edge.TLS_CRT and edge.TLS_KEY, like
+	// every missing secret (Stack.Secret reads the certificate, for a client to trust).
+	// Without it the copy serves HTTP only.
+	LocalEdgeCertificate bool
 	// RenderTo, when set, retargets the stack's Kubernetes side like ExistingCluster, but at the
 	// Kubernetes provider's render mode: an up writes every object as YAML into this folder and
 	// contacts no cluster. Use a throwaway StateDir: the state then records objects that exist
@@ -147,7 +156,8 @@ func Open(ctx context.Context, opts Options) (*Stack, error) {
 	}
 	workFile := filepath.Join(workDir, "Pulumi."+opts.Stack+".yaml")
 	if err := writeWorkFile(userFile, workFile, projectDir, retarget{kubeconfig: opts.ExistingCluster, renderTo: opts.RenderTo,
-		cloudflare: opts.CloudflareAPI, dnssyncImage: opts.DNSSyncImage, networkPolicy: userCfg.NetworkPolicy}, userCfg.SecretGroups()); err != nil {
+		cloudflare: opts.CloudflareAPI, dnssyncImage: opts.DNSSyncImage, localCertificate: opts.LocalEdgeCertificate,
+		networkPolicy: userCfg.NetworkPolicy}, userCfg.SecretGroups()); err != nil {
 		return nil, err
 	}
 	// The project file's shared configuration is part of the stack's: the check below reads it
@@ -359,7 +369,24 @@ func (s *Stack) generateSecrets(ctx context.Context, missing []string) error {
 	}
 	shared := map[int]string{}
 	values := auto.ConfigMap{}
+	crtKey := stacks.Namespace + ":secrets." + stacks.EdgeSecretGroup + "." + stacks.EdgeTLSCertificateName
+	keyKey := stacks.Namespace + ":secrets." + stacks.EdgeSecretGroup + "." + stacks.EdgeTLSKeyName
+	if s.opts.LocalEdgeCertificate && (slices.Contains(missing, crtKey) || slices.Contains(missing, keyKey)) {
+		// A pair: one without the other matches nothing, so both are made again.
+		crt, key, err := selfSignedCertificate(s.config.OriginCAHostnames())
+		if err != nil {
+			return fmt.Errorf("making the edge's local certificate for %s: %w", s.opts.Stack, err)
+		}
+		values[secretPath(crtKey)] = auto.ConfigValue{Value: crt, Secret: true}
+		values[secretPath(keyKey)] = auto.ConfigValue{Value: key, Secret: true}
+		missing = slices.DeleteFunc(slices.Clone(missing), func(k string) bool { return k == crtKey || k == keyKey })
+		missing = append(missing, crtKey, keyKey)
+		sort.Strings(missing)
+	}
 	for _, key := range missing {
+		if _, set := values[secretPath(key)]; set {
+			continue
+		}
 		value := stacks.SecretPlaceholder // a render deploys nothing: the same files on every run
 		if s.opts.RenderTo == "" {
 			b := make([]byte, 18)

@@ -22,6 +22,9 @@ type retarget struct {
 	// cloudflare, when set, keeps DNS sync on in the copy against this Cloudflare API (a
 	// double), running dnssyncImage (see Options.CloudflareAPI).
 	cloudflare, dnssyncImage string
+	// localCertificate keeps the edge's HTTPS with a certificate made here (see
+	// Options.LocalEdgeCertificate).
+	localCertificate bool
 	// networkPolicy is the stack's own, defaults resolved for its cluster: a render keeps it,
 	// so the rendered policies are the ones the stack deploys (an existing cluster's defaults
 	// are the local cluster's node ranges).
@@ -133,10 +136,15 @@ func writeWorkFile(userPath, workPath, projectDir string, to retarget, secretGro
 		out.Config[stacks.Namespace+":dnssync"] = dnssync
 		// Aliases are CNAMEs Pulumi makes through Cloudflare's provider, never the controller.
 		delete(dns, "aliases")
-		// The edge's certificate may come from Cloudflare's Origin CA: the copy serves HTTP only.
+		// The edge's certificate may come from Cloudflare's Origin CA: the copy serves HTTP only,
+		// or HTTPS with a certificate made here (generated with the missing secrets).
 		if edge, ok := out.Config[stacks.Namespace+":edge"].(map[string]any); ok {
-			delete(edge, "certificateSecret")
-			delete(edge, "certificate")
+			if secret, _ := edge["certificateSecret"].(string); secret != "" && to.localCertificate {
+				edge["certificate"] = map[string]any{"source": stacks.CertificateStack}
+			} else {
+				delete(edge, "certificateSecret")
+				delete(edge, "certificate")
+			}
 		}
 		if to.renderTo != "" {
 			np, _ := out.Config[stacks.Namespace+":networkPolicy"].(map[string]any)
