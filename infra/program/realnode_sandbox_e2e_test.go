@@ -241,8 +241,19 @@ func TestSandboxOnARealNodeSyncsDNSThroughTheDouble(t *testing.T) {
 			}
 		}
 		require.NoError(t, ctx.Err(), "records never converged: have %v, want the A records of %v", got, want)
-		t.Logf("up took %s; the records of %s converged %s after up started: %v (nodes %d)",
-			upTook.Round(time.Second), name, time.Since(start).Round(time.Second), got, len(nodes.Items))
+		var first, lastWrite time.Time
+		writes := 0
+		for _, r := range cf.Requests() {
+			if first.IsZero() {
+				first = r.At
+			}
+			if r.Method != http.MethodGet && r.Status < 300 {
+				lastWrite, writes = r.At, writes+1
+			}
+		}
+		t.Logf("up took %s; the controller's first request %s after up started, its last write %s after that (%d writes, %d requests); the records of %s: %v (nodes %d)",
+			upTook.Round(time.Second), first.Sub(start).Round(time.Millisecond), lastWrite.Sub(first).Round(time.Millisecond),
+			writes, len(cf.Requests()), name, got, len(nodes.Items))
 		for _, r := range owned {
 			assert.Equal(t, cfg.DNS.TTL, r.TTL, "sandbox's TTL")
 			assert.Equal(t, cfg.DNS.Proxied, r.Proxied, "sandbox's proxy setting")
