@@ -18,6 +18,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -44,10 +45,32 @@ type Options struct {
 	StateDir string
 	// ExistingCluster, when set, retargets the stack's Kubernetes side at this kubeconfig: the
 	// cluster becomes `existing` (no GKE resource) and nothing talks to Cloudflare (no DNS-sync
-	// controller, no alias records, no Origin CA certificate: the edge serves HTTP only), since a
-	// copy on another cluster must never rewrite the stack's real DNS name. The stack file is not
-	// edited.
+	// controller unless CloudflareAPI names a double, no alias records, no Origin CA certificate:
+	// the edge serves HTTP only), since a copy on another cluster must never rewrite the stack's
+	// real DNS name. The stack file is not edited.
 	ExistingCluster string
+	// CloudflareAPI, with ExistingCluster, keeps a stack's DNS sync on in the retargeted copy,
+	// writing to this Cloudflare API base URL instead of Cloudflare's, e.g. the repository's
+	// double (internal/testing/cloudflarefake) on the local cluster's host bridge, where the real
+	// node's pods reach it. The controller runs from the stack's own settings (names, TTL, proxy,
+	// owner, node selection, resources, the token Secret and its mount) with DNSSyncImage; the
+	// zone is looked up by name (dns.zoneId is left out, the double makes its own ids); aliases
+	// and the playgrounds' wildcard record (made by Pulumi's Cloudflare provider, which only a
+	// real account could take) are left out, and with the wildcard the edge's playground
+	// routing. The token is generated like every missing secret: Stack.Secret reads it, for the
+	// double to accept. The address must be one of this machine's, so a copy never writes to a
+	// real Cloudflare account.
+	CloudflareAPI string
+	// DNSSyncImage is the controller's image with CloudflareAPI; "" is LocalDNSSyncImage.
+	DNSSyncImage string
+	// LocalEdgeCertificate, with ExistingCluster, keeps the HTTPS of a stack whose edge has a
+	// certificateSecret, with a certificate made here instead of the stack's (an Origin CA one
+	// only Cloudflare could issue): the copy's certificate source becomes "stack", and a
+	// self-signed certificate for every host the edge routes (and *.<playground domain>) and its
+	// key are generated once into the work copy's secrets edge.TLS_CRT and edge.TLS_KEY, like
+	// every missing secret (Stack.Secret reads the certificate, for a client to trust).
+	// Without it the copy serves HTTP only.
+	LocalEdgeCertificate bool
 	// RenderTo, when set, retargets the stack's Kubernetes side like ExistingCluster, but at the
 	// Kubernetes provider's render mode: an up writes every object as YAML into this folder and
 	// contacts no cluster. Use a throwaway StateDir: the state then records objects that exist
@@ -101,6 +124,10 @@ func Open(ctx context.Context, opts Options) (*Stack, error) {
 		return nil, fmt.Errorf("Pulumi.%s.yaml: not found in %s: stack %q has no stack file; create it, or pick one of the project's stacks", opts.Stack, projectDir, opts.Stack)
 	}
 
+	if err := checkCloudflareAPI(&opts); err != nil {
+		return nil, err
+	}
+
 	workDir := WorkDir(opts.StateDir, opts.Stack)
 	if err := os.MkdirAll(workDir, 0o700); err != nil {
 		return nil, err
@@ -128,7 +155,9 @@ func Open(ctx context.Context, opts Options) (*Stack, error) {
 		return nil, fmt.Errorf("%s: %w", stacks.ProjectFile, err)
 	}
 	workFile := filepath.Join(workDir, "Pulumi."+opts.Stack+".yaml")
-	if err := writeWorkFile(userFile, workFile, projectDir, retarget{kubeconfig: opts.ExistingCluster, renderTo: opts.RenderTo, networkPolicy: userCfg.NetworkPolicy}, userCfg.SecretGroups()); err != nil {
+	if err := writeWorkFile(userFile, workFile, projectDir, retarget{kubeconfig: opts.ExistingCluster, renderTo: opts.RenderTo,
+		cloudflare: opts.CloudflareAPI, dnssyncImage: opts.DNSSyncImage, localCertificate: opts.LocalEdgeCertificate,
+		networkPolicy: userCfg.NetworkPolicy}, userCfg.SecretGroups()); err != nil {
 		return nil, err
 	}
 	// The project file's shared configuration is part of the stack's: the check below reads it
@@ -340,7 +369,24 @@ func (s *Stack) generateSecrets(ctx context.Context, missing []string) error {
 	}
 	shared := map[int]string{}
 	values := auto.ConfigMap{}
+	crtKey := stacks.Namespace + ":secrets." + stacks.EdgeSecretGroup + "." + stacks.EdgeTLSCertificateName
+	keyKey := stacks.Namespace + ":secrets." + stacks.EdgeSecretGroup + "." + stacks.EdgeTLSKeyName
+	if s.opts.LocalEdgeCertificate && (slices.Contains(missing, crtKey) || slices.Contains(missing, keyKey)) {
+		// A pair: one without the other matches nothing, so both are made again.
+		crt, key, err := selfSignedCertificate(s.config.OriginCAHostnames())
+		if err != nil {
+			return fmt.Errorf("making the edge's local certificate for %s: %w", s.opts.Stack, err)
+		}
+		values[secretPath(crtKey)] = auto.ConfigValue{Value: crt, Secret: true}
+		values[secretPath(keyKey)] = auto.ConfigValue{Value: key, Secret: true}
+		missing = slices.DeleteFunc(slices.Clone(missing), func(k string) bool { return k == crtKey || k == keyKey })
+		missing = append(missing, crtKey, keyKey)
+		sort.Strings(missing)
+	}
 	for _, key := range missing {
+		if _, set := values[secretPath(key)]; set {
+			continue
+		}
 		value := stacks.SecretPlaceholder // a render deploys nothing: the same files on every run
 		if s.opts.RenderTo == "" {
 			b := make([]byte, 18)

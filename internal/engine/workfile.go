@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	yamlv3 "gopkg.in/yaml.v3"
 	"sigs.k8s.io/yaml"
@@ -18,6 +19,12 @@ import (
 // kubeconfig (Options.ExistingCluster) or the provider's render mode (Options.RenderTo).
 type retarget struct {
 	kubeconfig, renderTo string
+	// cloudflare, when set, keeps DNS sync on in the copy against this Cloudflare API (a
+	// double), running dnssyncImage (see Options.CloudflareAPI).
+	cloudflare, dnssyncImage string
+	// localCertificate keeps the edge's HTTPS with a certificate made here (see
+	// Options.LocalEdgeCertificate).
+	localCertificate bool
 	// networkPolicy is the stack's own, defaults resolved for its cluster: a render keeps it,
 	// so the rendered policies are the ones the stack deploys (an existing cluster's defaults
 	// are the local cluster's node ranges).
@@ -55,7 +62,8 @@ type stackFile struct {
 //   - a relative cluster.existing.kubeconfig made absolute against the project folder, where the
 //     user wrote it relative to (the engine and its providers run in the work folder);
 //   - when retargeted, the cluster and Cloudflare keys replaced, and the edge's certificate left
-//     out (see Options.ExistingCluster).
+//     out (see Options.ExistingCluster), or DNS sync pointed at a Cloudflare double
+//     (Options.CloudflareAPI).
 func writeWorkFile(userPath, workPath, projectDir string, to retarget, secretGroups []string) error {
 	user, err := readStackFile(userPath)
 	if err != nil {
@@ -109,15 +117,34 @@ func writeWorkFile(userPath, workPath, projectDir string, to retarget, secretGro
 		if dnssync == nil {
 			dnssync = map[string]any{}
 		}
-		dnssync["enabled"] = false
-		out.Config[stacks.Namespace+":dnssync"] = dnssync
-		if dns, ok := out.Config[stacks.Namespace+":dns"].(map[string]any); ok {
-			delete(dns, "aliases")
+		dns, _ := out.Config[stacks.Namespace+":dns"].(map[string]any)
+		if to.cloudflare != "" && dnssync["enabled"] == true {
+			// The stack's own controller, from the stack's own settings, but writing to the
+			// double: the zone is looked up by its name there (the double makes its own ids).
+			dnssync["apiBaseUrl"] = to.cloudflare
+			dnssync["image"] = to.dnssyncImage
+			delete(dns, "zoneId")
+			// The playgrounds' wildcard record is made by Pulumi's Cloudflare provider, like the
+			// aliases, and only a real Cloudflare account could take it: the copy routes no
+			// playgrounds rather than write it.
+			if edge, ok := out.Config[stacks.Namespace+":edge"].(map[string]any); ok && inZone(edge, dns) {
+				delete(edge, "playgrounds")
+			}
+		} else {
+			dnssync["enabled"] = false
 		}
-		// The edge's certificate may come from Cloudflare's Origin CA: the copy serves HTTP only.
+		out.Config[stacks.Namespace+":dnssync"] = dnssync
+		// Aliases are CNAMEs Pulumi makes through Cloudflare's provider, never the controller.
+		delete(dns, "aliases")
+		// The edge's certificate may come from Cloudflare's Origin CA: the copy serves HTTP only,
+		// or HTTPS with a certificate made here (generated with the missing secrets).
 		if edge, ok := out.Config[stacks.Namespace+":edge"].(map[string]any); ok {
-			delete(edge, "certificateSecret")
-			delete(edge, "certificate")
+			if secret, _ := edge["certificateSecret"].(string); secret != "" && to.localCertificate {
+				edge["certificate"] = map[string]any{"source": stacks.CertificateStack}
+			} else {
+				delete(edge, "certificateSecret")
+				delete(edge, "certificate")
+			}
 		}
 		if to.renderTo != "" {
 			np, _ := out.Config[stacks.Namespace+":networkPolicy"].(map[string]any)
@@ -143,6 +170,16 @@ func writeWorkFile(userPath, workPath, projectDir string, to retarget, secretGro
 	}
 	header := fmt.Sprintf("# Written by shoestring from %s for the local engine: edit that file, not this one.\n", userPath)
 	return os.WriteFile(workPath, append([]byte(header), b...), 0o600)
+}
+
+// inZone reports whether the edge's playground domain is in the DNS zone (the program then makes
+// the playgrounds' wildcard record, stacks.Config.PlaygroundWildcard).
+func inZone(edge, dns map[string]any) bool {
+	pg, _ := edge["playgrounds"].(map[string]any)
+	domain, _ := pg["domain"].(string)
+	zone, _ := dns["zone"].(string)
+	domain, zone = strings.ToLower(strings.TrimSuffix(domain, ".")), strings.ToLower(strings.TrimSuffix(zone, "."))
+	return domain != "" && zone != "" && (domain == zone || strings.HasSuffix(domain, "."+zone))
 }
 
 func readStackFile(path string) (stackFile, error) {
