@@ -76,4 +76,11 @@ func TestOriginCANeedsTheCloudflarePlugin(t *testing.T) {
 	cfg.Edge.Certificate.Source = stacks.CertificateExternal
 	assert.NotContains(t, names(cfg), "cloudflare")
 	assert.NotContains(t, names(loadStack(t, "dev")), "cloudflare")
+
+	// DNS sync on with no aliases still makes the playgrounds' wildcard record in the zone.
+	cfg = loadStack(t, "sandbox")
+	cfg.DNS.Aliases = nil
+	require.NotEmpty(t, cfg.PlaygroundWildcard(), "sandbox's playground domain is in its zone")
+	cfg.Edge.Certificate.Source = stacks.CertificateExternal
+	assert.Contains(t, names(cfg), "cloudflare", "the wildcard record needs the Cloudflare plugin")
 }

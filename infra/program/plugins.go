@@ -21,13 +21,14 @@ var sdkModules = map[string]string{
 }
 
 // Plugins lists what Deploy will register for cfg: the Kubernetes provider always, GCP for a GKE
-// cluster, Cloudflare for the DNS-sync alias records and the edge's Origin CA certificate.
+// cluster, Cloudflare for the DNS-sync alias records (the playgrounds' wildcard among them, as
+// DNSSyncArgs makes them) and the edge's Origin CA certificate.
 func Plugins(cfg *stacks.Config) []Plugin {
 	names := []string{"kubernetes"}
 	if cfg.Cluster.Mode == stacks.ClusterModeGKE {
 		names = append(names, "gcp")
 	}
-	aliases := cfg.DNSSync.Enabled && len(cfg.DNS.Aliases) > 0
+	aliases := cfg.DNSSync.Enabled && (len(cfg.DNS.FullAliases()) > 0 || cfg.PlaygroundWildcard() != "")
 	originCA := cfg.Edge.CertificateSecret != "" && cfg.Edge.Certificate.Source == stacks.CertificateOriginCA
 	if (aliases || originCA) && !cfg.Playground.IsPlayground() {
 		names = append(names, "cloudflare")
