@@ -78,7 +78,7 @@ tools:
 
 ## tools-test: tools plus actionlint, for `make test`.
 tools-test:
-	scripts/tools.sh kube etcd kwok coredns pulumi kubernetes-provider actionlint
+	scripts/tools.sh kube etcd kwok coredns kube-network-policies pulumi kubernetes-provider actionlint
 
 shoestring-cli:
 	@mkdir -p $(dir $(SHOESTRING)) && $(GO) build -o $(SHOESTRING) ./cmd/shoestring

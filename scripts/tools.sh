@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Builds the pinned tools from Go modules into a cache outside the repo: the local control plane
 # (etcd, kube-apiserver, controller-manager, scheduler, kwok) and its real node (kubelet,
-# kube-proxy, CoreDNS), the Pulumi CLI, the Pulumi Kubernetes provider (installed as the CLI's
-# plugin) and actionlint. Each tool module under tools/ is keyed by
-# the hash of its files, so a tool is rebuilt only when its pinned version changes.
+# kube-proxy, CoreDNS, the kube-network-policies data plane), the Pulumi CLI, the Pulumi
+# Kubernetes provider (installed as the CLI's plugin) and actionlint. Each tool module under
+# tools/ is keyed by the hash of its files, so a tool is rebuilt only when its pinned version
+# changes.
 #
-#   scripts/tools.sh [kube|etcd|kwok|coredns|pulumi|kubernetes-provider|actionlint ...]
-#   (default: what `make up` needs: kube etcd kwok coredns pulumi kubernetes-provider)
+#   scripts/tools.sh [kube|etcd|kwok|coredns|kube-network-policies|pulumi|kubernetes-provider|actionlint ...]
+#   (default: what `make up` needs: kube etcd kwok coredns kube-network-policies pulumi kubernetes-provider)
 #
 # A Pulumi CLI on PATH, and a kubernetes plugin of the version the program's SDK asks for already
 # installed, are used as they are (set SHOESTRING_BUILD_PULUMI=1 to build the pinned ones anyway).
@@ -28,6 +29,9 @@ pulumi_pkgs="github.com/pulumi/pulumi/pkg/v3/cmd/pulumi"
 pulumi_ldflags="-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v3.259.0"
 coredns_pkgs="github.com/coredns/coredns"
 coredns_ldflags=""
+# The wrapper module's own main (it runs the upstream controller from a kubeconfig).
+kube_network_policies_pkgs="shoestring.dev/tools/kube-network-policies"
+kube_network_policies_ldflags=""
 actionlint_pkgs="github.com/rhysd/actionlint/cmd/actionlint"
 actionlint_ldflags="-X github.com/rhysd/actionlint.version=v1.7.12"
 provider_module="github.com/pulumi/pulumi-kubernetes/provider/v4"
@@ -62,9 +66,9 @@ go_build() {
 
 build() {
   local name=$1 pkgs ldflags dir
-  pkgs=${name}_pkgs; pkgs=${!pkgs}
-  ldflags=${name}_ldflags; ldflags=${!ldflags}
-  dir="$cache/$name-$(cat "$repo/tools/$name/go.mod" "$repo/tools/$name/go.sum" | sha256sum | cut -c1-12)"
+  pkgs=${name//-/_}_pkgs; pkgs=${!pkgs}
+  ldflags=${name//-/_}_ldflags; ldflags=${!ldflags}
+  dir="$cache/$name-$(cat "$repo/tools/$name/go.mod" "$repo/tools/$name/go.sum" $(ls "$repo/tools/$name"/*.go 2>/dev/null) | sha256sum | cut -c1-12)"
   if [ -f "$dir/.done" ]; then
     echo "tools: $name is up to date ($dir)"
   else
@@ -142,13 +146,13 @@ provider_tool() {
 }
 
 names=("$@")
-[ ${#names[@]} -gt 0 ] || names=(kube etcd kwok coredns pulumi kubernetes-provider)
+[ ${#names[@]} -gt 0 ] || names=(kube etcd kwok coredns kube-network-policies pulumi kubernetes-provider)
 for n in "${names[@]}"; do
   case "$n" in
-    kube|etcd|kwok|coredns|actionlint) build "$n" ;;
+    kube|etcd|kwok|coredns|kube-network-policies|actionlint) build "$n" ;;
     pulumi) pulumi_tool ;;
     kubernetes-provider) provider_tool ;;
-    *) echo "tools: unknown tool '$n' (want etcd, kwok, kube, coredns, pulumi, kubernetes-provider or actionlint)" >&2; exit 2 ;;
+    *) echo "tools: unknown tool '$n' (want etcd, kwok, kube, coredns, kube-network-policies, pulumi, kubernetes-provider or actionlint)" >&2; exit 2 ;;
   esac
 done
 echo "tools: binaries in $cache/bin"
