@@ -115,8 +115,10 @@ func dataPlane(t *testing.T, c *localcluster.Cluster) localcluster.ProcessState 
 	return localcluster.ProcessState{}
 }
 
-// evaluated is one packet the data plane logged at verbosity 2 ("Evaluating packet").
-var evaluated = regexp.MustCompile(`"Evaluating packet" srcPod="([^"]*)" dstPod="([^"]*)" packet=.*?SrcIP:([0-9.]+) DstIP:([0-9.]+) Proto:(\w+) SrcPort:(\d+) DstPort:(\d+)`)
+// evaluated is one packet the data plane logged at verbosity 2: `"Evaluating packet"
+// srcPod="none" dstPod="apps/api-..." packet=<` and, on the next line, `[id] src:port dst:port
+// proto` (the packet's String, then a hex dump).
+var evaluated = regexp.MustCompile(`"Evaluating packet" srcPod="([^"]*)" dstPod="([^"]*)" packet=<\n\t\[\d+\] ([0-9.]+):(\d+) ([0-9.]+):(\d+) (\w+)`)
 
 // TestNetworkPoliciesOnARealNode deploys the dev stack, its derived NetworkPolicies on, onto a
 // real node whose data plane (kube-network-policies) enforces them, and probes real connections:
@@ -174,7 +176,7 @@ func TestNetworkPoliciesOnARealNode(t *testing.T) {
 		sources := map[string]int{}
 		for _, m := range evaluated.FindAllStringSubmatch(string(log), -1) {
 			// The edge connects to the api's port from outside any pod (srcPod "none").
-			if m[2] == apiPod && m[1] == "none" && m[7] == "8080" {
+			if m[2] == apiPod && m[1] == "none" && m[6] == "8080" && m[7] == "TCP" {
 				sources[m[3]]++
 			}
 		}

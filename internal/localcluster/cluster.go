@@ -134,11 +134,6 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		if err := checkRealNodeHost(c.bins); err != nil {
 			return nil, err
 		}
-		if !opts.NoNetworkPolicies {
-			if err := checkNetworkPolicyHost(); err != nil {
-				return nil, err
-			}
-		}
 		for _, img := range opts.Images {
 			if _, err := os.Stat(img); err != nil {
 				return nil, fmt.Errorf("image %s: %w (build the images with `make images`)", img, err)

@@ -13,32 +13,69 @@ import (
 
 // The NetworkPolicy data plane of a real node: kube-network-policies (scripts/tools.sh builds it
 // from tools/kube-network-policies) as a process in the node's network namespace, like CoreDNS.
-// It installs one nftables table, `inet kube-network-policies`, whose postrouting chain sends the
-// first packet of every connection to or from a local pod that a policy selects to an nfqueue;
-// the process reads the queue and accepts or drops the packet by the policies it watches. The
-// table lives in the node's namespace and goes with it; the host's netfilter is not touched.
+// It reads an nfqueue and accepts or drops each packet it is handed by the policies it watches.
+//
+// Upstream hands it packets with an nftables table whose rules end in the `queue` expression;
+// kernels built without CONFIG_NFT_QUEUE (this machine's) refuse that table, so the controller's
+// own table never appears (its log says "syncing nftables rules" with "no such file or
+// directory"). The node's namespace therefore gets the same diversion from iptables' NFQUEUE
+// target, which those kernels have: the first packet of every new connection from or to the
+// node's pods, except those of uid-0 sockets on the node (the kubelet's probes, as upstream
+// exempts them), goes to the queue, in mangle POSTROUTING, after kube-proxy's DNAT (so the
+// destination is the pod) and before its masquerade (so the source is who really connected).
+// Where the kernel does have nft_queue, the controller's table also queues the packets of the
+// pods its policies select: a second look, with the same verdict. Everything lives in the node's
+// namespace and goes with it; the host's netfilter is not touched.
 
 const (
 	// NetworkPolicyBinary is the data plane's binary in the tools' bin folder.
 	NetworkPolicyBinary = "kube-network-policies"
 	// networkPolicyQueue is the nfqueue the data plane reads (one per node namespace).
 	networkPolicyQueue = 100
+	// networkPolicyChain is the mangle chain that sends new connections to the queue.
+	networkPolicyChain = "SHOESTRING-NETPOL"
 	// nfqueueProc lists the bound queues of the reading process's network namespace.
 	nfqueueProc = "net/netfilter/nfnetlink_queue"
 )
 
-// checkNetworkPolicyHost says why the data plane cannot run here: the kernel's nfqueue.
-func checkNetworkPolicyHost() error {
-	if _, err := os.Stat(filepath.Join("/proc", nfqueueProc)); err != nil {
-		return fmt.Errorf("the real nodes' NetworkPolicy data plane needs the kernel's nfnetlink_queue (/proc/%s: %v): load it with `modprobe nfnetlink_queue`, or start the cluster without enforcement (localcluster.Options.NoNetworkPolicies)", nfqueueProc, err)
+// divertToQueue makes node i's mangle chain that queues the first packet of every new connection
+// from or to its pods (again from scratch when a start is retried on the same namespace).
+// Without --queue-bypass: while nothing reads the queue, such packets are dropped, closed as a
+// NetworkPolicy means.
+func (n nodeNet) divertToQueue(ctx context.Context, i int) error {
+	ipt := func(args ...string) error {
+		return n.inNetns(ctx, i, "iptables", append([]string{"-w", "-t", "mangle"}, args...)...)
+	}
+	if ipt("-C", "POSTROUTING", "-j", networkPolicyChain) == nil {
+		if err := ipt("-D", "POSTROUTING", "-j", networkPolicyChain); err != nil {
+			return err
+		}
+	}
+	_ = ipt("-F", networkPolicyChain)
+	_ = ipt("-X", networkPolicyChain)
+	queue := []string{"-j", "NFQUEUE", "--queue-num", strconv.Itoa(networkPolicyQueue)}
+	for _, rule := range [][]string{
+		{"-N", networkPolicyChain},
+		{"-A", networkPolicyChain, "-m", "conntrack", "--ctstate", "ESTABLISHED,RELATED", "-j", "RETURN"},
+		{"-A", networkPolicyChain, "-m", "owner", "--uid-owner", "0", "-j", "RETURN"},
+		append([]string{"-A", networkPolicyChain, "-s", n.PodSubnet(i)}, queue...),
+		append([]string{"-A", networkPolicyChain, "-d", n.PodSubnet(i)}, queue...),
+		{"-A", "POSTROUTING", "-j", networkPolicyChain},
+	} {
+		if err := ipt(rule...); err != nil {
+			return fmt.Errorf("sending %s's new pod connections to the NetworkPolicy data plane: %w; the kernel needs the iptables NFQUEUE target and the conntrack and owner matches (CONFIG_NETFILTER_XT_TARGET_NFQUEUE, ..._MATCH_CONNTRACK, ..._MATCH_OWNER), or start the cluster without enforcement (localcluster.Options.NoNetworkPolicies)", RealNodeName(i), err)
+		}
 	}
 	return nil
 }
 
 // startNetworkPolicies runs the data plane on node i and waits until it reads its queue: it
-// binds the queue only after its informers have synced and its nftables table is in place, so
-// from then on every new connection of a pod a policy selects gets a verdict.
+// binds the queue only after its informers have synced, so from then on every new connection of
+// the node's pods gets a verdict by the policies.
 func (c *Cluster) startNetworkPolicies(ctx context.Context, i int) error {
+	if err := c.state.Net.divertToQueue(ctx, i); err != nil {
+		return err
+	}
 	p := c.nodePaths(i)
 	args := []string{
 		"--kubeconfig", p.kubeconfig(),
