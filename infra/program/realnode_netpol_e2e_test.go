@@ -123,8 +123,9 @@ var evaluated = regexp.MustCompile(`"Evaluating packet" srcPod="([^"]*)" dstPod=
 // TestNetworkPoliciesOnARealNode deploys the dev stack, its derived NetworkPolicies on, onto a
 // real node whose data plane (kube-network-policies) enforces them, and probes real connections:
 // the api reaches MySQL and Redis, the edge reaches the api, a pod that no waitFor names is cut
-// from MySQL, a host-network process reaches a routed port but not MySQL; and with the policies
-// off the same probe connects, so the refusal was theirs.
+// from MySQL, a host-network process reaches a routed port but not MySQL, removing a waitFor
+// entry and running up cuts its path; and with the policies off the same probe connects, so the
+// refusal was theirs.
 func TestNetworkPoliciesOnARealNode(t *testing.T) {
 	localcluster.SkipUnlessE2E(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Minute)
@@ -140,6 +141,12 @@ func TestNetworkPoliciesOnARealNode(t *testing.T) {
 	require.NoError(t, err)
 	l := newLifecycle(t, "dev", cluster.KubeconfigPath())
 	ns := l.config()["shoestring:namespace"].(string)
+	// A service that needs Redis and nothing else, so its waitFor entry can be removed without
+	// breaking the api (whose readiness needs Redis).
+	l.config()["shoestring:services"] = append(l.config()["shoestring:services"].([]any), map[string]any{
+		"name": "reporter", "image": localimages.WaitFor, "command": []any{"sleep", "infinity"},
+		"waitFor": []any{"redis"}, "security": map[string]any{"runAsUser": 65534},
+	})
 	_, err = l.open(ctx, nil).Up(ctx)
 	require.NoError(t, err)
 
@@ -216,6 +223,21 @@ func TestNetworkPoliciesOnARealNode(t *testing.T) {
 		assert.Contains(t, r.message, "timed out")
 	})
 
+	t.Run("removing a waitFor entry and running up cuts that path", func(t *testing.T) {
+		// The reporter's other pods (a worker, a Job) are allowed what its server is.
+		labels := map[string]string{"app.kubernetes.io/name": "reporter", "app.kubernetes.io/component": "probe"}
+		assert.True(t, probe(ctx, t, client, ns, "as-reporter-redis", labels, false, redis, 6379).connected, "waitFor: [redis] opens the path")
+		assert.False(t, probe(ctx, t, client, ns, "as-reporter-mysql", labels, false, mysql, 3306).connected, "and no other")
+		l.service("reporter")["waitFor"] = []any{}
+		_, err := l.open(ctx, nil).Up(ctx)
+		require.NoError(t, err)
+		r := probe(ctx, t, client, ns, "as-reporter-redis-after", labels, false, redis, 6379)
+		assert.False(t, r.connected, "up without the waitFor entry cut the path")
+		assert.Contains(t, r.message, "timed out")
+		// The api's own path to Redis is its own entry's, untouched.
+		statusWhen(ctx, t, cluster, "after the reporter's change", func(s apiStatus) bool { return s.MigrationVersion == 2 })
+	})
+
 	t.Run("the data plane's memory", func(t *testing.T) {
 		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", plane.PID))
 		require.NoError(t, err)
@@ -234,6 +256,7 @@ func TestNetworkPoliciesOnARealNode(t *testing.T) {
 		pols, err := client.NetworkingV1().NetworkPolicies(ns).List(ctx, metav1.ListOptions{})
 		require.NoError(t, err)
 		assert.Empty(t, pols.Items, "up removed the policies")
+		statusWhen(ctx, t, cluster, "without the policies", func(s apiStatus) bool { return s.MigrationVersion == 2 })
 		labels := map[string]string{"app.kubernetes.io/name": "stranger"}
 		assert.True(t, probe(ctx, t, client, ns, "stranger-open-mysql", labels, false, mysql, 3306).connected, "without policies the stranger reaches MySQL")
 		assert.True(t, probe(ctx, t, client, "default", "host-open-mysql", nil, true, mysql, 3306).connected)
