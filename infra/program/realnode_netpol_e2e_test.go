@@ -2,6 +2,7 @@ package program_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -14,11 +15,13 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/shoestring-dev/shoestring/internal/localcluster"
 	"github.com/shoestring-dev/shoestring/internal/localimages"
+	"github.com/shoestring-dev/shoestring/internal/testing/mockrender"
 )
 
 // probeResult is what a probe pod's TCP connect did.
@@ -262,4 +265,115 @@ func TestNetworkPoliciesOnARealNode(t *testing.T) {
 		assert.True(t, probe(ctx, t, client, "default", "host-open-mysql", nil, true, mysql, 3306).connected)
 		assert.Equal(t, apiUIDs, podUIDs(ctx, t, client, ns, "app.kubernetes.io/name=api,app.kubernetes.io/component=server"), "switching the policies restarts no workload")
 	})
+}
+
+// createPolicies sends the rendered NetworkPolicies to the apiserver.
+func createPolicies(t *testing.T, ctx context.Context, c kubernetes.Interface, objs []mockrender.Object) int {
+	t.Helper()
+	n := 0
+	for _, o := range objs {
+		if o.Kind != "NetworkPolicy" {
+			continue
+		}
+		b, err := json.Marshal(o.Manifest)
+		require.NoError(t, err)
+		var np networkingv1.NetworkPolicy
+		require.NoError(t, json.Unmarshal(b, &np))
+		_, err = c.NetworkingV1().NetworkPolicies(np.Namespace).Create(ctx, &np, metav1.CreateOptions{})
+		require.NoError(t, err, "NetworkPolicy %s/%s", np.Namespace, np.Name)
+		n++
+	}
+	return n
+}
+
+// listen runs a pod on the real node that accepts TCP connections on 8080 (port name http, as
+// the rendered Services target), labelled as a service's server.
+func listen(ctx context.Context, t *testing.T, client *kubernetes.Clientset, ns, service string) {
+	t.Helper()
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: service + "-listener", Namespace: ns,
+			Labels: map[string]string{"app.kubernetes.io/name": service, "app.kubernetes.io/component": "server"}},
+		Spec: corev1.PodSpec{
+			NodeName: localcluster.RealNodeName(0),
+			SecurityContext: &corev1.PodSecurityContext{
+				RunAsNonRoot: ptr(true), RunAsUser: ptr(int64(65534)),
+				SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+			},
+			Containers: []corev1.Container{{
+				Name: "listen", Image: localimages.WaitFor, ImagePullPolicy: corev1.PullNever,
+				Command: []string{"nc", "-lk", "8080"},
+				Ports:   []corev1.ContainerPort{{Name: "http", ContainerPort: 8080}},
+				SecurityContext: &corev1.SecurityContext{
+					AllowPrivilegeEscalation: ptr(false),
+					Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+				},
+			}},
+		},
+	}
+	_, err := client.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{})
+	require.NoError(t, err)
+	for ctx.Err() == nil {
+		p, err := client.CoreV1().Pods(ns).Get(ctx, pod.Name, metav1.GetOptions{})
+		require.NoError(t, err)
+		if p.Status.Phase == corev1.PodRunning && p.Status.PodIP != "" {
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("listener %s/%s never ran", ns, pod.Name)
+}
+
+// TestPlaygroundReachesItsBaseFallbacksThroughThePolicies renders a base stack with playgrounds
+// and a playground of it, creates their namespaces, Services and derived NetworkPolicies on a
+// cluster whose real node enforces them, and puts a listening pod behind each service's
+// Service: the playground's gateway reaches its own users and the base's orders it falls back
+// to; a pod of the playground the definition does not name, and the gateway's label in a
+// namespace that is not a playground of the base, do not.
+func TestPlaygroundReachesItsBaseFallbacksThroughThePolicies(t *testing.T) {
+	localcluster.SkipUnlessE2E(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	repo, err := filepath.Abs(filepath.Join("..", ".."))
+	require.NoError(t, err)
+	specs, err := localimages.Named(localimages.Pause, localimages.WaitFor)
+	require.NoError(t, err)
+	built, err := (&localimages.Builder{RepoDir: repo, CacheDir: filepath.Dir(localcluster.DefaultBinDir()), Log: testLog{t}}).Build(ctx, specs)
+	require.NoError(t, err)
+	cluster := localcluster.ForTest(t, localcluster.Options{Kwok: true, RealNodes: 1, Images: localimages.Archives(built), Progress: testLog{t}})
+	client, err := kubernetes.NewForConfig(cluster.RESTConfig())
+	require.NoError(t, err)
+
+	kc := `{"mode":"existing","existing":{"kubeconfig":"` + cluster.KubeconfigPath() + `"}}`
+	base := renderStack(t, "sandbox", map[string]string{
+		"shoestring:cluster": kc, "shoestring:namespace": "shop",
+		"shoestring:edge": `{"playgrounds":{"domain":"play.example.com","gatewayService":"gateway"}}`,
+		"shoestring:services": `[{"name":"gateway","image":"example/gateway:1.0","ports":[{"name":"http","port":8080}],"waitFor":["users","orders"]},` +
+			`{"name":"users","image":"example/users:1.0","ports":[{"name":"http","port":8080}]},` +
+			`{"name":"orders","image":"example/orders:1.0","ports":[{"name":"http","port":8080}]}]`,
+	})
+	play := renderStack(t, "play-login", map[string]string{
+		"shoestring:cluster": kc, "shoestring:namespace": "play-login",
+		"shoestring:playground": `{"branch":"play/login","baseNamespace":"shop","created":"2026-11-20T10:00:00Z"}`,
+		"shoestring:services": `[{"name":"gateway","image":"example/gateway:2.0","ports":[{"name":"http","port":8080}],"waitFor":["users","orders"]},` +
+			`{"name":"users","image":"example/users:2.0","ports":[{"name":"http","port":8080}]}]`,
+	})
+	create(t, ctx, client, base, "Namespace", "Service")
+	create(t, ctx, client, play, "Namespace", "Service")
+	require.NotZero(t, createPolicies(t, ctx, client, base), "the base renders policies")
+	require.NotZero(t, createPolicies(t, ctx, client, play), "the playground renders policies")
+	_, err = client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "elsewhere"}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	listen(ctx, t, client, "shop", "orders")
+	listen(ctx, t, client, "play-login", "users")
+	orders, users := clusterIP(ctx, t, client, "shop", "orders"), clusterIP(ctx, t, client, "play-login", "users")
+
+	gateway := map[string]string{"app.kubernetes.io/name": "gateway", "app.kubernetes.io/component": "probe"}
+	assert.True(t, probe(ctx, t, client, "play-login", "gateway-orders", gateway, false, orders, 8080).connected, "the playground's gateway reaches the base's orders")
+	assert.True(t, probe(ctx, t, client, "play-login", "gateway-users", gateway, false, users, 8080).connected, "and its own users")
+	stranger := probe(ctx, t, client, "play-login", "stranger-orders", map[string]string{"app.kubernetes.io/name": "stranger"}, false, orders, 8080)
+	assert.False(t, stranger.connected, "a playground pod the definition does not name")
+	assert.Contains(t, stranger.message, "timed out")
+	outsider := probe(ctx, t, client, "elsewhere", "gateway-orders", gateway, false, orders, 8080)
+	assert.False(t, outsider.connected, "the gateway's label outside a playground of shop")
+	assert.Contains(t, outsider.message, "timed out")
 }
