@@ -323,13 +323,14 @@ func listen(ctx context.Context, t *testing.T, client *kubernetes.Clientset, ns,
 	t.Fatalf("listener %s/%s never ran", ns, pod.Name)
 }
 
-// TestPlaygroundReachesItsBaseFallbacksThroughThePolicies renders a base stack with playgrounds
+// TestPlaygroundPoliciesOnARealNode (a short name: the kubelet's sockets live under the test's
+// temp folder, and a unix socket path is limited to 107 bytes) renders a base stack with playgrounds
 // and a playground of it, creates their namespaces, Services and derived NetworkPolicies on a
 // cluster whose real node enforces them, and puts a listening pod behind each service's
 // Service: the playground's gateway reaches its own users and the base's orders it falls back
 // to; a pod of the playground the definition does not name, and the gateway's label in a
 // namespace that is not a playground of the base, do not.
-func TestPlaygroundReachesItsBaseFallbacksThroughThePolicies(t *testing.T) {
+func TestPlaygroundPoliciesOnARealNode(t *testing.T) {
 	localcluster.SkipUnlessE2E(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
@@ -354,7 +355,8 @@ func TestPlaygroundReachesItsBaseFallbacksThroughThePolicies(t *testing.T) {
 	play := renderStack(t, "play-login", map[string]string{
 		"shoestring:cluster": kc, "shoestring:namespace": "play-login",
 		"shoestring:playground": `{"branch":"play/login","baseNamespace":"shop","created":"2026-11-20T10:00:00Z"}`,
-		"shoestring:services": `[{"name":"gateway","image":"example/gateway:2.0","ports":[{"name":"http","port":8080}],"waitFor":["users","orders"]},` +
+		// What the playground does not deploy it names in the base namespace.
+		"shoestring:services": `[{"name":"gateway","image":"example/gateway:2.0","ports":[{"name":"http","port":8080}],"waitFor":["users","orders.shop.svc:8080"]},` +
 			`{"name":"users","image":"example/users:2.0","ports":[{"name":"http","port":8080}]}]`,
 	})
 	create(t, ctx, client, base, "Namespace", "Service")
