@@ -97,7 +97,7 @@ edge-test: test-setup
 tools:
 	$(STEP) --own-heartbeat tools "seconds when built before; the plan says what a build takes" -- scripts/tools.sh
 
-TEST_TOOLS := kube etcd kwok coredns pulumi kubernetes-provider actionlint
+TEST_TOOLS := kube etcd kwok coredns kube-network-policies pulumi kubernetes-provider actionlint
 ## tools-test: tools plus actionlint, for `make test`.
 tools-test:
 	$(STEP) --own-heartbeat tools "seconds when built before; the plan says what a build takes" -- scripts/tools.sh $(TEST_TOOLS)

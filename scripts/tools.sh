@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Builds the pinned tools from Go modules into a cache outside the repo: the local control plane
 # (etcd, kube-apiserver, controller-manager, scheduler, kwok) and its real node (kubelet,
-# kube-proxy, CoreDNS), the Pulumi CLI, the Pulumi Kubernetes provider (installed as the CLI's
-# plugin) and actionlint. Each tool module under tools/ is keyed by
-# the hash of its files, so a tool is rebuilt only when its pinned version changes.
+# kube-proxy, CoreDNS, the kube-network-policies data plane), the Pulumi CLI, the Pulumi
+# Kubernetes provider (installed as the CLI's plugin) and actionlint. Each tool module under
+# tools/ is keyed by the hash of its files, so a tool is rebuilt only when its pinned version
+# changes.
 #
-#   scripts/tools.sh [--plan] [kube|etcd|kwok|coredns|pulumi|kubernetes-provider|actionlint ...]
-#   (default: what `make up` needs: kube etcd kwok coredns pulumi kubernetes-provider)
+#   scripts/tools.sh [--plan] [kube|etcd|kwok|coredns|kube-network-policies|pulumi|kubernetes-provider|actionlint ...]
+#   (default: what `make up` needs: kube etcd kwok coredns kube-network-policies pulumi kubernetes-provider)
 #
 # It first says which of them it will build and what that usually takes, then builds them one by
 # one ("1 of 3"), printing every 30 s how long the current build has run. --plan prints only
@@ -32,6 +33,9 @@ pulumi_pkgs="github.com/pulumi/pulumi/pkg/v3/cmd/pulumi"
 pulumi_ldflags="-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v3.259.0"
 coredns_pkgs="github.com/coredns/coredns"
 coredns_ldflags=""
+# The wrapper module's own main (it runs the upstream controller from a kubeconfig).
+kube_network_policies_pkgs="shoestring.dev/tools/kube-network-policies"
+kube_network_policies_ldflags=""
 actionlint_pkgs="github.com/rhysd/actionlint/cmd/actionlint"
 actionlint_ldflags="-X github.com/rhysd/actionlint.version=v1.7.12"
 provider_module="github.com/pulumi/pulumi-kubernetes/provider/v4"
@@ -45,6 +49,7 @@ usual_secs() {
     pulumi) echo 284 ;;
     coredns) echo 196 ;;
     kwok) echo 110 ;;
+    kube-network-policies) echo 122 ;;
     etcd) echo 57 ;;
     actionlint) echo 7 ;;
     *) echo 0 ;;
@@ -98,7 +103,8 @@ go_build() {
 
 # tool_dir is where a tool's build is kept: keyed by its module's files.
 tool_dir() {
-  echo "$cache/$1-$(cat "$repo/tools/$1/go.mod" "$repo/tools/$1/go.sum" | sha256sum | cut -c1-12)"
+  # A wrapper's own main (kube-network-policies') is part of what it builds.
+  echo "$cache/$1-$(cat "$repo/tools/$1/go.mod" "$repo/tools/$1/go.sum" $(ls "$repo/tools/$1"/*.go 2>/dev/null) | sha256sum | cut -c1-12)"
 }
 
 # starting NAME [VERSION] prints the line a build starts with and sets the progress lines' context.
@@ -111,8 +117,8 @@ starting() {
 
 build() {
   local name=$1 pkgs ldflags dir
-  pkgs=${name}_pkgs; pkgs=${!pkgs}
-  ldflags=${name}_ldflags; ldflags=${!ldflags}
+  pkgs=${name//-/_}_pkgs; pkgs=${!pkgs}
+  ldflags=${name//-/_}_ldflags; ldflags=${!ldflags}
   dir=$(tool_dir "$name")
   if [ -f "$dir/.done" ]; then
     echo "tools: $name is up to date ($dir)"
@@ -219,7 +225,7 @@ provider_tool() {
 plan=false
 if [ "${1:-}" = --plan ]; then plan=true; shift; fi
 names=("$@")
-[ ${#names[@]} -gt 0 ] || names=(kube etcd kwok coredns pulumi kubernetes-provider)
+[ ${#names[@]} -gt 0 ] || names=(kube etcd kwok coredns kube-network-policies pulumi kubernetes-provider)
 
 # The plan: which of the named tools are missing, and what building them usually takes.
 todo=() ready=() total=0
@@ -253,7 +259,7 @@ for n in "${names[@]}"; do
       else need kubernetes-provider "no kubernetes plugin v$v installed"; fi ;;
     *)
       if [ ! -f "$repo/tools/$n/go.mod" ]; then
-        echo "tools: unknown tool '$n' (want etcd, kwok, kube, coredns, pulumi, kubernetes-provider or actionlint)" >&2; exit 2
+        echo "tools: unknown tool '$n' (want etcd, kwok, kube, coredns, kube-network-policies, pulumi, kubernetes-provider or actionlint)" >&2; exit 2
       fi
       if [ -f "$(tool_dir "$n")/.done" ]; then ready+=("$n")
       else need "$n" "not in $cache"; fi ;;
@@ -271,10 +277,10 @@ $plan && exit 0
 
 for n in "${names[@]}"; do
   case "$n" in
-    kube|etcd|kwok|coredns|actionlint) build "$n" ;;
+    kube|etcd|kwok|coredns|kube-network-policies|actionlint) build "$n" ;;
     pulumi) pulumi_tool ;;
     kubernetes-provider) provider_tool ;;
-    *) echo "tools: unknown tool '$n' (want etcd, kwok, kube, coredns, pulumi, kubernetes-provider or actionlint)" >&2; exit 2 ;;
+    *) echo "tools: unknown tool '$n' (want etcd, kwok, kube, coredns, kube-network-policies, pulumi, kubernetes-provider or actionlint)" >&2; exit 2 ;;
   esac
 done
 echo "tools: binaries in $cache/bin"

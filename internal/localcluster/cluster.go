@@ -41,6 +41,13 @@ type Options struct {
 	// Images are OCI image tars (internal/localimages) imported into every real node's
 	// containerd; nothing is ever pulled.
 	Images []string
+	// NoNetworkPolicies leaves the real nodes without a NetworkPolicy data plane, so every pod
+	// reaches every other whatever the policies say. By default each real node runs
+	// kube-network-policies (netpolicy.go), which enforces them.
+	NoNetworkPolicies bool
+	// NetworkPolicyVerbosity is the data plane's log level (--v): 2 logs every verdict with the
+	// pods and addresses it saw, in logs/kube-network-policies-n<i>.log.
+	NetworkPolicyVerbosity int
 
 	// NodeLifecycle runs the node-lifecycle controller and the TaintNodesByCondition admission
 	// plugin, as a real cluster does. Off by default: they taint Nodes that nobody heartbeats
@@ -112,6 +119,9 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	}
 	if opts.RealNodes > 0 {
 		names = append(names, "kubelet", "kube-proxy", "coredns", "containerd")
+		if !opts.NoNetworkPolicies {
+			names = append(names, NetworkPolicyBinary)
+		}
 	}
 	for _, n := range names {
 		p, err := findBinary(opts.BinDir, n)

@@ -19,9 +19,9 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 )
 
-// Real nodes: containerd, the kubelet and kube-proxy in a network namespace each, registered
-// beside the kwok nodes, so what a stack deploys runs as real processes. CoreDNS serves the
-// cluster's names from node 0.
+// Real nodes: containerd, the kubelet, kube-proxy and the NetworkPolicy data plane
+// (netpolicy.go) in a network namespace each, registered beside the kwok nodes, so what a stack
+// deploys runs as real processes. CoreDNS serves the cluster's names from node 0.
 
 // cgroupHierarchies are the cgroup v1 controllers the kubelet and runc use on this machine.
 var cgroupHierarchies = []string{"cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids", "systemd"}
@@ -138,7 +138,8 @@ func (c *Cluster) launchInNode(i int, name, binary string, args []string) (*proc
 }
 
 // startRealNodes brings every real node up: namespace, containerd with the images imported,
-// kubelet until its Node is Ready, kube-proxy; then CoreDNS on node 0.
+// kubelet until its Node is Ready, kube-proxy, the NetworkPolicy data plane; then CoreDNS on
+// node 0.
 func (c *Cluster) startRealNodes(ctx context.Context) error {
 	n := *c.state.Net
 	for i := 0; i < c.opts.RealNodes; i++ {
@@ -192,6 +193,11 @@ func (c *Cluster) startRealNodes(ctx context.Context) error {
 			return hc() == nil
 		}); err != nil {
 			return err
+		}
+		if !c.opts.NoNetworkPolicies {
+			if err := c.startNetworkPolicies(ctx, i); err != nil {
+				return err
+			}
 		}
 		c.progress("%s Ready at %s, pods in %s (%.1fs)", RealNodeName(i), n.NodeIP(i), n.PodSubnet(i), time.Since(start).Seconds())
 	}

@@ -3,11 +3,13 @@ package localcluster
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -23,6 +25,8 @@ import (
 // mounts and cgroups.
 type hostSnapshot struct {
 	links, rules, mounts, cgroups, netns []string
+	// queues are the host namespace's bound nfqueues (the data plane's must not be there).
+	queues []string
 }
 
 func snapshotHost(t *testing.T) hostSnapshot {
@@ -73,12 +77,20 @@ func snapshotHost(t *testing.T) hostSnapshot {
 	for _, e := range entries {
 		s.netns = append(s.netns, e.Name())
 	}
+	if b, err := os.ReadFile(filepath.Join("/proc/self", nfqueueProc)); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if f := strings.Fields(l); len(f) > 0 {
+				s.queues = append(s.queues, f[0])
+			}
+		}
+	}
 	return s
 }
 
 // TestRealNodeRunsAPodAndLeavesNothingBehind starts a cluster with a real node, runs a pod with
-// a volume and a Service behind the cluster DNS, stops the cluster, and compares the host's
-// links, iptables rules, mounts, cgroups and network namespaces with what they were before.
+// a volume and a Service behind the cluster DNS, checks the NetworkPolicy data plane runs in the
+// node's namespace, stops the cluster, and compares the host's links, iptables rules, mounts,
+// cgroups, network namespaces and nfqueues with what they were before.
 func TestRealNodeRunsAPodAndLeavesNothingBehind(t *testing.T) {
 	SkipUnlessE2E(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
@@ -131,6 +143,21 @@ func TestRealNodeRunsAPodAndLeavesNothingBehind(t *testing.T) {
 	require.Equal(t, corev1.PodSucceeded, phase, "the probe pod resolved and reached the kubernetes Service")
 	during := snapshotHost(t)
 	assert.NotEqual(t, before.links, during.links, "the node's bridge and veth exist while it runs")
+	// The NetworkPolicy data plane reads its queue inside the node's namespace, so the nftables
+	// table it installs is that namespace's; the host's namespace has no new queue.
+	var dataPlane int
+	for _, p := range c.State().Processes {
+		if p.Name == "kube-network-policies-n0" {
+			dataPlane = p.PID
+		}
+	}
+	require.NotZero(t, dataPlane, "the node runs kube-network-policies")
+	var procNet, nodeNet syscall.Stat_t
+	require.NoError(t, syscall.Stat(fmt.Sprintf("/proc/%d/ns/net", dataPlane), &procNet))
+	require.NoError(t, syscall.Stat(c.state.Net.NetnsPath(0), &nodeNet))
+	assert.Equal(t, nodeNet.Ino, procNet.Ino, "kube-network-policies runs in the node's network namespace")
+	assert.True(t, queueBound(fmt.Sprintf("/proc/%d/%s", dataPlane, nfqueueProc), networkPolicyQueue), "it reads nfqueue %d there", networkPolicyQueue)
+	assert.Equal(t, before.queues, during.queues, "the host's namespace has no new nfqueue")
 
 	require.NoError(t, c.Stop())
 	stopped = true
@@ -140,4 +167,5 @@ func TestRealNodeRunsAPodAndLeavesNothingBehind(t *testing.T) {
 	assert.Equal(t, before.mounts, after.mounts, "mounts")
 	assert.Equal(t, before.cgroups, after.cgroups, "cgroups")
 	assert.Equal(t, before.netns, after.netns, "network namespaces")
+	assert.Equal(t, before.queues, after.queues, "the host's nfqueues")
 }
