@@ -3,7 +3,6 @@ package program_test
 import (
 	"context"
 	"encoding/json"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -94,15 +93,9 @@ func TestPlaygroundShortNamesResolveThroughCoreDNS(t *testing.T) {
 	localcluster.SkipUnlessE2E(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	repo, err := filepath.Abs(filepath.Join("..", ".."))
-	require.NoError(t, err)
 	specs, err := localimages.Named(localimages.Pause, localimages.WaitFor)
 	require.NoError(t, err)
-	built, err := (&localimages.Builder{RepoDir: repo, CacheDir: filepath.Dir(localcluster.DefaultBinDir()), Log: testLog{t}}).Build(ctx, specs)
-	require.NoError(t, err)
-	cluster := localcluster.ForTest(t, localcluster.Options{Kwok: true, RealNodes: 1, Images: localimages.Archives(built), Progress: testLog{t}})
-	client, err := kubernetes.NewForConfig(cluster.RESTConfig())
-	require.NoError(t, err)
+	cluster, client := realNodeCluster(ctx, t, localcluster.Options{}, specs)
 
 	common := map[string]string{
 		"shoestring:cluster": `{"mode":"existing","existing":{"kubeconfig":"` + cluster.KubeconfigPath() + `"}}`,

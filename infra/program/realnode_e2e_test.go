@@ -40,15 +40,24 @@ func devStackOnRealNode(t *testing.T, timeout time.Duration) (context.Context, *
 	localcluster.SkipUnlessE2E(t)
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	t.Cleanup(cancel)
+	cluster, client := realNodeCluster(ctx, t, localcluster.Options{}, localimages.Catalogue())
+	return ctx, newLifecycle(t, "dev", cluster.KubeconfigPath()), client, cluster
+}
+
+// realNodeCluster builds specs (cached by their inputs) and starts a local cluster with one real
+// node beside the simulated ones, the images imported into it; opts may add to that.
+func realNodeCluster(ctx context.Context, t *testing.T, opts localcluster.Options, specs []localimages.Spec) (*localcluster.Cluster, *kubernetes.Clientset) {
+	t.Helper()
 	repo, err := filepath.Abs(filepath.Join("..", ".."))
 	require.NoError(t, err)
 	b := &localimages.Builder{RepoDir: repo, CacheDir: filepath.Dir(localcluster.DefaultBinDir()), Log: testLog{t}}
-	built, err := b.Build(ctx, localimages.Catalogue())
+	built, err := b.Build(ctx, specs)
 	require.NoError(t, err)
-	cluster := localcluster.ForTest(t, localcluster.Options{Kwok: true, RealNodes: 1, Images: localimages.Archives(built), Progress: testLog{t}})
+	opts.Kwok, opts.RealNodes, opts.Images, opts.Progress = true, 1, localimages.Archives(built), testLog{t}
+	cluster := localcluster.ForTest(t, opts)
 	client, err := kubernetes.NewForConfig(cluster.RESTConfig())
 	require.NoError(t, err)
-	return ctx, newLifecycle(t, "dev", cluster.KubeconfigPath()), client, cluster
+	return cluster, client
 }
 
 // get fetches path with the api's Host through the 127.0.0.1 forward to the edge.

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -133,15 +132,8 @@ func TestNetworkPoliciesOnARealNode(t *testing.T) {
 	localcluster.SkipUnlessE2E(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Minute)
 	t.Cleanup(cancel)
-	repo, err := filepath.Abs(filepath.Join("..", ".."))
-	require.NoError(t, err)
-	b := &localimages.Builder{RepoDir: repo, CacheDir: filepath.Dir(localcluster.DefaultBinDir()), Log: testLog{t}}
-	built, err := b.Build(ctx, localimages.Catalogue())
-	require.NoError(t, err)
 	// Verbosity 2: the data plane logs every packet it judges, with the addresses it saw.
-	cluster := localcluster.ForTest(t, localcluster.Options{Kwok: true, RealNodes: 1, Images: localimages.Archives(built), NetworkPolicyVerbosity: 2, Progress: testLog{t}})
-	client, err := kubernetes.NewForConfig(cluster.RESTConfig())
-	require.NoError(t, err)
+	cluster, client := realNodeCluster(ctx, t, localcluster.Options{NetworkPolicyVerbosity: 2}, localimages.Catalogue())
 	l := newLifecycle(t, "dev", cluster.KubeconfigPath())
 	ns := l.config()["shoestring:namespace"].(string)
 	// A service that needs Redis and nothing else, so its waitFor entry can be removed without
@@ -150,7 +142,7 @@ func TestNetworkPoliciesOnARealNode(t *testing.T) {
 		"name": "reporter", "image": localimages.WaitFor, "command": []any{"sleep", "infinity"},
 		"waitFor": []any{"redis"}, "security": map[string]any{"runAsUser": 65534},
 	})
-	_, err = l.open(ctx, nil).Up(ctx)
+	_, err := l.open(ctx, nil).Up(ctx)
 	require.NoError(t, err)
 
 	pols, err := client.NetworkingV1().NetworkPolicies(ns).List(ctx, metav1.ListOptions{})
@@ -334,15 +326,9 @@ func TestPlaygroundPoliciesOnARealNode(t *testing.T) {
 	localcluster.SkipUnlessE2E(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	repo, err := filepath.Abs(filepath.Join("..", ".."))
-	require.NoError(t, err)
 	specs, err := localimages.Named(localimages.Pause, localimages.WaitFor)
 	require.NoError(t, err)
-	built, err := (&localimages.Builder{RepoDir: repo, CacheDir: filepath.Dir(localcluster.DefaultBinDir()), Log: testLog{t}}).Build(ctx, specs)
-	require.NoError(t, err)
-	cluster := localcluster.ForTest(t, localcluster.Options{Kwok: true, RealNodes: 1, Images: localimages.Archives(built), Progress: testLog{t}})
-	client, err := kubernetes.NewForConfig(cluster.RESTConfig())
-	require.NoError(t, err)
+	cluster, client := realNodeCluster(ctx, t, localcluster.Options{}, specs)
 
 	kc := `{"mode":"existing","existing":{"kubeconfig":"` + cluster.KubeconfigPath() + `"}}`
 	base := renderStack(t, "sandbox", map[string]string{

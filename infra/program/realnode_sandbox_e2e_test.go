@@ -20,7 +20,6 @@ import (
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/yaml"
 
 	dnssynccomp "github.com/shoestring-dev/shoestring/components/dnssync"
@@ -128,16 +127,9 @@ func TestSandboxOnARealNodeSyncsDNSThroughTheDouble(t *testing.T) {
 	localcluster.SkipUnlessE2E(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Minute)
 	defer cancel()
-	repo, err := filepath.Abs(filepath.Join("..", ".."))
-	require.NoError(t, err)
 	specs, err := localimages.Named(localimages.Pause, localimages.WaitFor, localimages.Nginx, localimages.MariaDB, localimages.Redis, localimages.ExampleAPI)
 	require.NoError(t, err)
-	b := &localimages.Builder{RepoDir: repo, CacheDir: filepath.Dir(localcluster.DefaultBinDir()), Log: testLog{t}}
-	built, err := b.Build(ctx, append(specs, localimages.DNSSyncSpec()))
-	require.NoError(t, err)
-	cluster := localcluster.ForTest(t, localcluster.Options{Kwok: true, RealNodes: 1, Images: localimages.Archives(built), Progress: testLog{t}})
-	kube, err := kubernetes.NewForConfig(cluster.RESTConfig())
-	require.NoError(t, err)
+	cluster, kube := realNodeCluster(ctx, t, localcluster.Options{}, append(specs, localimages.DNSSyncSpec()))
 
 	// The double listens on the host side of the real node's bridge: on this machine, reached by
 	// the node's pods. Port 443, the one the stack's dns-sync NetworkPolicy lets the controller
