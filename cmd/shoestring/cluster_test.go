@@ -28,7 +28,7 @@ func TestClusterUpStatusDown(t *testing.T) {
 	for _, p := range st.Processes {
 		names = append(names, p.Name)
 	}
-	if want := "etcd kube-apiserver kube-controller-manager kube-scheduler kwok containerd-n0 kubelet-n0 kube-proxy-n0 coredns-n0 agent"; strings.Join(names, " ") != want {
+	if want := "etcd kube-apiserver kube-controller-manager kube-scheduler kwok containerd-n0 kubelet-n0 kube-proxy-n0 kube-network-policies-n0 coredns-n0 agent"; strings.Join(names, " ") != want {
 		t.Fatalf("want the processes %s; got %s", want, strings.Join(names, " "))
 	}
 	// The agent forwards 127.0.0.1 to the real node's port 80 (nothing serves there yet: the
