@@ -7,7 +7,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -87,6 +89,32 @@ func snapshotHost(t *testing.T) hostSnapshot {
 	return s
 }
 
+// withoutOthers is s without what other local clusters own: the names of another slot (its
+// bridge and veths shoeN*, netns shoeN-n*, cgroups shoestring-N-*, state /run/shoestring/N/,
+// addresses 10.213.N.*) and mounts under another cluster's node folders (…/nodes/n*/, not under
+// dir).
+func (s hostSnapshot) withoutOthers(slot int, dir string) hostSnapshot {
+	var others []string
+	for n := 0; n < maxSlots; n++ {
+		if n != slot {
+			others = append(others, strconv.Itoa(n))
+		}
+	}
+	alt := strings.Join(others, "|")
+	foreign := regexp.MustCompile(`shoe(` + alt + `)([^0-9]|$)|shoestring-(` + alt + `)-|/run/shoestring/(` + alt + `)/|10\.213\.(` + alt + `)\.`)
+	keep := func(lines []string) []string {
+		var out []string
+		for _, l := range lines {
+			if foreign.MatchString(l) || (strings.Contains(l, "/nodes/n") && !strings.HasPrefix(l, dir)) {
+				continue
+			}
+			out = append(out, l)
+		}
+		return out
+	}
+	return hostSnapshot{links: keep(s.links), rules: keep(s.rules), mounts: keep(s.mounts), cgroups: keep(s.cgroups), netns: keep(s.netns), queues: s.queues}
+}
+
 // TestRealNodeRunsAPodAndLeavesNothingBehind starts a cluster with a real node, runs a pod with
 // a volume and a Service behind the cluster DNS, checks the NetworkPolicy data plane runs in the
 // node's namespace, stops the cluster, and compares the host's links, iptables rules, mounts,
@@ -161,7 +189,9 @@ func TestRealNodeRunsAPodAndLeavesNothingBehind(t *testing.T) {
 
 	require.NoError(t, c.Stop())
 	stopped = true
-	after := snapshotHost(t)
+	// Other packages' tests run clusters of their own at the same time (go test runs packages in
+	// parallel): what belongs to another slot, or lives under another cluster's folder, is theirs.
+	before, after := before.withoutOthers(c.state.Net.Slot, dir), snapshotHost(t).withoutOthers(c.state.Net.Slot, dir)
 	assert.Equal(t, before.links, after.links, "links")
 	assert.Equal(t, before.rules, after.rules, "host iptables rules")
 	assert.Equal(t, before.mounts, after.mounts, "mounts")
