@@ -346,7 +346,7 @@ func signalCLIWhen(ctx context.Context, t *testing.T, op string, sig syscall.Sig
 				signalCLI(t, op, sig)
 				return
 			}
-			time.Sleep(50 * time.Millisecond)
+			time.Sleep(100 * time.Millisecond)
 		}
 	}()
 	return done
